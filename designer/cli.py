@@ -1,0 +1,151 @@
+"""The ``designer`` command line: with no arguments it opens the app.
+
+Every subcommand reports bad input in one line on stderr and exits non-zero;
+no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from designer.graph.errors import GraphError
+
+EXIT_INVALID_GRAPH = 1
+EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
+
+
+class CliError(Exception):
+    """A problem with what the user asked for; the message is shown as is."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports a bad command line as one ``designer: error: ...`` line, like every other error.
+
+    argparse would print the whole usage first and exit from inside
+    ``parse_args``; :func:`main` returns the exit code instead.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see `{self.prog} --help`)")
+
+
+def _write(text: str) -> None:
+    """Print to stdout even where its encoding lacks ⌊ × − (a Windows console, LANG=C)."""
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(sys.stdout, "encoding", None) or "ascii"
+        sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+def _parse_shape(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace("×", ",").replace("x", ",").split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected sizes like 3,224,224, got {text!r}") from None
+    if len(values) not in (1, 3) or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected C,H,W or one feature count, got {text!r}")
+    return values
+
+
+def _cmd_templates(args: argparse.Namespace) -> int:
+    from designer.graph.templates import template_description, template_names
+
+    names = template_names()
+    width = max(map(len, names))
+    _write("".join(f"{name.ljust(width)}  {template_description(name)}\n" for name in names))
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    import designer
+    from designer.graph import summary
+
+    graph = designer.load(args.src)
+    if args.input is not None:
+        inputs = graph.inputs()
+        if len(inputs) != 1:
+            raise CliError(f"--input needs a graph with exactly one Input block; it has {len(inputs)}")
+        graph.set_params(inputs[0], {"shape": args.input})
+    if args.json:
+        _write(json.dumps(summary.as_json(graph), ensure_ascii=False, indent=2) + "\n")
+    else:
+        _write(summary.as_text(graph))
+    return EXIT_INVALID_GRAPH if graph.errors() else 0
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from designer.ui.app import run
+
+    return run(getattr(args, "src", None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="designer",
+        description="Draw, check, train and export convolutional neural networks. "
+        "With no command, opens the app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("templates", help="list the built-in template networks")
+    p.set_defaults(run=_cmd_templates)
+
+    p = sub.add_parser("summary", help="print shapes, formulas, parameters and MACs per block")
+    p.add_argument("src", help="a project file or a template name (see `designer templates`)")
+    p.add_argument("--input", type=_parse_shape, metavar="C,H,W",
+                   help="re-run the table for another input size")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(run=_cmd_summary)
+
+    p = sub.add_parser("open", help="open a project file or template in the app")
+    p.add_argument("src", nargs="?", help="a project file or a template name")
+    p.set_defaults(run=_cmd_gui)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (``--help`` exits from argparse, with 0)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            args.run = _cmd_gui
+        code = int(args.run(args))
+        sys.stdout.flush()
+        return code
+    except (GraphError, CliError) as exc:
+        _error(str(exc))
+        return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        # `designer summary vgg16 | head`: the reader left; say nothing more.
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        _error(f"{where}{exc.strerror or exc}")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _error(message: str) -> None:
+    """One line on stderr, however many lines the message had."""
+    line = " ".join(message.split("\n"))
+    print(f"designer: error: {line}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device so the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass

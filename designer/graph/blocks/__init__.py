@@ -1,0 +1,1 @@
+"""The block library: one :class:`~designer.graph.spec.BlockSpec` per block type."""

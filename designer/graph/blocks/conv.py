@@ -1,0 +1,133 @@
+"""Two-dimensional convolution, grouped as in the two-GPU AlexNet."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from designer.graph.errors import ShapeError
+from designer.graph.params import BoolParam, IntParam, PairParam, pair
+from designer.graph.shapes import conv_axis, conv_axis_formula, fmt_pair, need_rank, per_axis
+from designer.graph.spec import BlockSpec, ModuleCall, Params, Shape, Window
+
+
+def _padding(p: Params, kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int]:
+    """Symmetric padding per axis; 'same' is only ever used with stride 1."""
+    padding = p["padding"]
+    if padding == "valid":
+        return (0, 0)
+    if padding == "same":
+        # torch pads the odd remainder on one side only; the size is the input's.
+        return (dilation[0] * (kernel[0] - 1) // 2, dilation[1] * (kernel[1] - 1) // 2)
+    return pair(padding)
+
+
+def _shape(inputs: Sequence[Shape], p: Params) -> Shape:
+    x = inputs[0]
+    need_rank("Conv2d", x, (3,), "insert a block that keeps height and width, or change the Input")
+    c, h, w = x
+    groups, out_channels = p["groups"], p["out_channels"]
+    if c % groups:
+        raise ShapeError(f"in_channels {c} is not divisible by groups {groups}", "groups")
+    if out_channels % groups:
+        raise ShapeError(f"out_channels {out_channels} is not divisible by groups {groups}", "groups")
+    kernel, stride, dilation = pair(p["kernel_size"]), pair(p["stride"]), pair(p["dilation"])
+    if p["padding"] == "same":
+        if stride != (1, 1):
+            raise ShapeError("padding 'same' needs stride 1; give padding as a number", "padding")
+        return (out_channels, h, w)
+    pad = _padding(p, kernel, dilation)
+    out = []
+    for size, k, s, q, d in zip((h, w), kernel, stride, pad, dilation):
+        o = conv_axis(size, k, s, q, d)
+        if o < 1:
+            extent = d * (k - 1) + 1
+            need = math.ceil((extent - size) / 2)
+            what = f"kernel {k}" if d == 1 else f"dilated kernel {extent}"
+            raise ShapeError(
+                f"{what} is larger than the padded input {size + 2 * q}; "
+                f"reduce kernel_size or add padding ≥ {need}",
+                "kernel_size",
+            )
+        out.append(o)
+    return (out_channels, out[0], out[1])
+
+
+def _formula(inputs: Sequence[Shape], out: Shape, p: Params) -> str:
+    _, h, w = inputs[0]
+    kernel, stride, dilation = pair(p["kernel_size"]), pair(p["stride"]), pair(p["dilation"])
+    if p["padding"] == "same":
+        return f"'same' padding keeps {fmt_pair(h, w)} at stride 1"
+    pad = _padding(p, kernel, dilation)
+    texts = [
+        conv_axis_formula(size, k, s, q, d)
+        for size, k, s, q, d in zip((h, w), kernel, stride, pad, dilation)
+    ]
+    return per_axis(*texts)
+
+
+def _params(inputs: Sequence[Shape], out: Shape, p: Params) -> int:
+    kh, kw = pair(p["kernel_size"])
+    c = inputs[0][0]
+    return p["out_channels"] * (c // p["groups"]) * kh * kw + (p["out_channels"] if p["bias"] else 0)
+
+
+def _macs(inputs: Sequence[Shape], out: Shape, p: Params) -> int:
+    kh, kw = pair(p["kernel_size"])
+    return math.prod(out) * (inputs[0][0] // p["groups"]) * kh * kw
+
+
+def _window(inputs: Sequence[Shape], p: Params) -> Window:
+    (kh, kw), (sh, sw), (dh, dw) = pair(p["kernel_size"]), pair(p["stride"]), pair(p["dilation"])
+    return (dh * (kh - 1) + 1, dw * (kw - 1) + 1, sh, sw)
+
+
+def _module(inputs: Sequence[Shape], p: Params) -> ModuleCall:
+    kwargs = [("kernel_size", p["kernel_size"])]
+    for key, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1), ("bias", True)):
+        if p[key] != default:
+            kwargs.append((key, p[key]))
+    return ModuleCall("Conv2d", (inputs[0][0], p["out_channels"]), tuple(kwargs))
+
+
+def _label(p: Params) -> str:
+    kh, kw = pair(p["kernel_size"])
+    sh, sw = pair(p["stride"])
+    text = f"{p['out_channels']} @ {kh}×{kw}"
+    if (sh, sw) != (1, 1):
+        text += f" /{fmt_pair(sh, sw)}"
+    if p["groups"] != 1:
+        text += f" g{p['groups']}"
+    return text
+
+
+CONV2D = BlockSpec(
+    type="Conv2d",
+    prefix="conv",
+    category="Convolution",
+    help="2-D convolution; in_channels comes from the input. groups splits channels into "
+    "independent halves as AlexNet did across two GPUs.",
+    params=(
+        IntParam("out_channels", 64, "Number of filters, the output's channels.", low=1),
+        PairParam("kernel_size", 3, "Filter height and width.", low=1, high=4096),
+        PairParam("stride", 1, "Step between windows.", low=1, high=4096),
+        PairParam(
+            "padding", 0, "Zeros added on each side; 'same' keeps the size (stride 1 only).",
+            low=0, high=4096, words=("same", "valid"),
+        ),
+        PairParam("dilation", 1, "Spacing between kernel taps.", low=1, high=4096),
+        IntParam("groups", 1, "Split input and output channels into this many groups.", low=1),
+        BoolParam("bias", True, "Learn an additive bias per output channel."),
+    ),
+    shape=_shape,
+    formula=_formula,
+    input_ranks=frozenset({3}),
+    rank_hint="Conv2d needs a C×H×W input",
+    module=_module,
+    param_count=_params,
+    macs=_macs,
+    window=_window,
+    label=_label,
+)
+
+SPECS = (CONV2D,)

@@ -1,0 +1,29 @@
+"""The graph's input."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from designer.graph.params import ShapeParam
+from designer.graph.shapes import fmt_shape
+from designer.graph.spec import BlockSpec, Params, Shape
+
+
+def _shape(inputs: Sequence[Shape], p: Params) -> Shape:
+    shape: Shape = p["shape"]
+    return shape
+
+
+INPUT = BlockSpec(
+    type="Input",
+    prefix="input",
+    category="Input",
+    help="The network's input for one sample, without the batch axis: [C, H, W] or [features].",
+    params=(ShapeParam("shape", (3, 32, 32), "Channels, height, width (or features) of one sample."),),
+    shape=_shape,
+    min_inputs=0,
+    max_inputs=0,
+    label=lambda p: fmt_shape(p["shape"]),
+)
+
+SPECS = (INPUT,)

@@ -1,0 +1,1 @@
+"""Qt views of the graph model. Everything here may import Qt; nothing below it does."""
