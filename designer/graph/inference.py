@@ -100,7 +100,8 @@ def compute(spec: BlockSpec, params: Mapping[str, Any], sources: Sequence[str],
 class Inference:
     """Keeps a result per node and brings them up to date after edits.
 
-    ``order`` returns the node names in topological order; ``sources(name)``
+    ``order`` returns the node names in topological order and ``index`` their
+    positions in it; ``sources(name)``
     the names feeding a node by port; ``successors(name)`` those it feeds;
     ``node(name)`` gives ``(spec, params)``.
     """
@@ -108,14 +109,14 @@ class Inference:
     def __init__(
         self,
         order: Callable[[], Sequence[str]],
+        index: Callable[[], Mapping[str, int]],
         sources: Callable[[str], Sequence[str]],
         successors: Callable[[str], Iterable[str]],
         node: Callable[[str], tuple[BlockSpec, Mapping[str, Any]]],
     ) -> None:
-        self._order, self._sources, self._successors, self._node = order, sources, successors, node
+        self._order, self._index = order, index
+        self._sources, self._successors, self._node = sources, successors, node
         self.results: dict[str, NodeResult] = {}
-        self._index_for: Sequence[str] | None = None
-        self._index_cache: Mapping[str, int] = {}
 
     def run_all(self) -> set[str]:
         """Recompute every node; returns the names whose result changed."""
@@ -144,7 +145,7 @@ class Inference:
         Returns the dirty nodes and every node whose result changed.
         """
         order = self._order()
-        index = self._index(order)
+        index = self._index()
         results = self.results
         node, sources, successors = self._node, self._sources, self._successors
         queued = set(dirty)
@@ -168,12 +169,6 @@ class Inference:
                     queued.add(successor)
                     push(heap, index[successor])
         return changed
-
-    def _index(self, order: Sequence[str]) -> Mapping[str, int]:
-        if self._index_for is not order:
-            self._index_cache = {name: i for i, name in enumerate(order)}
-            self._index_for = order
-        return self._index_cache
 
     def forget(self, name: str) -> None:
         self.results.pop(name, None)

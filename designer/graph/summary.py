@@ -70,7 +70,7 @@ def rows(graph: Graph) -> list[Row]:
         table.append(Row(
             name=name,
             type=node.type,
-            inputs=graph.sources(name),
+            inputs=list(graph.sources(name)),
             output_shape=result.shape_text,
             formula=result.formula,
             params=result.param_count,

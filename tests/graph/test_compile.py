@@ -19,7 +19,7 @@ def test_state_dict_keys_are_the_node_names():
 
 def test_forward_is_generated_source_not_an_interpreter():
     model = designer.load("lenet5").to_torch()
-    assert "c1 = self.c1(input_)" in model.code
+    assert 'c1 = modules["c1"](input_)' in model.code
     assert model.code.strip().endswith("return output")
     assert type(model).__name__ == "Lenet5"
 

@@ -111,13 +111,13 @@ def test_hand_built_graph_round_trips(tmp_path):
     graph = hand_built()
     graph.validate()
     assert graph.errors() == []
-    assert graph.sources("cat") == ["bn", "lrelu"]
+    assert graph.sources("cat") == ("bn", "lrelu")
     assert graph.result("cat").shape == (24, 32, 32)
     assert graph.result("cat").formula == "24 = 8 + 16"
     loaded = round_trip(graph, tmp_path / "hand.json")
     assert snapshot(loaded) == snapshot(graph)
-    assert loaded.sources("cat") == ["bn", "lrelu"]
-    assert loaded.sources("add") == ["pool", "pool", "pool"]
+    assert loaded.sources("cat") == ("bn", "lrelu")
+    assert loaded.sources("add") == ("pool", "pool", "pool")
     assert loaded.node("conv α").params["kernel_size"] == (3, 5)
     assert loaded.node("conv α").position == (120.5, -40.25)
     assert loaded.meta["training"]["optimizer"] == {"name": "sgd", "lr": 0.01, "nesterov": True}
