@@ -399,6 +399,7 @@ class Graph:
             self._order = [new if n == old else n for n in self._order]
             self._index = None
         self.events.node_renamed.emit(node, old)
+        self._update(list(self._nx.successors(new)))  # their messages may name the old name
 
     def move(self, name: str, position: Position) -> None:
         node = self.node(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
@@ -32,7 +32,6 @@ class NodeResult:
     error: str | None = None
     error_param: str | None = None
     status: str = OK
-    _extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def same_as(self, other: NodeResult | None) -> bool:
         return other is not None and self.shape == other.shape and self.error == other.error

@@ -23,8 +23,11 @@ def _padding(p: Params, kernel: tuple[int, int], dilation: tuple[int, int]) -> t
 
 
 def _shape(inputs: Sequence[Shape], p: Params) -> Shape:
+    # Runs for every convolution on every pass, so both axes are written out
+    # rather than looped over; the error path below is the slow one.
     x = inputs[0]
-    need_rank("Conv2d", x, (3,), "insert a block that keeps height and width, or change the Input")
+    if len(x) != 3:
+        need_rank("Conv2d", x, (3,), "insert a block that keeps height and width, or change the Input")
     c, h, w = x
     groups, out_channels = p["groups"], p["out_channels"]
     if c % groups:
@@ -32,14 +35,22 @@ def _shape(inputs: Sequence[Shape], p: Params) -> Shape:
     if out_channels % groups:
         raise ShapeError(f"out_channels {out_channels} is not divisible by groups {groups}", "groups")
     kernel, stride, dilation = pair(p["kernel_size"]), pair(p["stride"]), pair(p["dilation"])
-    if p["padding"] == "same":
+    padding = p["padding"]
+    if padding == "same":
         if stride != (1, 1):
             raise ShapeError("padding 'same' needs stride 1; give padding as a number", "padding")
         return (out_channels, h, w)
     pad = _padding(p, kernel, dilation)
-    out = []
-    for size, k, s, q, d in zip((h, w), kernel, stride, pad, dilation):
-        o = conv_axis(size, k, s, q, d)
+    oh = conv_axis(h, kernel[0], stride[0], pad[0], dilation[0])
+    ow = conv_axis(w, kernel[1], stride[1], pad[1], dilation[1])
+    if oh < 1 or ow < 1:
+        _kernel_too_large((h, w), kernel, pad, dilation, (oh, ow))
+    return (out_channels, oh, ow)
+
+
+def _kernel_too_large(sizes: tuple[int, int], kernel: tuple[int, int], pad: tuple[int, int],
+                      dilation: tuple[int, int], out: tuple[int, int]) -> None:
+    for size, k, q, d, o in zip(sizes, kernel, pad, dilation, out):
         if o < 1:
             extent = d * (k - 1) + 1
             need = math.ceil((extent - size) / 2)
@@ -49,8 +60,6 @@ def _shape(inputs: Sequence[Shape], p: Params) -> Shape:
                 f"reduce kernel_size or add padding ≥ {need}",
                 "kernel_size",
             )
-        out.append(o)
-    return (out_channels, out[0], out[1])
 
 
 def _formula(inputs: Sequence[Shape], out: Shape, p: Params) -> str:
