@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import re
 import statistics
 import sys
 import time
@@ -135,26 +134,6 @@ def chain_graph(depth: int, width: int) -> Graph:
     last = graph.add_node("ReLU", f"relu{depth}").name
     graph.connect(f"fc{depth}", last)
     return graph
-
-
-def modules_from_dict(compiled: nn.Module) -> nn.Module:
-    """The compiled forward with ``self.x(...)`` read as ``_m["x"](...)``, ``_m = self._modules``.
-
-    Not what ``compile.py`` generates: an experiment that shows where the
-    compiled module's time goes. ``self.x`` on an ``nn.Module`` misses the
-    instance dict and runs the Python ``Module.__getattr__``, once per layer
-    and call; a hand-written loop over a ``ModuleList`` never pays it.
-    """
-    source = str(compiled.code)
-    head, _, body = source.partition("\n")
-    body = re.sub(r"\bself\.(\w+)\(", r'_m["\1"](', body)
-    namespace: dict[str, object] = {"torch": torch}
-    exec(head + "\n    _m = self._modules\n" + body, namespace)
-    cls = type("ModulesFromDict", (nn.Module,), {"forward": namespace["forward"]})
-    module = cls()
-    for name, child in compiled.named_children():
-        module.add_module(name, child)  # the very same layers, shared
-    return module
 
 
 def copy_weights(source: nn.Module, *targets: nn.Module) -> None:
@@ -286,8 +265,7 @@ def chain_case(rounds: int, depth: int = 100, width: int = 64) -> dict[str, floa
     sequential = nn.Sequential(*(m for _ in range(depth) for m in (nn.Linear(width, width), nn.ReLU())))
     copy_weights(compiled, hand, hand_copy, sequential)
     models = {"compiled": compiled, "hand": hand, "hand_copy": hand_copy,
-              "hand-written as nn.Sequential": sequential,
-              "compiled, modules via self._modules (exp.)": modules_from_dict(compiled)}
+              "hand-written as nn.Sequential": sequential}
     samples = interleave(forward_arms(models, torch.randn(1, width)), rounds, batch=10)
     return summarise(f"(b) {2 * depth}-layer chain forward, {depth} × (Linear({width}, {width}) + ReLU), "
                      "batch 1, no_grad", samples, 1.05)

@@ -80,6 +80,29 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_INVALID_GRAPH if graph.errors() else 0
 
 
+EXPORT_FORMATS = ("python", "weights", "onnx", "pt2")
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import designer
+    from designer import export
+
+    graph = designer.load(args.src)
+    weights = export.load_weights(args.weights) if args.weights else None
+    if args.format == "python":
+        if weights is not None:
+            raise CliError("--weights goes with --format weights, onnx or pt2; the Python file holds code only")
+        export.export_python(graph, args.output)
+    elif args.format == "weights":
+        export.export_weights(graph, args.output, weights, args.seed)
+    elif args.format == "onnx":
+        export.export_onnx(graph, args.output, weights, args.seed)
+    else:
+        export.export_pt2(graph, args.output, weights, args.seed)
+    print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
 def _cmd_gui(args: argparse.Namespace) -> int:
     from designer.ui.app import run
 
@@ -103,6 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="re-run the table for another input size")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(run=_cmd_summary)
+
+    p = sub.add_parser("export", help="write the network as Python code, weights, ONNX or torch.export")
+    p.add_argument("src", help="a project file or a template name")
+    p.add_argument("--format", "-f", choices=EXPORT_FORMATS, required=True,
+                   help="python: a model file importing only torch; weights: the state_dict "
+                        "(.pt or .safetensors); onnx; pt2: a torch.export program")
+    p.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write")
+    p.add_argument("--weights", metavar="FILE",
+                   help="trained weights to include (.pt, .pth or .safetensors); default: fresh ones")
+    p.add_argument("--seed", type=int, default=0, help="seed for fresh weights (default 0)")
+    p.set_defaults(run=_cmd_export)
 
     p = sub.add_parser("open", help="open a project file or template in the app")
     p.add_argument("src", nargs="?", help="a project file or a template name")

@@ -1,0 +1,198 @@
+"""Writes a graph out in the formats other tools read: Python code, weights, ONNX, torch.export.
+
+Each exporter refuses a graph with errors (the compile plan lists them) and
+writes its file atomically, so a failed export never leaves half a file. Weights
+are read back only through formats that cannot carry code: ``torch.load`` with
+``weights_only=True``, or safetensors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from designer.graph.errors import GraphError
+from designer.graph.files import write_atomic
+from designer.graph.graph import Graph
+from designer.graph.python_code import python_source
+
+if TYPE_CHECKING:
+    import torch
+
+WEIGHT_SUFFIXES = (".pt", ".pth", ".safetensors")
+
+
+class ExportError(GraphError):
+    """An export that cannot be done as asked; the message says why in one line."""
+
+
+def export_python(graph: Graph, path: str | Path) -> None:
+    write_atomic(Path(path), python_source(graph).encode("utf-8"))
+
+
+def export_weights(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tensor] | None = None,
+                   seed: int = 0) -> None:
+    """The state_dict, as ``.pt`` (``torch.save``) or ``.safetensors`` by the file's suffix.
+
+    Without ``weights``, the freshly initialised weights for ``seed``.
+    """
+    path = Path(path)
+    state = model_with_weights(graph, weights, seed).state_dict()
+    if path.suffix == ".safetensors":
+        from safetensors.torch import save
+
+        data = save({key: value.contiguous() for key, value in state.items()})
+    elif path.suffix in (".pt", ".pth"):
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(dict(state), buffer)
+        data = buffer.getvalue()
+    else:
+        raise ExportError(f"{path.name}: weights are saved as {', '.join(WEIGHT_SUFFIXES)}; "
+                          f"give the file one of these suffixes")
+    write_atomic(path, data)
+
+
+def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state_dict from ``.pt``/``.pth`` (tensors only, nothing unpickled) or ``.safetensors``."""
+    import pickle
+
+    import torch
+
+    path = Path(path)
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except OSError as exc:
+        if exc.errno is not None:
+            raise  # no such file, no permission: the CLI words these
+        raise ExportError(f"{path}: not a PyTorch or safetensors weights file") from None
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" in str(exc):
+            raise ExportError(f"{path}: holds Python objects other than tensors; it is not loaded, "
+                              "since unpickling them could run code") from None
+        raise ExportError(f"{path}: not a PyTorch or safetensors weights file") from None
+    except Exception:  # whatever a malformed file makes the decoder raise (safetensors, zip, ...)
+        raise ExportError(f"{path}: not a PyTorch or safetensors weights file") from None
+    if isinstance(state, Mapping) and isinstance(state.get("model"), Mapping):
+        state = state["model"]  # a training checkpoint: its model weights
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ExportError(f"{path}: expected a state_dict (names mapped to tensors)")
+    return dict(state)
+
+
+def model_with_weights(graph: Graph, weights: Mapping[str, torch.Tensor] | None = None,
+                       seed: int = 0) -> torch.nn.Module:
+    """The compiled module in eval mode, with ``weights`` loaded or initialised from ``seed``."""
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = graph.to_torch()
+    if weights is not None:
+        check_weights_fit(model.state_dict(), weights)
+        model.load_state_dict(weights, strict=True)
+    return model.eval()
+
+
+def check_weights_fit(expected: Mapping[str, torch.Tensor], weights: Mapping[str, torch.Tensor]) -> None:
+    """Raise ExportError naming the first few keys that are missing, extra or of another shape."""
+    missing = [key for key in expected if key not in weights]
+    extra = [key for key in weights if key not in expected]
+    wrong = [f"{key} is {_dims(weights[key])} in the file, {_dims(value)} here"
+             for key, value in expected.items() if key in weights and weights[key].shape != value.shape]
+    problems = []
+    for label, keys in (("missing", missing), ("not in this graph", extra), ("wrong shape", wrong)):
+        if keys:
+            more = f" and {len(keys) - 3} more" if len(keys) > 3 else ""
+            problems.append(f"{label}: {', '.join(keys[:3])}{more}")
+    if problems:
+        raise ExportError("the weights do not fit this graph (" + "; ".join(problems) + ")")
+
+
+def _dims(tensor: torch.Tensor) -> str:
+    return "×".join(map(str, tensor.shape)) or "a scalar"
+
+
+def example_inputs(graph: Graph, batch: int = 2) -> tuple[torch.Tensor, ...]:
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    return tuple(torch.randn(batch, *graph.result(name).shape, generator=generator)
+                 for name in graph.inputs())
+
+
+def export_pt2(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tensor] | None = None,
+               seed: int = 0) -> None:
+    """A ``torch.export`` program with a dynamic batch size, loadable with ``torch.export.load``."""
+    import torch
+
+    model = model_with_weights(graph, weights, seed)
+    program = torch.export.export(model, example_inputs(graph), dynamic_shapes=_dynamic_batch(graph))
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer)
+    write_atomic(Path(path), buffer.getvalue())
+
+
+def export_onnx(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tensor] | None = None,
+                seed: int = 0) -> None:
+    """An ONNX model with a dynamic batch size; needs the ``onnx`` extra."""
+    try:
+        import onnx  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError:
+        raise ExportError("ONNX export needs the onnx and onnxscript packages: "
+                          "pip install 'designer[onnx]'") from None
+    import torch
+
+    from designer.graph.compile import plan
+
+    model = model_with_weights(graph, weights, seed)
+    idents = plan(graph).idents
+    with _quiet():
+        program = torch.onnx.export(
+            model, example_inputs(graph), dynamo=True, verbose=False,
+            input_names=[idents[n] for n in graph.inputs()],
+            output_names=[idents[n] for n in graph.outputs()],
+            dynamic_shapes=_dynamic_batch(graph),
+        )
+    _write_through_file(Path(path), lambda temp: program.save(str(temp)))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Hide the exporter's progress lines and its notes on torchvision ops we never use."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _dynamic_batch(graph: Graph) -> tuple[dict[int, object], ...]:
+    import torch
+
+    batch = torch.export.Dim("batch", min=1, max=1 << 16)
+    return tuple({0: batch} for _ in graph.inputs())
+
+
+def _write_through_file(path: Path, writer: Callable[[Path], None]) -> None:
+    """For writers that only take a file name: write a private temporary, then atomically."""
+    with tempfile.TemporaryDirectory(prefix="designer-export-") as folder:
+        temp = Path(folder) / path.name
+        writer(temp)
+        write_atomic(path, temp.read_bytes())
