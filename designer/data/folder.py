@@ -1,0 +1,200 @@
+"""Image folders: one sub-folder per class, PNG/JPEG/BMP decoded once with Pillow, then cached.
+
+``root/<class>/*.png`` is a training set; ``root/train/<class>/…`` beside
+``root/val/<class>/…`` (or ``test``) also gives a validation set. Images are decoded
+at the size the Input asks for and the result is saved as an ``.npz`` keyed by the
+folder, its file list with sizes and modification times, and that size, so a
+second run reads one file instead of decoding thousands.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from designer.data.errors import DataFileError
+from designer.data.imageset import ImageSet, RawData
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+_VAL_FOLDERS = ("val", "valid", "validation", "test")
+_CACHE_VERSION = 1
+Labelled = tuple[tuple[Path, int], ...]
+
+
+@dataclass(frozen=True)
+class FolderScan:
+    """The folder's classes and image files, listed without decoding anything."""
+
+    root: Path
+    class_names: tuple[str, ...]
+    train: Labelled
+    given: Labelled | None
+    notes: tuple[str, ...]
+    cache_dir: Path
+
+    @cached_property
+    def key(self) -> str:
+        """Changes whenever a file is added, removed, renamed or rewritten."""
+        listing = [(str(p.relative_to(self.root)), label, p.stat().st_size, p.stat().st_mtime_ns)
+                   for p, label in (*self.train, *(self.given or ()))]
+        text = json.dumps([_CACHE_VERSION, str(self.root.resolve()), self.class_names, listing])
+        return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    @cached_property
+    def channels(self) -> int:
+        """1 if every image is grayscale, else 3; read from image headers once, then cached."""
+        meta = self.cache_dir / f"folder-{self.key}.json"
+        try:
+            return int(json.loads(meta.read_text())["channels"])
+        except (OSError, ValueError, KeyError):
+            pass
+        modes = {_header_mode(p) for p, _ in (*self.train, *(self.given or ()))}
+        channels = 1 if all(Image.getmodebase(m) == "L" for m in modes) else 3
+        _write_quietly(meta, json.dumps({"channels": channels}).encode())
+        return channels
+
+
+def scan_folder(root: Path, cache_dir: Path) -> FolderScan:
+    if not root.is_dir():
+        raise DataFileError(root, "no such folder")
+    notes: list[str] = []
+    subdirs = _subdirs(root)
+    val_name = next((n for n in _VAL_FOLDERS if n in subdirs), None)
+    if "train" in subdirs and val_name and set(subdirs) == {"train", val_name}:
+        names, train = _classes(root / "train", notes, None)
+        _, given = _classes(root / val_name, notes, names)
+        return FolderScan(root, names, train, given, tuple(notes), cache_dir)
+    names, train = _classes(root, notes, None)
+    return FolderScan(root, names, train, None, tuple(notes), cache_dir)
+
+
+def _subdirs(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _classes(folder: Path, notes: list[str], known: tuple[str, ...] | None) -> tuple[tuple[str, ...], Labelled]:
+    """Class names (sorted sub-folder names) and every image with its label."""
+    names = tuple(_subdirs(folder))
+    if not names:
+        raise DataFileError(folder, "no class sub-folders in it: put each class's images in a folder of "
+                                    "its own")
+    strays = [p.name for p in folder.iterdir() if p.is_file()]
+    if strays:
+        notes.append(f"{folder}: ignored {len(strays)} file(s) outside the class folders: {_some(strays)}")
+    if known is not None and not set(names) <= set(known):
+        extra = sorted(set(names) - set(known))
+        raise DataFileError(folder, f"class folder(s) {', '.join(extra)} are not among the training classes")
+    labels = {name: i for i, name in enumerate(known or names)}
+    found: list[tuple[Path, int]] = []
+    for name in names:
+        images = _class_images(folder / name, notes)
+        found += [(p, labels[name]) for p in images]
+    return names if known is None else known, tuple(found)
+
+
+def _class_images(folder: Path, notes: list[str]) -> list[Path]:
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    images = [p for p in files if p.suffix.lower() in EXTENSIONS]
+    others = [str(p.relative_to(folder)) for p in files if p.suffix.lower() not in EXTENSIONS]
+    if not images:
+        has = f" (it has only: {_some(others)})" if others else ""
+        raise DataFileError(folder, f"this class folder holds no PNG, JPEG or BMP images{has}")
+    if others:
+        notes.append(f"{folder}: ignored {len(others)} file(s) that are not PNG/JPEG/BMP: {_some(others)}")
+    return images
+
+
+def _some(names: Sequence[str], shown: int = 3) -> str:
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
+def _header_mode(path: Path) -> str:
+    try:
+        with Image.open(path) as image:
+            return str(image.mode)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise DataFileError(path, f"not a readable image ({exc})") from exc
+
+
+def load_folder(scan: FolderScan, size: tuple[int, int]) -> RawData:
+    """Every image decoded at ``size`` (height, width), from the cache when it is current."""
+    cache = scan.cache_dir / f"folder-{scan.key}-{scan.channels}x{size[0]}x{size[1]}.npz"
+    arrays = _read_cache(cache)
+    if arrays is None:
+        arrays = {"x": _decode_all(scan.train, scan.channels, size),
+                  "y": np.array([label for _, label in scan.train], dtype=np.int64)}
+        if scan.given is not None:
+            arrays["x_val"] = _decode_all(scan.given, scan.channels, size)
+            arrays["y_val"] = np.array([label for _, label in scan.given], dtype=np.int64)
+        _write_cache(cache, arrays)
+    train = ImageSet(torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"]))
+    given = None
+    if "x_val" in arrays:
+        given = ImageSet(torch.from_numpy(arrays["x_val"]), torch.from_numpy(arrays["y_val"]))
+    return RawData(train, given, scan.class_names, scan.notes)
+
+
+def _decode_all(files: Labelled, channels: int, size: tuple[int, int]) -> np.ndarray:
+    out = np.empty((len(files), channels, *size), dtype=np.uint8)
+
+    def decode(i: int) -> None:
+        out[i] = _decode(files[i][0], channels, size)
+
+    # Pillow releases the GIL while decoding, so threads give a real speed-up here.
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        list(pool.map(decode, range(len(files))))
+    return out
+
+
+def _decode(path: Path, channels: int, size: tuple[int, int]) -> np.ndarray:
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("L" if channels == 1 else "RGB")
+        if image.size != (size[1], size[0]):
+            image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        pixels = np.asarray(image, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise DataFileError(path, f"not a readable image ({exc})") from exc
+    return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
+
+
+def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError):
+        return None  # a damaged cache of ours is rebuilt from the images
+
+
+def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("wb") as file:
+            np.savez(file, **arrays)  # type: ignore[arg-type]  # the stubs mix keys with allow_pickle
+        os.replace(tmp, path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # an unwritable cache only costs decoding again next time
+
+
+def _write_quietly(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # the header pass simply runs again next time
