@@ -1,0 +1,337 @@
+"""The training loop: a generator of records that can stop, pause, resume and go on later.
+
+``Trainer.records()`` runs the loop and yields what happens (start, batches,
+epochs, notes, the end); a Qt adapter runs it on a worker thread and turns the
+records into signals. ``train`` and ``resume`` run it to the end with a callback.
+Between batches the loop reads the ``Control``'s flags, nothing more; the loss
+is read back from the device only every ``log_every`` steps and at each epoch's
+end. Everything the run writes goes to its run folder (see
+:mod:`designer.training.runs`); the project file is never touched.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from designer.graph.project import dumps, loads
+from designer.training.checkpoints import DataState, load_checkpoint
+from designer.training.config import TrainingConfig
+from designer.training.control import Control
+from designer.training.devices import check_precision, describe_devices, pick_device, to_device
+from designer.training.errors import CheckpointError, TrainingError
+from designer.training.evaluate import measure
+from designer.training.faults import guarded_batches, model_error, nonfinite_loss
+from designer.training.meters import EMPTY, Reading
+from designer.training.pace import Pace
+from designer.training.records import (
+    BatchRecord,
+    EpochRecord,
+    Note,
+    Paused,
+    Record,
+    Resumed,
+    RunEnded,
+    RunStarted,
+)
+from designer.training.runlog import RunLog
+from designer.training.runs import RunFolder, create_run
+from designer.training.session import Session
+from designer.training.snapshot import Source, take_snapshot
+
+TrainBatches = Callable[[int], Iterable[tuple[torch.Tensor, torch.Tensor]]]
+ValBatches = Callable[[], Iterable[tuple[torch.Tensor, torch.Tensor]]]
+OnRecord = Callable[[Record], None]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How a run ended; ``model`` is the trained module, on the training device."""
+
+    run_dir: Path
+    status: str  # finished or stopped
+    epochs_done: int
+    step: int
+    best_score: float | None
+    checkpoint: Path
+    model: nn.Module
+
+
+class Trainer:
+    """One run of training ``source`` with ``config``.
+
+    ``train_batches(epoch)`` yields the ``(inputs, targets)`` batches of an epoch
+    (epochs count from 1); the data layer shuffles and augments, seeded by the
+    epoch or by its own generator, whose state ``data_state`` saves with each
+    checkpoint. ``steps_per_epoch`` paces the schedule and the time estimates.
+    Device and precision are checked here, in the caller's thread, so a bad
+    setting fails before any run folder is made.
+    """
+
+    def __init__(self, source: Source, config: TrainingConfig | None, train_batches: TrainBatches,
+                 steps_per_epoch: int, val_batches: ValBatches | None = None, *, root: str | Path,
+                 name: str | None = None, control: Control | None = None, on_record: OnRecord | None = None,
+                 data_state: DataState | None = None, tensorboard: bool = True) -> None:
+        self.snapshot = take_snapshot(source)
+        self.config = config if config is not None else TrainingConfig.from_json(
+            self.snapshot.graph.meta.get("training", {}))
+        if not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
+            raise TrainingError(f"steps_per_epoch must be a whole number ≥ 1, got {steps_per_epoch!r}")
+        self.device = pick_device(self.config)
+        self.precision = check_precision(self.config, self.device)
+        self.train_batches, self.val_batches = train_batches, val_batches
+        self.steps_per_epoch = steps_per_epoch
+        self.control = control or Control()
+        self.on_record, self.data_state = on_record, data_state
+        self.root, self.name = Path(root), name or self.snapshot.graph.name
+        self.folder: RunFolder | None = None
+        self._resume_from: RunFolder | None = None
+        self._tensorboard = tensorboard
+        self.session: Session | None = None
+        self.stopped = False
+
+    @classmethod
+    def resuming(cls, run_dir: str | Path, train_batches: TrainBatches, steps_per_epoch: int,
+                 val_batches: ValBatches | None = None, *, epochs: int | None = None,
+                 control: Control | None = None, on_record: OnRecord | None = None,
+                 data_state: DataState | None = None, tensorboard: bool = True) -> Trainer:
+        """A trainer that goes on with the run in ``run_dir`` from its last checkpoint.
+
+        ``epochs`` raises (or lowers) the number of epochs the run trains in all.
+        """
+        folder = RunFolder.open(run_dir)
+        config = TrainingConfig.from_json(folder.read_json(folder.config_path))
+        if epochs is not None:
+            config = config.replace(epochs=epochs)
+        graph = loads(folder.graph_path.read_bytes(), source=str(folder.graph_path))
+        if not folder.last_checkpoint.is_file():
+            raise CheckpointError(f"{folder.path}: no checkpoint to go on from (checkpoints/last.pt)")
+        trainer = cls(graph, config, train_batches, steps_per_epoch, val_batches,
+                      root=folder.path.parent.parent, name=str(folder.info().get("name", graph.name)),
+                      control=control, on_record=on_record, data_state=data_state, tensorboard=tensorboard)
+        trainer._resume_from = folder
+        return trainer
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        """Train to the end or to a stop request; a TrainingError says why it could not."""
+        for _ in self.records():
+            pass
+        return self.result()
+
+    def result(self) -> RunResult:
+        s = self._s
+        return RunResult(self._folder.path, "stopped" if self.stopped else "finished", s.epoch, s.step,
+                         _finite(s.best_score), self._folder.last_checkpoint, s.model)
+
+    def records(self) -> Iterator[Record]:
+        """Run the loop, yielding each record as it is made (and handing it to ``on_record``).
+
+        A trainer runs once; to go on after a stop, make a new one with :meth:`resuming`.
+        """
+        if self.folder is not None:
+            raise RuntimeError("this trainer has run already; use Trainer.resuming(run_dir, ...) to go on")
+        try:
+            self.folder = self._resume_from or create_run(
+                self.root, self.name, self.snapshot.graph.name, self.config.to_json(full=True),
+                dumps(self.snapshot.graph), self.steps_per_epoch)
+            self._log = RunLog(self.folder, self._tensorboard)
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise TrainingError(f"cannot write the run folder under {self.root}: {reason}") from exc
+        try:
+            self.session = self._start_session()
+            yield self._emit(self._started())
+            for message in self._notes():
+                yield self._emit(Note(message))
+            yield from self._epochs()
+            yield self._emit(self._ended())
+        except BaseException as exc:  # GeneratorExit and KeyboardInterrupt too: the log says how it ended
+            self._abandon(exc)
+            raise
+        finally:
+            self._log.close()
+
+    @property
+    def _s(self) -> Session:
+        if self.session is None:
+            raise RuntimeError("the run has not started")
+        return self.session
+
+    @property
+    def _folder(self) -> RunFolder:
+        if self.folder is None:
+            raise RuntimeError("the run has not started")
+        return self.folder
+
+    def _start_session(self) -> Session:
+        session = Session(self.snapshot, self.config, self.device, self.precision, self.steps_per_epoch,
+                          self.data_state)
+        if self._resume_from is not None:
+            session.restore(load_checkpoint(self._resume_from.last_checkpoint))
+            # `epochs` may have changed: config.json always holds what the run trains for
+            self._folder.write_json(self._folder.config_path, self.config.to_json(full=True))
+        return session
+
+    def _notes(self) -> list[str]:
+        notes = [self._log.tensorboard_note] if self._log.tensorboard_note else []
+        notes += self._s.notes
+        before = self._folder.info().get("steps_per_epoch")
+        if before not in (None, self.steps_per_epoch):
+            notes.append(f"steps_per_epoch was {before} and is now {self.steps_per_epoch}: the schedule "
+                         f"and the time estimates follow the new count")
+        self._folder.update_info(status="running", epochs=self.config.epochs,
+                                 steps_per_epoch=self.steps_per_epoch)
+        return notes
+
+    def _started(self) -> RunStarted:
+        labels = {info.name: info.label for info in describe_devices()}
+        device = str(self.device)
+        return RunStarted(self._folder.run_id, str(self._folder.path), device, labels.get(device, device),
+                          self.config.epochs, self.steps_per_epoch, self._s.step, self._s.epoch + 1)
+
+    def _emit(self, record: Record) -> Record:
+        self._log.write(record)
+        if self.on_record is not None:
+            self.on_record(record)
+        return record
+
+    # -- epochs and batches ------------------------------------------------------------------
+
+    def _epochs(self) -> Iterator[Record]:
+        self._pace = Pace()
+        while self._s.epoch < self.config.epochs and not self.stopped:
+            if self.control.stop_requested:
+                self._stop()
+                return
+            yield from self._epoch(self._s.epoch + 1)
+
+    def _epoch(self, epoch: int) -> Iterator[Record]:
+        s = self._s
+        started = time.perf_counter() - s.begin_epoch()
+        self._last = s.meter.read() if s.batch else EMPTY
+        batches = guarded_batches(lambda: self.train_batches(epoch), f"epoch {epoch}",
+                                  self.snapshot.input_shape, self.snapshot.num_classes)
+        s.skip_done(batches)
+        s.train_model.train()
+        for x, y in batches:
+            yield from self._train_batch(epoch, x, y)
+            if self.control.stop_requested:
+                self._stop(time.perf_counter() - started)
+                return
+        yield self._emit(self._end_epoch(epoch, started))
+
+    def _train_batch(self, epoch: int, x: torch.Tensor, y: torch.Tensor) -> Iterator[Record]:
+        s = self._s
+        x, y = to_device(x, self.device, self.config.channels_last), to_device(y, self.device)
+        try:
+            s.train_step(x, y)
+        except Exception as exc:
+            raise model_error(exc, f"at step {s.step + 1}", x.shape[0], self.config.compile) from exc
+        self._pace.steps += 1
+        if s.step % self.config.log_every == 0:
+            yield self._emit(self._batch_record(epoch))
+        if self.control.paused:
+            yield from self._pause()
+
+    def _batch_record(self, epoch: int) -> BatchRecord:
+        s = self._s
+        reading = self._checked(s.meter.read())
+        interval, self._last = reading.since(self._last), reading
+        return BatchRecord(epoch, s.step, s.batch, interval.loss, interval.top1, s.step_lr,
+                           self._pace.lap(interval.count),
+                           self._pace.eta(self.config.epochs * self.steps_per_epoch - s.step))
+
+    def _checked(self, reading: Reading) -> Reading:
+        if reading.first_bad_step is not None:
+            raise nonfinite_loss(reading.first_bad_step, self._s.step_lr)
+        return reading
+
+    def _pause(self) -> Iterator[Record]:
+        yield self._emit(Paused(self._s.step))
+        paused_at = time.perf_counter()
+        self.control.wait_while_paused()
+        self._pace.skip(time.perf_counter() - paused_at)
+        if not self.control.stop_requested:
+            yield self._emit(Resumed(self._s.step))
+
+    def _end_epoch(self, epoch: int, started: float) -> EpochRecord:
+        s = self._s
+        reading = self._checked(s.meter.read())
+        if not reading.count:
+            raise TrainingError(f"data: epoch {epoch} gave no batches; check the training set and "
+                                f"the batch size")
+        val = self._validate()
+        best = s.end_epoch(reading, val)
+        seconds = time.perf_counter() - started
+        self._pace.epoch_seconds.append(seconds)
+        s.save(self._folder, best)
+        self._folder.update_info(epochs_done=s.epoch, step=s.step, best_score=_finite(s.best_score))
+        return EpochRecord(epoch, s.step, reading.loss, reading.top1, val.loss if val else None,
+                           val.top1 if val else None, val.top5 if val else None, s.lr, seconds,
+                           self._pace.epoch_eta(self.config.epochs - s.epoch), best)
+
+    def _validate(self) -> Reading | None:
+        if self.val_batches is None:
+            return None
+        batches = guarded_batches(self.val_batches, "the validation set", self.snapshot.input_shape,
+                                  self.snapshot.num_classes)
+        reading = measure(self._s.train_model, batches, self.device, self._s.loss_fn, self.precision,
+                          self.config.channels_last)
+        return reading if reading.count else None
+
+    # -- ending ----------------------------------------------------------------------------
+
+    def _stop(self, seconds: float = 0.0) -> None:
+        """Save where the run is (mid-epoch too) and end the loop."""
+        self._s.save(self._folder, best=False, seconds=seconds)
+        self.stopped = True
+
+    def _ended(self) -> RunEnded:
+        s = self._s
+        status = "stopped" if self.stopped else "finished"
+        message = "stopped on request; resume to go on" if self.stopped else ""
+        self._folder.update_info(status=status, epochs_done=s.epoch, step=s.step, message=message)
+        return RunEnded(status, s.epoch, s.step, message, str(self._folder.last_checkpoint),
+                        _finite(s.best_score))
+
+    def _abandon(self, exc: BaseException) -> None:
+        """Record a run that ended in an exception, without hiding that exception."""
+        status = "failed" if isinstance(exc, Exception) else "interrupted"
+        message = str(exc) if isinstance(exc, TrainingError) else f"{type(exc).__name__}: {exc}".rstrip(": ")
+        if isinstance(exc, GeneratorExit):
+            message = "the caller stopped reading the records"
+        epoch, step = (self.session.epoch, self.session.step) if self.session is not None else (0, 0)
+        try:
+            self._log.write(RunEnded(status, epoch, step, message))
+            self._folder.update_info(status=status, message=message)
+        except Exception:  # a full disk must not replace the error the caller needs to see
+            pass
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def train(source: Source, config: TrainingConfig | None, train_batches: TrainBatches, steps_per_epoch: int,
+          val_batches: ValBatches | None = None, *, root: str | Path, name: str | None = None,
+          control: Control | None = None, on_record: OnRecord | None = None,
+          data_state: DataState | None = None) -> RunResult:
+    """Train in a new run folder under ``root/runs``; see :class:`Trainer`."""
+    return Trainer(source, config, train_batches, steps_per_epoch, val_batches, root=root, name=name,
+                   control=control, on_record=on_record, data_state=data_state).run()
+
+
+def resume(run_dir: str | Path, train_batches: TrainBatches, steps_per_epoch: int,
+           val_batches: ValBatches | None = None, *, epochs: int | None = None, control: Control | None = None,
+           on_record: OnRecord | None = None, data_state: DataState | None = None) -> RunResult:
+    """Go on with the run in ``run_dir`` from its last checkpoint; see :meth:`Trainer.resuming`."""
+    return Trainer.resuming(run_dir, train_batches, steps_per_epoch, val_batches, epochs=epochs,
+                            control=control, on_record=on_record, data_state=data_state).run()
