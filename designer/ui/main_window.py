@@ -1,72 +1,248 @@
-"""The main window. Until the node editor lands it shows the live summary of a project."""
+"""The main window: the canvas in the middle, palette, inspector and summary docked around it.
+
+It owns the open :class:`~designer.ui.document.Document` and the file
+commands. Questions to the user go through small methods
+(:meth:`MainWindow.ask_unsaved_changes`, :meth:`~MainWindow.ask_open_path`,
+:meth:`~MainWindow.ask_save_path`, :meth:`~MainWindow.show_error`) that tests
+replace.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+import os
+from pathlib import Path
 
-from designer.graph import Graph, GraphError, load
-from designer.graph.summary import human, totals
-from designer.graph.templates import template_description, template_names
-from designer.ui.summary_table import SummaryTable
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoGroup
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+
+from designer.graph.errors import GraphError
+from designer.graph.graph import Graph
+from designer.graph.templates import load_template
+from designer.ui.canvas.view import GraphView
+from designer.ui.document import Document
+from designer.ui.inspector import InspectorPanel
+from designer.ui.menus import build_menus
+from designer.ui.palette import PalettePanel
+from designer.ui.summary_table import SummaryPanel, SummaryTable
+
+ORGANISATION = "Designer"
+APPLICATION = "Designer"
+FILE_FILTER = "Designer projects (*.json)"
+READABLE_ZOOM = 0.8
+Button = QMessageBox.StandardButton
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, graph: Graph) -> None:
+    def __init__(self, source: Graph | Document | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
-        self.resize(1200, 720)
-        self.table = SummaryTable()
-        self.header = QLabel()
-        self.header.setWordWrap(True)
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(self.header)
-        layout.addWidget(self.table)
-        self.setCentralWidget(central)
-        self._build_menus()
-        self.graph = graph
-        self.show_graph(graph)
+        self.settings = settings if settings is not None else QSettings(ORGANISATION, APPLICATION)
+        self.resize(1280, 800)
+        self.undo_group = QUndoGroup(self)
+        self.view = GraphView()
+        self.setCentralWidget(self.view)
+        self.palette_panel = PalettePanel()
+        self.inspector = InspectorPanel()
+        self.summary = SummaryPanel()
+        self.docks = [
+            self._dock("Blocks", "palette", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+            self._dock("Inspector", "inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
+            self._dock("Summary", "summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea),
+        ]
+        self.resizeDocks(self.docks[:2], [200, 340], Qt.Orientation.Horizontal)
+        self.resizeDocks(self.docks[2:], [190], Qt.Orientation.Vertical)
+        self.menu_actions = build_menus(self)
+        self.statusBar()
+        self.palette_panel.block_activated.connect(self.view.add_block_at_center)
+        self.view.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
+        self.summary.table.node_clicked.connect(self.select_node)
+        self.document: Document = None  # type: ignore[assignment]  # set just below
+        self._frame_pending = True
+        self.set_document(source if isinstance(source, Document) else Document(source))
+        self._restore_settings()
 
-    def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        open_action = QAction("&Open…", self, shortcut=QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self._open_dialog)
-        file_menu.addAction(open_action)
-        templates = file_menu.addMenu("New from &Template")
-        for name in template_names():
-            action = QAction(name, self)
-            action.setStatusTip(template_description(name))
-            action.triggered.connect(lambda checked=False, n=name: self.open_source(n))
-            templates.addAction(action)
-        file_menu.addSeparator()
-        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addAction(quit_action)
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{name}_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
 
-    def show_graph(self, graph: Graph) -> None:
-        self.graph = graph
-        self.table.set_graph(graph)
-        total = totals(graph)
-        errors = graph.errors()
-        status = f"{len(errors)} error(s)" if errors else "no errors"
-        self.header.setText(
-            f"<b>{graph.name}</b> — {graph.description}<br>"
-            f"{len(graph)} blocks · {total['params']:,} parameters ({human(total['params'])}) · "
-            f"{human(total['macs'])} MACs per sample · {status}"
-        )
-        self.setWindowTitle(f"{graph.name} — Designer")
+    @property
+    def graph(self) -> Graph:
+        return self.document.graph
 
-    def open_source(self, src: str) -> bool:
-        try:
-            graph = load(src)
-        except GraphError as exc:
-            QMessageBox.warning(self, "Cannot open", str(exc))
+    @property
+    def table(self) -> SummaryTable:
+        return self.summary.table
+
+    # -- the open document ----------------------------------------------------------
+
+    def set_document(self, document: Document) -> None:
+        old = self.document
+        if old is not None:
+            self.undo_group.removeStack(old.undo_stack)
+            old.modified_changed.disconnect(self._update_title)
+            old.path_changed.disconnect(self._update_title)
+        document.setParent(self)
+        self.document = document
+        self.undo_group.addStack(document.undo_stack)
+        self.undo_group.setActiveStack(document.undo_stack)
+        self.view.set_document(document)
+        self.view.graph_scene.selectionChanged.connect(self._on_selection_changed)
+        self.inspector.set_document(document)
+        self.summary.set_graph(document.graph)
+        document.modified_changed.connect(self._update_title)
+        document.path_changed.connect(self._update_title)
+        self._update_title()
+        if old is not None:
+            old.deleteLater()
+        if self.isVisible():
+            self.frame_document()
+        else:
+            self._frame_pending = True
+
+    def _update_title(self, *args: object) -> None:
+        marker = "*" if self.document.dirty else ""
+        self.setWindowTitle(f"{self.document.display_name}{marker} — Designer")
+
+    def frame_document(self) -> None:
+        """Show the whole network, or its start at a readable size when it is long."""
+        self._frame_pending = False
+        view = self.view
+        view.fit_to_view()
+        if view.zoom < READABLE_ZOOM:
+            view.zoom_by(READABLE_ZOOM / view.zoom)
+            rect = view.graph_scene.itemsBoundingRect()
+            visible = view.mapToScene(view.viewport().rect()).boundingRect()
+            view.centerOn(rect.left() + visible.width() / 2 - 20, rect.center().y())
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._frame_pending:
+            QTimer.singleShot(0, self.frame_document)
+
+    def _on_selection_changed(self) -> None:
+        names = self.view.graph_scene.selected_nodes()
+        self.inspector.set_selection(names)
+        self.summary.table.select_name(names[0] if len(names) == 1 else None)
+
+    def select_node(self, name: str) -> None:
+        """Select ``name`` on the canvas and bring it to the middle of the view."""
+        if name in self.graph:
+            self.view.select_only(name)
+            self.view.center_on_node(name)
+
+    def auto_layout(self) -> None:
+        self.document.auto_layout()
+        self.view.fit_to_view()
+
+    # -- file commands ----------------------------------------------------------------
+
+    def new_document(self) -> bool:
+        if not self.maybe_save():
             return False
-        self.show_graph(graph)
-        self.statusBar().showMessage(f"Opened {src}", 5000)
+        self.set_document(Document())
         return True
 
-    def _open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", "Designer projects (*.json)")
-        if path:
-            self.open_source(path)
+    def new_from_template(self, name: str) -> bool:
+        try:
+            graph = load_template(name)
+        except GraphError as exc:
+            self.show_error("Cannot open template", str(exc))
+            return False
+        if not self.maybe_save():
+            return False
+        self.set_document(Document(graph))
+        return True
+
+    def open_file(self) -> bool:
+        path = self.ask_open_path()
+        return bool(path) and self.open_source(path)
+
+    def open_source(self, src: str | os.PathLike[str]) -> bool:
+        """Open a project file or a template; a bad one leaves the open document as it is."""
+        try:
+            document = Document.open(src)
+        except GraphError as exc:
+            self.show_error("Cannot open", str(exc))
+            return False
+        if not self.maybe_save():
+            return False
+        self.set_document(document)
+        self.statusBar().showMessage(f"Opened {document.display_name}", 5000)
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        document = self.document
+        suggested = document.path or Path.cwd() / f"{document.graph.name}.json"
+        path = self.ask_save_path(str(suggested))
+        if not path:
+            return False
+        target = Path(path)
+        if not target.suffix:
+            target = target.with_suffix(".json")
+        return self._save_to(target)
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except (OSError, GraphError) as exc:
+            self.show_error("Cannot save", f"{path}: {exc}")
+            return False
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return True
+
+    def maybe_save(self) -> bool:
+        """Whether the open document may be replaced: clean, saved, or discarded."""
+        if not self.document.dirty:
+            return True
+        answer = self.ask_unsaved_changes()
+        if answer == Button.Save:
+            return self.save()
+        return answer == Button.Discard
+
+    # -- questions to the user (tests replace these) ----------------------------------
+
+    def ask_unsaved_changes(self) -> QMessageBox.StandardButton:
+        return QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.document.display_name}?",
+            Button.Save | Button.Discard | Button.Cancel, Button.Save,
+        )
+
+    def ask_open_path(self) -> str:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", "", FILE_FILTER)
+        return path
+
+    def ask_save_path(self, suggested: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", suggested, FILE_FILTER)
+        return path
+
+    def show_error(self, title: str, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, Button.Ok, self)
+        box.exec()
+        box.deleteLater()
+
+    # -- closing and settings ---------------------------------------------------------
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.settings.setValue("main_window/geometry", self.saveGeometry())
+        self.settings.setValue("main_window/state", self.saveState())
+        self.settings.sync()
+        event.accept()
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("main_window/geometry")
+        state = self.settings.value("main_window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)

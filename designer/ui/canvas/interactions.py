@@ -1,0 +1,175 @@
+"""Gestures on the canvas, one small class each.
+
+The view hands mouse events to the gesture in progress until it ends. A
+gesture asks the model what is allowed (``graph.check_connect``) and edits
+through the :class:`~designer.ui.document.Document`, never the items.
+Rubber-band selection is Qt's own (``QGraphicsView.RubberBandDrag``), and
+moving blocks is Qt's item dragging, committed as one command on release by
+:func:`commit_moves`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
+
+from designer.graph.errors import ConnectError
+from designer.ui.canvas.edge_item import DraftEdge
+from designer.ui.canvas.port_item import ALLOWED, DIMMED, INPUT, NORMAL, TARGET, PortItem
+from designer.ui.mime import block_type_of
+
+if TYPE_CHECKING:
+    from designer.ui.canvas.view import GraphView
+
+
+class Interaction:
+    """A gesture in progress on ``view``."""
+
+    def __init__(self, view: GraphView) -> None:
+        self.view = view
+
+    def scene_pos(self, event: QMouseEvent) -> QPointF:
+        return self.view.mapToScene(event.position().toPoint())
+
+    def move(self, event: QMouseEvent) -> None:
+        pass
+
+    def release(self, event: QMouseEvent) -> None:
+        pass
+
+    def cancel(self) -> None:
+        pass
+
+
+class PanInteraction(Interaction):
+    """Drag the canvas with the middle button, or the left one while Space is held."""
+
+    def __init__(self, view: GraphView, pos: QPointF) -> None:
+        super().__init__(view)
+        self._last = pos
+        view.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+
+    def move(self, event: QMouseEvent) -> None:
+        delta = event.position() - self._last
+        self._last = event.position()
+        bars = self.view.horizontalScrollBar(), self.view.verticalScrollBar()
+        bars[0].setValue(bars[0].value() - round(delta.x()))
+        bars[1].setValue(bars[1].value() - round(delta.y()))
+
+    def release(self, event: QMouseEvent) -> None:
+        self.cancel()
+
+    def cancel(self) -> None:
+        self.view.viewport().unsetCursor()
+
+
+class NewEdgeInteraction(Interaction):
+    """Drag from an output port to an input port (or a block) to connect them.
+
+    While dragging, every input port that the model would refuse is dimmed;
+    a refused drop shows the model's sentence in the status bar.
+    """
+
+    def __init__(self, view: GraphView, port: PortItem) -> None:
+        super().__init__(view)
+        self.scene = view.graph_scene
+        self.graph = self.scene.graph
+        self.source = port.block.name
+        self.draft = DraftEdge(port.scenePos())
+        self.scene.addItem(self.draft)
+        self._target_port: PortItem | None = None
+        self._allowed: dict[PortItem, bool] = {}
+        for block in self.scene.block_items():
+            for index, input_port in block.input_ports.items():
+                allowed = self._check(block.name, index) is None
+                self._allowed[input_port] = allowed
+                input_port.set_state(ALLOWED if allowed else DIMMED)
+
+    def _check(self, target: str, port: int | None) -> str | None:
+        """Why the model refuses ``source -> target``, or None when it allows it."""
+        try:
+            self.graph.check_connect(self.source, target, port)
+        except ConnectError as exc:
+            return str(exc)
+        return None
+
+    def move(self, event: QMouseEvent) -> None:
+        pos = self.scene_pos(event)
+        port = self.scene.port_at(pos, INPUT)
+        if port is not self._target_port:
+            if self._target_port is not None and self._target_port in self._allowed:
+                self._target_port.set_state(ALLOWED if self._allowed[self._target_port] else DIMMED)
+            if port is not None and self._allowed.get(port):
+                port.set_state(TARGET)
+            self._target_port = port
+        self.draft.set_end(port.scenePos() if port is not None and self._allowed.get(port) else pos)
+
+    def release(self, event: QMouseEvent) -> None:
+        pos = self.scene_pos(event)
+        port = self.scene.port_at(pos, INPUT)
+        block = self.scene.block_at(pos)
+        self._finish()
+        if port is not None:
+            target, index = port.block.name, port.index
+        elif block is not None and block.name != self.source:
+            target, index = block.name, None
+        else:
+            return  # dropped on empty canvas or back on itself: nothing to do
+        try:
+            self.view.document.connect_blocks(self.source, target, index)
+        except ConnectError as exc:
+            self.view.show_message(str(exc))
+
+    def cancel(self) -> None:
+        self._finish()
+
+    def _finish(self) -> None:
+        if self.draft.scene() is not None:
+            self.scene.removeItem(self.draft)
+        for port in self._allowed:
+            port.set_state(NORMAL)
+        self._allowed = {}
+
+
+def commit_moves(view: GraphView) -> None:
+    """Push one move for every selected block that Qt's dragging moved."""
+    positions = {item.name: (item.pos().x(), item.pos().y())
+                 for item in view.graph_scene.block_items() if item.isSelected()}
+    view.document.move_nodes(positions)
+
+
+class DropFromPalette:
+    """Accept a block type dragged from the palette and add it where it is dropped."""
+
+    def __init__(self, view: GraphView) -> None:
+        self.view = view
+
+    def block_type(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> str | None:
+        block_type = block_type_of(event.mimeData())
+        # The registry raises its own error for unknown names, so ask a plain set.
+        known = frozenset(self.view.document.graph.registry)
+        return block_type if block_type in known else None
+
+    def enter(self, event: QDragEnterEvent | QDragMoveEvent) -> bool:
+        if self.block_type(event) is None:
+            return False
+        self._accept_as_copy(event)
+        return True
+
+    @staticmethod
+    def _accept_as_copy(event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> None:
+        # Never a move: a move would let the palette remove the block type it dragged.
+        event.setDropAction(Qt.DropAction.CopyAction)
+        event.accept()
+
+    def drop(self, event: QDropEvent) -> bool:
+        block_type = self.block_type(event)
+        if block_type is None:
+            return False
+        pos = self.view.mapToScene(event.position().toPoint())
+        name = self.view.document.add_node(block_type, (pos.x(), pos.y()))
+        self.view.select_only(name)
+        self._accept_as_copy(event)
+        return True

@@ -1,0 +1,239 @@
+"""The canvas widget: shows a document's scene, zooms, pans, and routes gestures.
+
+Wheel zooms under the cursor; the middle button, or Space with the left
+button, pans; dragging from an output port draws a connection; dragging a
+block moves it (one undo step); dragging on empty canvas selects with a
+rubber band. Blocks dragged from the palette are dropped here.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFocusEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import QGraphicsView, QWidget
+
+from designer.ui import theme
+from designer.ui.canvas.block_item import WIDTH
+from designer.ui.canvas.interactions import (
+    DropFromPalette,
+    Interaction,
+    NewEdgeInteraction,
+    PanInteraction,
+    commit_moves,
+)
+from designer.ui.canvas.port_item import OUTPUT
+from designer.ui.canvas.scene import GraphScene
+from designer.ui.document import Document
+
+SCENE_EXTENT = 50_000.0
+GRID = 20.0
+
+
+class GraphView(QGraphicsView):
+    """Shows one document's graph; :meth:`set_document` switches to another."""
+
+    message = Signal(str)  # a sentence for the status bar (a refused connection)
+    MIN_ZOOM, MAX_ZOOM = 0.1, 4.0
+
+    def __init__(self, document: Document | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document: Document = None  # type: ignore[assignment]  # set just below
+        self._interaction: Interaction | None = None
+        self._space_held = False
+        self._drop = DropFromPalette(self)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        if document is not None:
+            self.set_document(document)
+
+    def set_document(self, document: Document) -> None:
+        old = self.scene()
+        if isinstance(old, GraphScene):
+            old.detach()
+        if self._interaction is not None:
+            self._interaction.cancel()
+            self._interaction = None
+        scene = GraphScene(document.graph, self)
+        scene.setSceneRect(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT)
+        self.document = document
+        self.setScene(scene)
+        if old is not None:
+            old.deleteLater()
+
+    @property
+    def graph_scene(self) -> GraphScene:
+        return self.scene()  # type: ignore[return-value]
+
+    def show_message(self, text: str) -> None:
+        self.message.emit(text)
+
+    # -- zoom and framing -------------------------------------------------------
+
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        target = min(max(self.zoom * factor, self.MIN_ZOOM), self.MAX_ZOOM)
+        if target != self.zoom:
+            factor = target / self.zoom
+            self.scale(factor, factor)
+
+    def fit_to_view(self) -> None:
+        """Show every block, no larger than actual size."""
+        rect = self.graph_scene.itemsBoundingRect()
+        self.resetTransform()
+        if rect.isEmpty():
+            self.centerOn(0, 0)
+            return
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom > 1.0:
+            self.resetTransform()
+        elif self.zoom < self.MIN_ZOOM:
+            self.zoom_by(1.0)  # clamps
+        self.centerOn(rect.center())
+
+    def center_on_node(self, name: str) -> None:
+        self.centerOn(self.graph_scene.item_for_node(name))
+
+    # -- edits that start here ------------------------------------------------------
+
+    def add_block_at_center(self, block_type: str) -> str:
+        """Add a block in the middle of the view, beside any block already there."""
+        centre = self.mapToScene(self.viewport().rect().center())
+        position = QPointF(centre)
+        while self.graph_scene.block_at(position) is not None:
+            position += QPointF(WIDTH / 3, 40)
+        name = self.document.add_node(block_type, (position.x(), position.y()))
+        self.select_only(name)
+        return name
+
+    def select_only(self, name: str) -> None:
+        self.graph_scene.select_nodes([name])
+
+    def select_all(self) -> None:
+        for item in self.graph_scene.items():
+            if item.flags() & item.GraphicsItemFlag.ItemIsSelectable:
+                item.setSelected(True)
+
+    def delete_selection(self) -> None:
+        scene = self.graph_scene
+        self.document.remove(scene.selected_nodes(), scene.selected_edges())
+
+    # -- mouse and keyboard ---------------------------------------------------------
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        self.zoom_by(1.0015 ** event.angleDelta().y())
+        event.accept()
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self._interaction is not None:
+            event.accept()
+            return
+        button = event.button()
+        if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space_held):
+            self._interaction = PanInteraction(self, event.position())
+            event.accept()
+            return
+        if button == Qt.MouseButton.LeftButton:
+            port = self.graph_scene.port_at(self.mapToScene(event.position().toPoint()), OUTPUT)
+            if port is not None:
+                self._interaction = NewEdgeInteraction(self, port)
+                event.accept()
+                return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._interaction is not None:
+            self._interaction.move(event)
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._interaction is not None:
+            interaction, self._interaction = self._interaction, None
+            interaction.release(event)
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+        if event.button() == Qt.MouseButton.LeftButton:
+            commit_moves(self)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space_held = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        if event.key() == Qt.Key.Key_Escape and self._interaction is not None:
+            self._interaction.cancel()
+            self._interaction = None
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._release_space()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        self._release_space()
+        super().focusOutEvent(event)
+
+    def _release_space(self) -> None:
+        if self._space_held:
+            self._space_held = False
+            self.viewport().unsetCursor()
+
+    # -- drops from the palette ----------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if not self._drop.enter(event):
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if not self._drop.enter(event):
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not self._drop.drop(event):
+            super().dropEvent(event)
+
+    # -- painting ------------------------------------------------------------------
+
+    def drawBackground(self, painter: QPainter, rect: QRectF | QRect) -> None:
+        rect = QRectF(rect)
+        painter.fillRect(rect, theme.CANVAS_BACKGROUND)
+        step = GRID if self.zoom >= 0.5 else GRID * 5
+        painter.setPen(theme.CANVAS_GRID)
+        left = int(rect.left() // step) * step
+        top = int(rect.top() // step) * step
+        lines = []
+        x = left
+        while x < rect.right():
+            lines.append(QLineF(x, rect.top(), x, rect.bottom()))
+            x += step
+        y = top
+        while y < rect.bottom():
+            lines.append(QLineF(rect.left(), y, rect.right(), y))
+            y += step
+        painter.drawLines(lines)

@@ -1,0 +1,135 @@
+"""One open project: the graph, its undo stack, its file, and the edits a user can make.
+
+Views and gestures edit through :class:`Document`: each method checks the edit
+with the model (so a refusal raises here, with the model's message, and nothing
+is pushed), then pushes the matching command from :mod:`designer.ui.commands`.
+Whether the project is dirty is the undo stack's business (its clean index).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from designer.graph.errors import DuplicateNameError
+from designer.graph.graph import Edge, Graph, Position, check_name
+from designer.graph.project import save
+from designer.graph.source import load
+from designer.graph.templates import template_names
+from designer.ui.commands import AddNode, ApplyLayout, Connect, MoveNodes, RemoveNodes, Rename, SetParams
+
+UNTITLED = "untitled"
+
+
+class Document(QObject):
+    """A graph being edited, with its undo history and the file it came from."""
+
+    modified_changed = Signal(bool)
+    path_changed = Signal()
+
+    def __init__(self, graph: Graph | None = None, path: str | os.PathLike[str] | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.graph = graph if graph is not None else new_graph()
+        self.path = Path(path) if path is not None else None
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+
+    @classmethod
+    def open(cls, src: str | os.PathLike[str]) -> Document:
+        """A project file, or a template by name (which has no file yet).
+
+        Raises :class:`~designer.graph.errors.GraphError` with the loader's message.
+        """
+        graph = load(src)
+        text = os.fspath(src)
+        is_template = text in template_names() and not Path(text).exists()
+        return cls(graph, None if is_template else Path(text))
+
+    # -- state ------------------------------------------------------------------
+
+    @property
+    def dirty(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    @property
+    def display_name(self) -> str:
+        return self.path.name if self.path is not None else self.graph.name
+
+    def save(self, path: str | os.PathLike[str] | None = None) -> None:
+        """Write the project (to ``path``, or where it came from); raises OSError."""
+        target = Path(path) if path is not None else self.path
+        if target is None:
+            raise ValueError("the project has no file yet; give a path")
+        save(self.graph, target)
+        moved = target != self.path
+        self.path = target
+        self.undo_stack.setClean()
+        if moved:
+            self.path_changed.emit()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modified_changed.emit(not clean)
+
+    # -- edits ------------------------------------------------------------------
+
+    def push(self, command: QUndoCommand) -> None:
+        self.undo_stack.push(command)
+
+    def add_node(self, block_type: str, position: Position, params: Mapping[str, Any] | None = None) -> str:
+        command = AddNode(self.graph, block_type, position, params=params)
+        self.push(command)
+        return command.name
+
+    def remove(self, names: Iterable[str], edges: Iterable[Edge] = ()) -> None:
+        names, edges = list(names), list(edges)
+        if names or edges:
+            self.push(RemoveNodes(self.graph, names, edges))
+
+    def connect_blocks(self, source: str, target: str, port: int | None = None) -> Edge:
+        """Connect, or raise the model's :class:`ConnectError` and change nothing."""
+        edge = Edge(source, target, self.graph.check_connect(source, target, port))
+        self.push(Connect(self.graph, edge))
+        return edge
+
+    def move_nodes(self, positions: Mapping[str, Position]) -> None:
+        moved = {n: p for n, p in positions.items() if self.graph.node(n).position != p}
+        if moved:
+            self.push(MoveNodes(self.graph, moved))
+
+    def set_params(self, name: str, changes: Mapping[str, Any]) -> None:
+        """Change parameters, or raise the model's :class:`ParamError` and change nothing."""
+        node = self.graph.node(name)
+        coerced = node.spec.coerce_params(changes, node.params)
+        if any(coerced[key] != node.params[key] for key in changes):
+            self.push(SetParams(self.graph, name, changes))
+
+    def check_rename(self, old: str, new: str) -> None:
+        """Raise the :class:`GraphError` that renaming ``old`` to ``new`` would raise."""
+        self.graph.node(old)
+        check_name(new)
+        if new != old and new in self.graph:
+            raise DuplicateNameError(f"there is already a block named {new!r}")
+
+    def rename(self, old: str, new: str) -> None:
+        self.check_rename(old, new)
+        if new != old:
+            self.push(Rename(self.graph, old, new))
+
+    def auto_layout(self) -> None:
+        command = ApplyLayout(self.graph)
+        if any(command.old[n] != p for n, p in command.new.items()):
+            self.push(command)
+
+
+def new_graph() -> Graph:
+    """What File ▸ New starts from: one Input block to build on."""
+    graph = Graph()
+    graph.name = UNTITLED
+    graph.add_node("Input", "input")
+    return graph

@@ -1,0 +1,276 @@
+"""The inspector: the selected block's name, output and parameters, edited in place.
+
+Every change goes through the document as an undoable command as you type;
+the model's refusal (a :class:`ParamError`, a duplicate name) is shown under
+the field and changes nothing. The panel follows the graph's events, so undo
+and edits made elsewhere show up here.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QLineEdit,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer.graph.errors import GraphError, ParamError
+from designer.graph.events import Event
+from designer.graph.graph import Node
+from designer.graph.inference import ERROR, OK
+from designer.ui import theme
+from designer.ui.document import Document
+from designer.ui.param_editors import ParamEditor, editor_for
+
+PLACEHOLDER = "Select a block to see and edit its parameters."
+
+
+def _message_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {theme.MESSAGE_ERROR}; font-size: 8pt;")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+class ParamRow(QWidget):
+    """One parameter's editor with the reason for a refused value under it."""
+
+    def __init__(self, editor: ParamEditor) -> None:
+        super().__init__()
+        self.editor = editor
+        self.message = _message_label()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(editor)
+        layout.addWidget(self.message)
+
+    def show_error(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+
+class InspectorPanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document: Document | None = None
+        self.node_name: str | None = None
+        self.rows: dict[str, ParamRow] = {}
+        self.name_edit: QLineEdit | None = None
+        self.name_message: QLabel | None = None
+        self.output_label: QLabel | None = None
+        self._labels: dict[str, QLabel] = {}
+        self._subscriptions: list[tuple[Event, Callable[..., Any]]] = []
+        self._scroll = QScrollArea()
+        self._scroll.setWidgetResizable(True)
+        self._scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self._scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._scroll)
+        self._show_placeholder(PLACEHOLDER)
+
+    # -- what it shows --------------------------------------------------------------
+
+    def set_document(self, document: Document) -> None:
+        for event, callback in self._subscriptions:
+            event.disconnect(callback)
+        self.document = document
+        events = document.graph.events
+        self._subscriptions = [
+            (events.params_changed, self._on_params_changed),
+            (events.node_renamed, self._on_node_renamed),
+            (events.node_removed, self._on_node_removed),
+            (events.shapes_changed, self._on_shapes_changed),
+        ]
+        for event, callback in self._subscriptions:
+            event.connect(callback)
+        self.set_node(None)
+
+    def set_selection(self, names: list[str]) -> None:
+        if len(names) == 1:
+            self.set_node(names[0])
+        else:
+            self.set_node(None, f"{len(names)} blocks selected." if names else PLACEHOLDER)
+
+    def set_node(self, name: str | None, placeholder: str = PLACEHOLDER) -> None:
+        if name is not None and name == self.node_name:
+            return
+        self.node_name = None
+        self.rows, self._labels = {}, {}
+        self.name_edit = self.name_message = self.output_label = None
+        if name is None or self.document is None or name not in self.document.graph:
+            self._show_placeholder(placeholder)
+            return
+        self.node_name = name
+        self._scroll.setWidget(self._build_form(self.document.graph.node(name)))
+        self._show_result()
+
+    def editor(self, param: str) -> ParamEditor:
+        return self.rows[param].editor
+
+    def error_text(self, param: str) -> str:
+        message = self.rows[param].message
+        return "" if message.isHidden() else message.text()
+
+    def _show_placeholder(self, text: str) -> None:
+        label = QLabel(text)
+        label.setWordWrap(True)
+        label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        label.setMargin(10)
+        label.setStyleSheet(f"color: {theme.BLOCK_MUTED.name()};")
+        self._scroll.setWidget(label)
+
+    def _build_form(self, node: Node) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setContentsMargins(8, 8, 8, 8)
+        name_box = QWidget()
+        box = QVBoxLayout(name_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(2)
+        self.name_edit = QLineEdit(node.name)
+        self.name_message = _message_label()
+        box.addWidget(self.name_edit)
+        box.addWidget(self.name_message)
+        form.addRow("Name", name_box)
+        colour = theme.category_colour(node.spec.category).name()
+        kind = QLabel(f"<b style='color:{colour}'>■</b> {node.type} <span style='color:#6b7785'>· "
+                      f"{node.spec.category}</span>")
+        kind.setToolTip(node.spec.help)
+        form.addRow("Type", kind)
+        help_label = QLabel(node.spec.help)
+        help_label.setWordWrap(True)
+        help_label.setStyleSheet(f"color: {theme.BLOCK_MUTED.name()}; font-size: 8pt;")
+        form.addRow(help_label)
+        self.output_label = QLabel()
+        self.output_label.setWordWrap(True)
+        self.output_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Output", self.output_label)
+        for param in node.spec.params:
+            editor = editor_for(param)
+            editor.set_value(node.params[param.name])
+            row = ParamRow(editor)
+            label = QLabel(param.name)
+            label.setToolTip(param.help)
+            self.rows[param.name] = row
+            self._labels[param.name] = label
+            form.addRow(label, row)
+            editor.edited.connect(lambda value, key=param.name: self._apply(key, value))
+            editor.typing.connect(lambda value, key=param.name: self._check(key, value))
+        if not node.spec.params:
+            form.addRow(QLabel("No parameters."))
+        self.name_edit.textEdited.connect(self._on_name_edited)
+        self.name_edit.editingFinished.connect(self._on_name_committed)
+        return page
+
+    def _show_result(self) -> None:
+        if self.node_name is None or self.document is None or self.output_label is None:
+            return
+        result = self.document.graph.results.get(self.node_name)
+        if result is None:
+            return
+        if result.status == OK:
+            text = f"<b>{result.shape_text}</b>"
+            if result.formula:
+                text += f"<br><span style='color:#6b7785'>{_escape(result.formula)}</span>"
+        else:
+            colour = theme.MESSAGE_ERROR if result.status == ERROR else theme.UNKNOWN.name()
+            message = _escape(result.error or "")
+            text = f"<span style='color:{colour}'><b>{result.shape_text}</b>: {message}</span>"
+        self.output_label.setText(text)
+        for key, label in self._labels.items():
+            wrong = result.status == ERROR and result.error_param == key
+            label.setStyleSheet(f"color: {theme.MESSAGE_ERROR}; font-weight: bold;" if wrong else "")
+
+    # -- edits ---------------------------------------------------------------------
+
+    def _apply(self, key: str, value: Any) -> None:
+        if self.document is None or self.node_name is None:
+            return
+        try:
+            self.document.set_params(self.node_name, {key: value})
+        except ParamError as exc:
+            self.rows[key].show_error(exc.reason)
+        else:
+            self.rows[key].show_error("")
+
+    def _check(self, key: str, value: Any) -> None:
+        """Say now why a half-typed value would be refused; apply nothing yet."""
+        if self.document is None or self.node_name is None:
+            return
+        node = self.document.graph.node(self.node_name)
+        try:
+            node.spec.coerce_params({key: value}, node.params)
+        except ParamError as exc:
+            self.rows[key].show_error(exc.reason)
+        else:
+            self.rows[key].show_error("")
+
+    def _on_name_edited(self, text: str) -> None:
+        if self.document is None or self.node_name is None or self.name_message is None:
+            return
+        try:
+            self.document.check_rename(self.node_name, text)
+        except GraphError as exc:
+            self._show_name_error(str(exc))
+        else:
+            self._show_name_error("")
+
+    def _on_name_committed(self) -> None:
+        if self.document is None or self.node_name is None or self.name_edit is None:
+            return
+        try:
+            self.document.rename(self.node_name, self.name_edit.text())
+        except GraphError as exc:
+            self._show_name_error(str(exc))
+        else:
+            self._show_name_error("")
+
+    def _show_name_error(self, text: str) -> None:
+        if self.name_message is not None:
+            self.name_message.setText(text)
+            self.name_message.setVisible(bool(text))
+
+    # -- model events --------------------------------------------------------------
+
+    def _on_params_changed(self, node: Node, keys: Iterable[str]) -> None:
+        if node.name != self.node_name:
+            return
+        for key in keys:
+            row = self.rows.get(key)
+            if row is not None:
+                row.editor.set_value(node.params[key])
+                row.show_error("")
+
+    def _on_node_renamed(self, node: Node, old: str) -> None:
+        if old != self.node_name:
+            return
+        self.node_name = node.name
+        if self.name_edit is not None and self.name_edit.text() != node.name:
+            self.name_edit.setText(node.name)
+        self._show_name_error("")
+
+    def _on_node_removed(self, node: Node) -> None:
+        if node.name == self.node_name:
+            self.set_node(None)
+
+    def _on_shapes_changed(self, names: Iterable[str]) -> None:
+        if self.node_name is not None and self.node_name in names:
+            self._show_result()
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)

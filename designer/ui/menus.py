@@ -1,0 +1,106 @@
+"""The main window's actions and menus: File, Edit, View.
+
+Actions carry standard ``QKeySequence`` shortcuts. Undo and Redo come from the
+window's ``QUndoGroup``, so their text names the command ("Undo Change
+kernel_size of conv1") and they follow whichever document is open.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu
+
+from designer.graph.templates import template_description, template_names
+
+if TYPE_CHECKING:
+    from designer.ui.main_window import MainWindow
+
+Key = QKeySequence.StandardKey
+
+
+@dataclass
+class Actions:
+    new: QAction
+    open: QAction
+    save: QAction
+    save_as: QAction
+    quit: QAction
+    undo: QAction
+    redo: QAction
+    delete: QAction
+    select_all: QAction
+    fit: QAction
+    zoom_in: QAction
+    zoom_out: QAction
+    auto_layout: QAction
+    templates: dict[str, QAction] = field(default_factory=dict)
+
+
+def _action(window: MainWindow, text: str, slot: object, shortcut: Key | str | None = None,
+            tip: str = "") -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if tip:
+        action.setStatusTip(tip)
+    action.triggered.connect(lambda checked=False: slot())  # type: ignore[operator]
+    return action
+
+
+def build_menus(window: MainWindow) -> Actions:
+    view = window.view
+    undo = window.undo_group.createUndoAction(window, "Undo")
+    undo.setShortcut(QKeySequence(Key.Undo))
+    redo = window.undo_group.createRedoAction(window, "Redo")
+    redo.setShortcut(QKeySequence(Key.Redo))
+    actions = Actions(
+        new=_action(window, "&New", window.new_document, Key.New, "Start an empty project"),
+        open=_action(window, "&Open…", window.open_file, Key.Open, "Open a project file"),
+        save=_action(window, "&Save", window.save, Key.Save, "Save the project"),
+        save_as=_action(window, "Save &As…", window.save_as, Key.SaveAs, "Save the project to a new file"),
+        quit=_action(window, "&Quit", window.close, Key.Quit),
+        undo=undo,
+        redo=redo,
+        delete=_action(window, "&Delete", view.delete_selection, Key.Delete,
+                       "Delete the selected blocks and connections"),
+        select_all=_action(window, "Select &All", view.select_all, Key.SelectAll),
+        fit=_action(window, "&Fit to View", view.fit_to_view, "Ctrl+0", "Show the whole network"),
+        zoom_in=_action(window, "Zoom &In", lambda: view.zoom_by(1.25), Key.ZoomIn),
+        zoom_out=_action(window, "Zoom &Out", lambda: view.zoom_by(0.8), Key.ZoomOut),
+        auto_layout=_action(window, "Auto &Layout", window.auto_layout, "Ctrl+L",
+                            "Arrange the blocks in layers, left to right"),
+    )
+    menu = window.menuBar().addMenu("&File")
+    menu.addAction(actions.new)
+    templates = menu.addMenu("New from &Template")
+    for name in template_names():
+        action = _action(window, name, lambda n=name: window.new_from_template(n),
+                         tip=template_description(name))
+        actions.templates[name] = action
+        templates.addAction(action)
+    menu.addAction(actions.open)
+    menu.addSeparator()
+    menu.addAction(actions.save)
+    menu.addAction(actions.save_as)
+    menu.addSeparator()
+    menu.addAction(actions.quit)
+
+    menu = window.menuBar().addMenu("&Edit")
+    _fill(menu, [actions.undo, actions.redo, None, actions.delete, actions.select_all])
+
+    menu = window.menuBar().addMenu("&View")
+    _fill(menu, [actions.fit, actions.zoom_in, actions.zoom_out, None, actions.auto_layout, None,
+                 *(dock.toggleViewAction() for dock in window.docks)])
+    return actions
+
+
+def _fill(menu: QMenu, actions: list[QAction | None]) -> None:
+    """Add ``actions`` to ``menu``; None is a separator."""
+    for action in actions:
+        if action is None:
+            menu.addSeparator()
+        else:
+            menu.addAction(action)

@@ -1,0 +1,117 @@
+"""The block palette: every block type by category, with a search field.
+
+Drag a block onto the canvas, or double-click it (or press Enter) to add it
+in the middle of the view (:attr:`PalettePanel.block_activated`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from designer.graph.registry import REGISTRY, Registry
+from designer.ui import theme
+from designer.ui.mime import BLOCK_MIME, block_mime
+
+TYPE_ROLE = Qt.ItemDataRole.UserRole
+SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def swatch(colour: QColor, size: int = 12) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(colour)
+    return QIcon(pixmap)
+
+
+class BlockTree(QTreeWidget):
+    """The tree of categories and blocks; dragging a block carries its type (as a copy)."""
+
+    def startDrag(self, supportedActions: Qt.DropAction) -> None:
+        # Copy only: a move would let the tree remove the item once it is dropped.
+        super().startDrag(Qt.DropAction.CopyAction)
+
+    def mimeTypes(self) -> list[str]:
+        return [BLOCK_MIME]
+
+    def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
+        types = [item.data(0, TYPE_ROLE) for item in items if item.data(0, TYPE_ROLE)]
+        return block_mime(types[0] if types else "")
+
+
+class PalettePanel(QWidget):
+    block_activated = Signal(str)  # a block type to add at the centre of the canvas
+
+    def __init__(self, registry: Registry = REGISTRY, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search blocks…")
+        self.search.setClearButtonEnabled(True)
+        self.tree = BlockTree()
+        self.tree.setHeaderHidden(True)
+        self.tree.setDragEnabled(True)
+        self.tree.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.tree.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.tree.setIndentation(12)
+        self._items: dict[str, QTreeWidgetItem] = {}
+        self._categories: list[QTreeWidgetItem] = []
+        for category, specs in registry.by_category().items():
+            self._add_category(category, [(s.type, s.help) for s in specs])
+        self.tree.expandAll()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.search)
+        layout.addWidget(self.tree)
+        self.search.textChanged.connect(self.filter)
+        self.tree.itemActivated.connect(self._on_item_activated)
+
+    def _add_category(self, category: str, blocks: list[tuple[str, str]]) -> None:
+        colour = theme.category_colour(category)
+        top = QTreeWidgetItem([category])
+        top.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        font = top.font(0)
+        font.setBold(True)
+        top.setFont(0, font)
+        top.setIcon(0, swatch(colour))
+        self.tree.addTopLevelItem(top)
+        self._categories.append(top)
+        for block_type, help_text in blocks:
+            item = QTreeWidgetItem([block_type])
+            item.setData(0, TYPE_ROLE, block_type)
+            item.setData(0, SEARCH_ROLE, f"{block_type} {category} {help_text}".lower())
+            item.setToolTip(0, help_text)
+            item.setIcon(0, swatch(colour, 10))
+            item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+                          | Qt.ItemFlag.ItemIsDragEnabled)
+            top.addChild(item)
+            self._items[block_type] = item
+
+    def item_for(self, block_type: str) -> QTreeWidgetItem:
+        return self._items[block_type]
+
+    def mime_for(self, block_type: str) -> QMimeData:
+        """What dragging ``block_type`` out of the palette carries."""
+        return self.tree.mimeData([self._items[block_type]])
+
+    def filter(self, text: str) -> None:
+        """Show the blocks whose name, category or help mentions every word of ``text``."""
+        words = text.lower().split()
+        shown: dict[int, int] = {}
+        for item in self._items.values():
+            visible = all(word in item.data(0, SEARCH_ROLE) for word in words)
+            item.setHidden(not visible)
+            category = item.parent()
+            shown[id(category)] = shown.get(id(category), 0) + visible
+        for category in self._categories:
+            category.setHidden(not shown.get(id(category)))
+
+    def visible_types(self) -> list[str]:
+        hidden = {id(c) for c in self._categories if c.isHidden()}
+        return [t for t, item in self._items.items() if not item.isHidden() and id(item.parent()) not in hidden]
+
+    def _on_item_activated(self, item: QTreeWidgetItem, column: int) -> None:
+        block_type = item.data(0, TYPE_ROLE)
+        if block_type:
+            self.block_activated.emit(block_type)
