@@ -103,6 +103,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import(args: argparse.Namespace) -> int:
+    from designer import export
+    from designer.graph import project
+    from designer.graph.importer import import_model, load_model
+
+    if args.weights and not args.weights.endswith(export.WEIGHT_SUFFIXES):
+        raise CliError(f"--weights: give a file ending in {', '.join(export.WEIGHT_SUFFIXES)}")
+    model = load_model(args.spec, args.args)
+    name = args.spec.rsplit(":", 1)[-1]
+    imported = import_model(model, args.input_shape, name)
+    project.save(imported.graph, args.output)
+    print(f"wrote {args.output}: {len(imported.graph)} blocks", file=sys.stderr)
+    if args.weights:
+        export.export_weights(imported.graph, args.weights, imported.state_dict)
+        print(f"wrote {args.weights}", file=sys.stderr)
+    return 0
+
+
 def _cmd_gui(args: argparse.Namespace) -> int:
     from designer.ui.app import run
 
@@ -137,6 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="trained weights to include (.pt, .pth or .safetensors); default: fresh ones")
     p.add_argument("--seed", type=int, default=0, help="seed for fresh weights (default 0)")
     p.set_defaults(run=_cmd_export)
+
+    p = sub.add_parser("import", help="turn a PyTorch nn.Module class into a project file")
+    p.add_argument("spec", metavar="FILE.py:Class",
+                   help="the class to import: path/to/file.py:ClassName or package.module:ClassName")
+    p.add_argument("--input-shape", type=_parse_shape, required=True, metavar="C,H,W",
+                   help="the shape of one input sample, e.g. 3,32,32")
+    p.add_argument("--args", metavar="JSON", help="constructor arguments as a JSON object or list")
+    p.add_argument("-o", "--output", required=True, metavar="NET.json", help="the project file to write")
+    p.add_argument("--weights", metavar="FILE",
+                   help="also write the model's weights (.pt or .safetensors), keyed for the new project")
+    p.set_defaults(run=_cmd_import)
 
     p = sub.add_parser("open", help="open a project file or template in the app")
     p.add_argument("src", nargs="?", help="a project file or a template name")

@@ -128,8 +128,8 @@ def example_inputs(graph: Graph, batch: int = 2) -> tuple[torch.Tensor, ...]:
     import torch
 
     generator = torch.Generator().manual_seed(0)
-    return tuple(torch.randn(batch, *graph.result(name).shape, generator=generator)
-                 for name in graph.inputs())
+    shapes = [graph.result(name).shape or () for name in graph.inputs()]
+    return tuple(torch.randn(batch, *shape, generator=generator) for shape in shapes)
 
 
 def export_pt2(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tensor] | None = None,
@@ -166,6 +166,8 @@ def export_onnx(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tens
             output_names=[idents[n] for n in graph.outputs()],
             dynamic_shapes=_dynamic_batch(graph),
         )
+    if program is None:  # only the legacy exporter returns nothing
+        raise ExportError("the ONNX exporter produced no model")
     _write_through_file(Path(path), lambda temp: program.save(str(temp)))
 
 
