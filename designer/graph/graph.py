@@ -376,13 +376,18 @@ class Graph:
         self.events.params_changed.emit(node, changed)
         self._update([name])
 
-    def rename(self, old: str, new: str) -> None:
-        node = self.node(old)
+    def check_rename(self, old: str, new: str) -> None:
+        """Raise the :class:`GraphError` that renaming ``old`` to ``new`` would raise."""
+        self.node(old)
         check_name(new)
+        if new != old and new in self._nodes:
+            raise DuplicateNameError(f"there is already a block named {new!r}")
+
+    def rename(self, old: str, new: str) -> None:
+        self.check_rename(old, new)
+        node = self._nodes[old]
         if new == old:
             return
-        if new in self._nodes:
-            raise DuplicateNameError(f"there is already a block named {new!r}")
         self._nodes = {new if k == old else k: v for k, v in self._nodes.items()}
         node.name = new
         self._ports[new] = self._ports.pop(old)

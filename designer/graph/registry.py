@@ -30,6 +30,10 @@ class Registry(Mapping[str, BlockSpec]):
         except KeyError:
             raise UnknownBlockError(f"unknown block type {name!r}") from None
 
+    def __contains__(self, name: object) -> bool:
+        # Mapping's default goes through __getitem__, whose error is not a KeyError.
+        return name in self._specs
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._specs)
 

@@ -16,8 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from designer.graph.errors import DuplicateNameError
-from designer.graph.graph import Edge, Graph, Position, check_name
+from designer.graph.graph import Edge, Graph, Position
 from designer.graph.project import save
 from designer.graph.source import load
 from designer.graph.templates import template_names
@@ -111,10 +110,7 @@ class Document(QObject):
 
     def check_rename(self, old: str, new: str) -> None:
         """Raise the :class:`GraphError` that renaming ``old`` to ``new`` would raise."""
-        self.graph.node(old)
-        check_name(new)
-        if new != old and new in self.graph:
-            raise DuplicateNameError(f"there is already a block named {new!r}")
+        self.graph.check_rename(old, new)
 
     def rename(self, old: str, new: str) -> None:
         self.check_rename(old, new)

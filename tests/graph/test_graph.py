@@ -261,3 +261,18 @@ def test_random_edits_keep_order_sources_and_shapes_consistent(edits):
             renames += 1
             g.rename(names[a % len(names)], f"renamed{renames}")
         g.validate()
+
+
+def test_registry_membership_is_a_plain_question():
+    g = Graph()
+    assert "Conv2d" in g.registry and "Conv3d" not in g.registry and 42 not in g.registry
+
+
+def test_check_rename_refuses_what_rename_would():
+    g = chain(("ReLU", {}))
+    g.check_rename("relu1", "act")  # fine
+    with pytest.raises(DuplicateNameError):
+        g.check_rename("relu1", "input")
+    with pytest.raises(GraphError, match="cannot be empty"):
+        g.check_rename("relu1", "  ")
+    assert "relu1" in g

@@ -148,9 +148,7 @@ class DropFromPalette:
 
     def block_type(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> str | None:
         block_type = block_type_of(event.mimeData())
-        # The registry raises its own error for unknown names, so ask a plain set.
-        known = frozenset(self.view.document.graph.registry)
-        return block_type if block_type in known else None
+        return block_type if block_type in self.view.document.graph.registry else None
 
     def enter(self, event: QDragEnterEvent | QDragMoveEvent) -> bool:
         if self.block_type(event) is None:
