@@ -1,10 +1,11 @@
-"""Imports a PyTorch model into a graph: load the class, trace it, map every op to a block.
+"""Imports a PyTorch model into a graph: trace it, map every op to a block.
 
-:func:`load_model` turns ``path/to/file.py:Class`` or ``package.module:Class`` into an
-instance. :func:`import_model` traces it with ``torch.fx``, runs it once on zeros to learn
+:func:`load_model` (from :mod:`designer.graph.model_loader`) turns
+``path/to/file.py:Class`` or ``package.module:Class`` into an instance.
+:func:`import_model` traces it with ``torch.fx``, runs it once on zeros to learn
 the real shape of every op, maps modules and functions to blocks with their
-hyperparameters, checks each inferred shape against the real one, and returns the laid-out
-graph with the model's weights keyed for ``graph.to_torch()``.
+hyperparameters, checks each inferred shape against the real one, and returns
+the laid-out graph with the model's weights keyed for ``graph.to_torch()``.
 
 Whatever has no block is listed, all at once, in one :class:`ModelImportError`: nothing
 is dropped. The only ops left out are the ones that change nothing: ``nn.Identity``,
@@ -14,25 +15,19 @@ only tells a ``view`` to keep the batch.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import importlib
-import importlib.util
 import inspect
 import itertools
-import json
 import math
 import operator
-import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 from designer.graph.errors import GraphError, ParamError
 from designer.graph.graph import Graph
 from designer.graph.layout import apply_layout
+from designer.graph.model_loader import ModelImportError, exc_text, load_model, one_line
 from designer.graph.registry import REGISTRY
 from designer.graph.shapes import fmt_shape
 from designer.graph.spec import Shape
@@ -41,11 +36,7 @@ if TYPE_CHECKING:
     import torch
     from torch import fx, nn
 
-MESSAGE_LIMIT = 300  # characters of a user's exception message worth showing
-
-
-class ModelImportError(GraphError):
-    """A model that cannot be loaded or imported; the message says why in one line."""
+__all__ = ["Imported", "ModelImportError", "import_model", "load_model"]
 
 
 @dataclass
@@ -54,182 +45,6 @@ class Imported:
 
     graph: Graph
     state_dict: dict[str, torch.Tensor]
-
-
-def _one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _exc_text(exc: BaseException) -> str:
-    message = _one_line(str(exc))
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
-# -- loading the user's class --------------------------------------------------
-
-_loaded = itertools.count(1)
-
-
-def load_model(spec: str, args_json: str | None = None) -> nn.Module:
-    """An instance of the class ``spec`` names, built with the JSON constructor arguments.
-
-    ``args_json`` is an object of keyword arguments or a list of positional ones.
-    Loading a file runs it: that is the point, it is the user's own model code.
-    """
-    where, _, attr = spec.rpartition(":")
-    if not where or not attr:
-        raise ModelImportError(f"{spec!r} names no class: give path/to/file.py:ClassName "
-                               "or package.module:ClassName")
-    args, kwargs = _parse_args(args_json)
-    module = _load_file(Path(where)) if _is_path(where) else _load_package(where)
-    return _instantiate(_find(module, where, attr), attr, args, kwargs)
-
-
-def _is_path(where: str) -> bool:
-    dotted = all(part.isidentifier() for part in where.split("."))
-    return where.endswith(".py") or "/" in where or "\\" in where or not dotted
-
-
-def _parse_args(args_json: str | None) -> tuple[list[Any], dict[str, Any]]:
-    if args_json is None or not args_json.strip():
-        return [], {}
-    try:
-        value = json.loads(args_json)
-    except json.JSONDecodeError as exc:
-        raise ModelImportError(f"the constructor arguments are not valid JSON ({exc.msg} at column "
-                               f"{exc.colno}): give an object such as '{{\"num_classes\": 10}}'") from None
-    if isinstance(value, dict):
-        return [], value
-    if isinstance(value, list):
-        return value, {}
-    raise ModelImportError("the constructor arguments must be a JSON object of keyword arguments "
-                           f"or a list, not {json.dumps(value)}")
-
-
-def _load_file(path: Path) -> ModuleType:
-    if not path.is_file():
-        raise ModelImportError(f"{path}: no such file")
-    # A fresh name per load keeps two files both called model.py apart.
-    name = f"_designer_import_{next(_loaded)}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ModelImportError(f"{path}: not a Python file")
-    loader, module = spec.loader, importlib.util.module_from_spec(spec)
-    with _user_module(name, module, path.resolve().parent):
-        _run_user_code(lambda: loader.exec_module(module), path.name)
-    return module
-
-
-@contextlib.contextmanager
-def _user_module(name: str, module: ModuleType, folder: Path) -> Iterator[None]:
-    """Run a file as Python runs a script: its folder importable, itself in sys.modules.
-
-    Afterwards both go, and so do the modules it imported from its folder, so a later
-    import of another file with the same sibling names does not get these.
-    """
-    before = set(sys.modules)
-    sys.modules[name] = module  # dataclasses and typing look the module up while it runs
-    sys.path.insert(0, str(folder))
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(str(folder))
-        for added in set(sys.modules) - before:
-            if added == name or _from_folder(added, sys.modules[added], folder):
-                del sys.modules[added]
-
-
-def _from_folder(name: str, module: ModuleType, folder: Path) -> bool:
-    """Whether ``module`` was found in ``folder`` itself, not in a library that lies below it."""
-    file = getattr(module, "__file__", None)
-    if not isinstance(file, str):
-        return False
-    top, path = name.split(".")[0], Path(file).resolve()
-    return path == folder / f"{top}.py" or path.is_relative_to(folder / top)
-
-
-def _load_package(name: str) -> ModuleType:
-    found: list[ModuleType] = []
-    _run_user_code(lambda: found.append(importlib.import_module(name)), name)
-    return found[0]
-
-
-def _run_user_code(run: Callable[[], object], label: str) -> None:
-    try:
-        run()
-    except SyntaxError as exc:
-        where = f"{Path(exc.filename).name} line {exc.lineno}" if exc.filename else f"line {exc.lineno}"
-        raise ModelImportError(f"cannot import {label}: syntax error in {where}: {exc.msg}") from None
-    except (Exception, SystemExit) as exc:
-        raise ModelImportError(f"cannot import {label}: {_exc_text(exc)}") from None
-
-
-def _find(module: ModuleType, where: str, attr: str) -> Any:
-    found: Any = module
-    for part in attr.split("."):
-        found = getattr(found, part, None)
-        if found is None:
-            known = _classes(module)
-            hint = f" (it defines {', '.join(known)})" if 0 < len(known) <= 12 else ""
-            raise ModelImportError(f"{where} has no class {attr!r}{hint}")
-    return found
-
-
-def _classes(module: ModuleType) -> list[str]:
-    """The classes defined in ``module``: its nn.Module subclasses if it has any."""
-    import torch.nn as nn
-
-    own = [(key, value) for key, value in vars(module).items()
-           if inspect.isclass(value) and value.__module__ == module.__name__]
-    models = [key for key, value in own if issubclass(value, nn.Module)]
-    return models or [key for key, _ in own]
-
-
-def _instantiate(found: Any, attr: str, args: list[Any], kwargs: dict[str, Any]) -> nn.Module:
-    import torch.nn as nn
-
-    if inspect.isclass(found) and not issubclass(found, nn.Module):
-        raise ModelImportError(f"{attr} is not a torch.nn.Module subclass")
-    if not callable(found):
-        raise ModelImportError(f"{attr} is a {type(found).__name__}, not a torch.nn.Module class")
-    _check_arguments(found, attr, args, kwargs)
-    try:
-        model = found(*args, **kwargs)
-    except (Exception, SystemExit) as exc:
-        raise ModelImportError(f"{attr}() fails: {_exc_text(exc)}") from None
-    if not isinstance(model, nn.Module):
-        raise ModelImportError(f"{attr}() gives a {type(model).__name__}, not a torch.nn.Module")
-    return model
-
-
-def _check_arguments(found: Any, attr: str, args: list[Any], kwargs: dict[str, Any]) -> None:
-    try:
-        signature = inspect.signature(found)
-    except (TypeError, ValueError):
-        return  # no signature to read (a builtin): the call itself will say
-    try:
-        signature.bind(*args, **kwargs)
-        return
-    except TypeError as exc:
-        refusal = _one_line(str(exc))
-    params = list(signature.parameters.values())
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    given = {p.name for p in positional[:len(args)]} | set(kwargs)
-    missing = [p for p in params if p.default is p.empty and p.name not in given
-               and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    if not missing:
-        raise ModelImportError(f"{attr}() does not take these arguments: {refusal}")
-    example = json.dumps({p.name: _example_value(p) for p in missing})
-    raise ModelImportError(f"{attr}() needs arguments: pass them as JSON with --args, e.g. '{example}' "
-                           f"(missing: {', '.join(p.name for p in missing)})")
-
-
-def _example_value(param: inspect.Parameter) -> Any:
-    annotation = param.annotation
-    kind = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
-    return {"float": 0.5, "bool": True, "str": "text"}.get(kind, 10)
 
 
 # -- tracing and running --------------------------------------------------------
@@ -269,7 +84,7 @@ def _trace(model: nn.Module, label: str) -> fx.GraphModule:
     try:
         traced = fx.symbolic_trace(model, concrete_args=concrete or None)
     except Exception as exc:
-        raise ModelImportError(f"cannot trace {label}: {_exc_text(exc)}; models with data-dependent "
+        raise ModelImportError(f"cannot trace {label}: {exc_text(exc)}; models with data-dependent "
                                "control flow cannot be imported") from None
     # An in-place op often has no users, yet later ops read what it wrote: keep it.
     traced.graph.eliminate_dead_code(is_impure_node=lambda n: n.is_impure() or _in_place(n, traced))
@@ -330,7 +145,7 @@ def _run(model: nn.Module, traced: fx.GraphModule, shape: Shape,
                     numbers[node] = value
     except Exception as exc:
         at = f" at {node.name}" if node is not None else ""
-        raise ModelImportError(f"{label} fails on a {fmt_shape(shape)} input{at}: {_exc_text(exc)}; "
+        raise ModelImportError(f"{label} fails on a {fmt_shape(shape)} input{at}: {exc_text(exc)}; "
                                "check the input shape") from None
     finally:
         for module, training in modes.items():
@@ -770,7 +585,7 @@ def _problem(node: fx.Node, context: _Context, detail: str) -> str:
     else:
         what = node.op
     if not detail and node.op == "call_function" and not what.startswith("operator."):
-        return f"{name} ({_one_line(f'{what}({_arguments(node.args, node.kwargs)})', 80)})"
+        return f"{name} ({one_line(f'{what}({_arguments(node.args, node.kwargs)})', 80)})"
     if not detail and node.op in ("call_function", "call_method"):
         detail = _render(node)
     return f"{name} ({what}: {detail})" if detail else f"{name} ({what})"
@@ -792,12 +607,12 @@ def _render(node: fx.Node) -> str:
     if getattr(node.target, "__module__", "") == "_operator" and len(node.args) == 2 and not node.kwargs:
         left, right = (_arg_text(a) for a in node.args)
         if name == "getitem":
-            return _one_line(f"{left}[{right.strip('()')}]", 80)
+            return one_line(f"{left}[{right.strip('()')}]", 80)
         if name in _OPERATORS:
-            return _one_line(f"{left} {_OPERATORS[name]} {right}", 80)
+            return one_line(f"{left} {_OPERATORS[name]} {right}", 80)
     if node.op == "call_method" and node.args:
-        return _one_line(f"{_arg_text(node.args[0])}.{name}({_arguments(node.args[1:], node.kwargs)})", 80)
-    return _one_line(f"{name}({_arguments(node.args, node.kwargs)})", 80)
+        return one_line(f"{_arg_text(node.args[0])}.{name}({_arguments(node.args[1:], node.kwargs)})", 80)
+    return one_line(f"{name}({_arguments(node.args, node.kwargs)})", 80)
 
 
 def _arguments(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
@@ -813,7 +628,7 @@ def _arg_text(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         inner = ", ".join(_arg_text(v) for v in value)
         return f"[{inner}]" if isinstance(value, list) else f"({inner})"
-    return _one_line(repr(value), 24)
+    return one_line(repr(value), 24)
 
 
 # -- building the graph -------------------------------------------------------------
@@ -836,7 +651,7 @@ def _build(ops: list[_Op], name: str, label: str) -> Graph:
                 graph.connect(source, op.name, port)
         except GraphError as exc:
             failed.add(op.name)
-            problems.append(f"{op.name} ({op.type}: {_one_line(str(exc))})")
+            problems.append(f"{op.name} ({op.type}: {one_line(str(exc))})")
     problems += [f"{node} ({graph.node(node).type}: {message})" for node, message in graph.errors() if node]
     if problems:
         raise ModelImportError(_listing(problems))
