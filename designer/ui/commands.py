@@ -13,6 +13,7 @@ from typing import Any
 
 from PySide6.QtGui import QUndoCommand
 
+from designer.graph.fragment import Paste
 from designer.graph.graph import Edge, Graph, Position
 from designer.graph.layout import layered_positions
 
@@ -200,3 +201,29 @@ class Rename(QUndoCommand):
 
     def undo(self) -> None:
         self.graph.rename(self.new, self.old)
+
+
+class PasteBlocks(QUndoCommand):
+    """Add pasted blocks and the edges among them as one step."""
+
+    def __init__(self, graph: Graph, paste: Paste, text: str = "Paste") -> None:
+        count = len(paste.nodes)
+        super().__init__(f"{text} {count} block{'s' if count != 1 else ''}")
+        self.graph = graph
+        self.paste = paste
+
+    @property
+    def names(self) -> list[str]:
+        return [node.name for node in self.paste.nodes]
+
+    def redo(self) -> None:
+        with self.graph.deferred_inference():
+            for node in self.paste.nodes:
+                self.graph.add_node(node.type, node.name, node.params, node.position)
+            for edge in self.paste.edges:
+                self.graph.restore_edge(edge)
+
+    def undo(self) -> None:
+        with self.graph.deferred_inference():
+            for node in reversed(self.paste.nodes):
+                self.graph.remove_node(node.name)

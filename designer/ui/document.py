@@ -16,11 +16,21 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from designer.graph.fragment import fragment_text, plan_paste
 from designer.graph.graph import Edge, Graph, Position
 from designer.graph.project import save
 from designer.graph.source import load
 from designer.graph.templates import template_names
-from designer.ui.commands import AddNode, ApplyLayout, Connect, MoveNodes, RemoveNodes, Rename, SetParams
+from designer.ui.commands import (
+    AddNode,
+    ApplyLayout,
+    Connect,
+    MoveNodes,
+    PasteBlocks,
+    RemoveNodes,
+    Rename,
+    SetParams,
+)
 
 UNTITLED = "untitled"
 
@@ -116,6 +126,22 @@ class Document(QObject):
         self.check_rename(old, new)
         if new != old:
             self.push(Rename(self.graph, old, new))
+
+    def copy_text(self, names: Iterable[str]) -> str:
+        """The blocks ``names`` and the edges among them as clipboard text (project JSON)."""
+        return fragment_text(self.graph, names)
+
+    def paste_text(self, text: str, offset: Position = (40.0, 40.0), verb: str = "Paste") -> list[str]:
+        """Add the blocks in ``text``; returns their names ([] when ``text`` is no fragment).
+
+        A fragment that fails the project file's checks raises its ProjectFileError.
+        """
+        paste = plan_paste(self.graph, text, offset)
+        if paste is None or not paste.nodes:
+            return []
+        command = PasteBlocks(self.graph, paste, verb)
+        self.push(command)
+        return command.names
 
     def auto_layout(self) -> None:
         command = ApplyLayout(self.graph)

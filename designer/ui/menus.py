@@ -31,6 +31,10 @@ class Actions:
     undo: QAction
     redo: QAction
     delete: QAction
+    cut: QAction
+    copy: QAction
+    paste: QAction
+    duplicate: QAction
     select_all: QAction
     fit: QAction
     zoom_in: QAction
@@ -66,6 +70,12 @@ def build_menus(window: MainWindow) -> Actions:
         redo=redo,
         delete=_action(window, "&Delete", view.delete_selection, Key.Delete,
                        "Delete the selected blocks and connections"),
+        cut=_action(window, "Cu&t", view.cut_selection, Key.Cut, "Move the selected blocks to the clipboard"),
+        copy=_action(window, "&Copy", view.copy_selection, Key.Copy,
+                     "Copy the selected blocks and the connections among them"),
+        paste=_action(window, "&Paste", view.paste, Key.Paste, "Add the blocks on the clipboard"),
+        duplicate=_action(window, "D&uplicate", view.duplicate_selection, "Ctrl+D",
+                          "Copy the selected blocks beside themselves"),
         select_all=_action(window, "Select &All", view.select_all, Key.SelectAll),
         fit=_action(window, "&Fit to View", view.fit_to_view, "Ctrl+0", "Show the whole network"),
         zoom_in=_action(window, "Zoom &In", lambda: view.zoom_by(1.25), Key.ZoomIn),
@@ -89,7 +99,8 @@ def build_menus(window: MainWindow) -> Actions:
     menu.addAction(actions.quit)
 
     menu = window.menuBar().addMenu("&Edit")
-    _fill(menu, [actions.undo, actions.redo, None, actions.delete, actions.select_all])
+    _fill(menu, [actions.undo, actions.redo, None, actions.cut, actions.copy, actions.paste,
+                 actions.duplicate, actions.delete, None, actions.select_all])
 
     menu = window.menuBar().addMenu("&View")
     _fill(menu, [actions.fit, actions.zoom_in, actions.zoom_out, None, actions.auto_layout, None,

@@ -8,12 +8,13 @@ rubber band. Blocks dragged from the palette are dropped here.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLineF, QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QByteArray, QLineF, QMimeData, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
     QFocusEvent,
+    QGuiApplication,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -21,6 +22,8 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
+from designer.graph.errors import GraphError
+from designer.graph.fragment import MIME_TYPE
 from designer.ui import theme
 from designer.ui.canvas.block_item import WIDTH
 from designer.ui.canvas.interactions import (
@@ -134,6 +137,47 @@ class GraphView(QGraphicsView):
     def delete_selection(self) -> None:
         scene = self.graph_scene
         self.document.remove(scene.selected_nodes(), scene.selected_edges())
+
+    # -- clipboard: project JSON, so blocks paste between windows and instances -----
+
+    def copy_selection(self) -> bool:
+        names = self.graph_scene.selected_nodes()
+        if not names:
+            return False
+        data = QMimeData()
+        text = self.document.copy_text(names)
+        data.setData(MIME_TYPE, QByteArray(text.encode("utf-8")))
+        data.setText(text)
+        QGuiApplication.clipboard().setMimeData(data)
+        return True
+
+    def cut_selection(self) -> None:
+        if self.copy_selection():
+            self.delete_selection()
+
+    def paste(self) -> None:
+        data = QGuiApplication.clipboard().mimeData()
+        if data is None:
+            return
+        raw = data.data(MIME_TYPE)
+        text = bytes(raw.data()).decode("utf-8", "replace") if not raw.isEmpty() else data.text()
+        self._paste_text(text, "Paste")
+
+    def duplicate_selection(self) -> None:
+        names = self.graph_scene.selected_nodes()
+        if names:
+            self._paste_text(self.document.copy_text(names), "Duplicate")
+
+    def _paste_text(self, text: str, verb: str) -> None:
+        try:
+            names = self.document.paste_text(text, verb=verb)
+        except GraphError as exc:
+            self.show_message(f"Cannot paste: {exc}")
+            return
+        if not names:
+            self.show_message("Nothing to paste: the clipboard holds no blocks")
+            return
+        self.graph_scene.select_nodes(names)
 
     # -- mouse and keyboard ---------------------------------------------------------
 
