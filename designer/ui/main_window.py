@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox
 from designer.graph.errors import GraphError
 from designer.graph.graph import Graph
 from designer.graph.templates import load_template
+from designer.ui.autosave import Autosaver
 from designer.ui.canvas.view import GraphView
 from designer.ui.document import Document
 from designer.ui.inspector import InspectorPanel
@@ -56,6 +57,7 @@ class MainWindow(QMainWindow):
         self.palette_panel.block_activated.connect(self.view.add_block_at_center)
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.summary.table.node_clicked.connect(self.select_node)
+        self.autosaver = Autosaver(parent=self)
         self.document: Document = None  # type: ignore[assignment]  # set just below
         self._frame_pending = True
         self.set_document(source if isinstance(source, Document) else Document(source))
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         self.view.graph_scene.selectionChanged.connect(self._on_selection_changed)
         self.inspector.set_document(document)
         self.summary.set_graph(document.graph)
+        self.autosaver.watch(document)
         document.modified_changed.connect(self._update_title)
         document.path_changed.connect(self._update_title)
         self._update_title()
@@ -237,6 +240,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("main_window/geometry", self.saveGeometry())
         self.settings.setValue("main_window/state", self.saveState())
         self.settings.sync()
+        self.autosaver.discard()  # saved or discarded on purpose: nothing to restore
         event.accept()
 
     def _restore_settings(self) -> None:

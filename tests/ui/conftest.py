@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -10,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, QEvent, QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from designer.graph.graph import Graph
+from designer.ui.autosave import DATA_DIR_VARIABLE
 from designer.ui.document import Document
 from designer.ui.main_window import MainWindow
 
@@ -18,6 +20,7 @@ from designer.ui.main_window import MainWindow
 def _settings_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test reads or writes the user's real settings."""
     folder = str(tmp_path_factory.mktemp("settings"))
+    os.environ[DATA_DIR_VARIABLE] = str(tmp_path_factory.mktemp("data"))  # autosaves go here
     for fmt in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
 
