@@ -292,4 +292,4 @@ def test_python_export_takes_no_weights(cli, tmp_path):
     export.export_weights(designer.load("lenet5"), tmp_path / "w.pt")
     code, out, err = cli("export", "lenet5", "-f", "python", "-o", str(tmp_path / "m.py"),
                          "--weights", str(tmp_path / "w.pt"))
-    assert_one_line_error(code, out, err, "--weights goes with --format weights, onnx or pt2")
+    assert_one_line_error(code, out, err, "--weights goes with --format weights, onnx, pt2 or train-script")
