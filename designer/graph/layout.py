@@ -8,7 +8,8 @@ COLUMN_GAP = 220.0
 ROW_GAP = 110.0
 
 
-def layered_positions(graph: Graph, direction: str = "LR") -> dict[str, Position]:
+def layered_positions(graph: Graph, direction: str = "LR", column_gap: float = COLUMN_GAP,
+                      row_gap: float = ROW_GAP) -> dict[str, Position]:
     """Positions placing each node one layer after its deepest input.
 
     Within a layer nodes are sorted by the mean row of their inputs
@@ -30,8 +31,10 @@ def layered_positions(graph: Graph, direction: str = "LR") -> dict[str, Position
         offset = (len(members) - 1) / 2
         for i, name in enumerate(members):
             row[name] = i - offset
-            along, across = depth * COLUMN_GAP, (i - offset) * ROW_GAP
-            positions[name] = (along, across) if direction == "LR" else (across, along * 0.6)
+            if direction == "LR":
+                positions[name] = (depth * column_gap, (i - offset) * row_gap)
+            else:  # blocks are wider than tall: columns apart across, rows apart down
+                positions[name] = ((i - offset) * column_gap, depth * row_gap * 1.2)
     return positions
 
 
@@ -40,6 +43,7 @@ def _barycenter(graph: Graph, name: str, row: dict[str, float]) -> float:
     return sum(row[s] for s in sources) / len(sources) if sources else 0.0
 
 
-def apply_layout(graph: Graph, direction: str = "LR") -> None:
-    for name, position in layered_positions(graph, direction).items():
+def apply_layout(graph: Graph, direction: str = "LR", column_gap: float = COLUMN_GAP,
+                 row_gap: float = ROW_GAP) -> None:
+    for name, position in layered_positions(graph, direction, column_gap, row_gap).items():
         graph.move(name, position)

@@ -1,0 +1,98 @@
+"""Draws a network as a picture (SVG or PNG) for papers and slides, without a window.
+
+The picture is the canvas itself: the same block and edge items, with shapes
+on the edges, laid out in layers, drawn by a :class:`GraphScene` that no view
+shows. ``designer render`` and File ▸ Export Diagram both come here.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QRectF, QSize, Qt
+from PySide6.QtGui import QGuiApplication, QImage, QPainter
+from PySide6.QtSvg import QSvgGenerator
+
+from designer.graph.errors import GraphError
+from designer.graph.files import write_atomic
+from designer.graph.graph import Graph
+from designer.graph.layout import apply_layout
+from designer.ui import theme
+from designer.ui.canvas.scene import GraphScene
+
+FORMATS = (".svg", ".png")
+MARGIN = 24.0
+PNG_SCALE = 2.0  # sharp on high-density screens and in print
+COLUMN_GAP = 270.0
+
+
+def render(graph: Graph, path: str | os.PathLike[str], layout: str | None = "LR") -> None:
+    """Write ``graph`` to ``path`` (``.svg`` or ``.png``).
+
+    ``layout`` lays it out first, "LR" (left to right, as the ports face) or
+    "TB"; None keeps the positions the user drew.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise GraphError(f"{path.name}: diagrams are written as {' or '.join(FORMATS)}; "
+                         "give the file one of these suffixes")
+    if QGuiApplication.instance() is None:
+        raise RuntimeError("render() needs a QGuiApplication")  # the CLI makes an offscreen one
+    if layout is not None:
+        graph = graph.copy()  # the caller's positions stay as they were
+        # Wider columns than the editor's, so every edge has room for its shape label.
+        apply_layout(graph, layout, column_gap=COLUMN_GAP)
+    scene = GraphScene(graph)
+    for item in scene.items():
+        # Cached items would reach the SVG as bitmaps; drawn directly they stay text and lines.
+        item.setCacheMode(item.CacheMode.NoCache)
+    try:
+        rect = scene.itemsBoundingRect().marginsAdded(QMarginsF(MARGIN, MARGIN, MARGIN, MARGIN))
+        data = _svg(scene, rect, graph.name) if path.suffix.lower() == ".svg" else _png(scene, rect)
+    finally:
+        scene.detach()
+    write_atomic(path, data)
+
+
+def _paint(scene: GraphScene, painter: QPainter, target: QRectF, source: QRectF) -> None:
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    painter.fillRect(target, theme.CANVAS_BACKGROUND)
+    scene.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
+
+
+def _png(scene: GraphScene, rect: QRectF) -> bytes:
+    size = QSize(round(rect.width() * PNG_SCALE), round(rect.height() * PNG_SCALE))
+    image = QImage(size, QImage.Format.Format_ARGB32_Premultiplied)
+    image.setDotsPerMeterX(round(96 * PNG_SCALE / 0.0254))
+    image.setDotsPerMeterY(round(96 * PNG_SCALE / 0.0254))
+    painter = QPainter(image)
+    _paint(scene, painter, QRectF(0, 0, size.width(), size.height()), rect)
+    painter.end()
+    return _encoded(lambda name: image.save(name, "PNG"))
+
+
+def _svg(scene: GraphScene, rect: QRectF, title: str) -> bytes:
+    def write(name: str) -> bool:
+        generator = QSvgGenerator()
+        generator.setFileName(name)
+        generator.setSize(rect.size().toSize())
+        generator.setViewBox(QRectF(0, 0, rect.width(), rect.height()))
+        generator.setTitle(title)
+        generator.setDescription("Drawn by Designer")
+        painter = QPainter(generator)
+        _paint(scene, painter, QRectF(0, 0, rect.width(), rect.height()), rect)
+        return painter.end()
+
+    return _encoded(write)
+
+
+def _encoded(write: object) -> bytes:
+    """Let a Qt writer that wants a file name write to a private temporary file, then read it back."""
+    with tempfile.TemporaryDirectory(prefix="designer-render-") as folder:
+        name = os.path.join(folder, "picture")
+        if not write(name):  # type: ignore[operator]
+            raise GraphError("the picture could not be drawn")
+        return Path(name).read_bytes()
