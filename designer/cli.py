@@ -80,7 +80,7 @@ def _cmd_summary(args: argparse.Namespace) -> int:
     return EXIT_INVALID_GRAPH if graph.errors() else 0
 
 
-EXPORT_FORMATS = ("python", "weights", "onnx", "pt2")
+EXPORT_FORMATS = ("python", "weights", "onnx", "pt2", "train-script")
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -91,14 +91,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
     weights = export.load_weights(args.weights) if args.weights else None
     if args.format == "python":
         if weights is not None:
-            raise CliError("--weights goes with --format weights, onnx or pt2; the Python file holds code only")
+            raise CliError("--weights goes with --format weights, onnx, pt2 or train-script; "
+                           "the Python file holds code only")
         export.export_python(graph, args.output)
     elif args.format == "weights":
         export.export_weights(graph, args.output, weights, args.seed)
     elif args.format == "onnx":
         export.export_onnx(graph, args.output, weights, args.seed)
-    else:
+    elif args.format == "pt2":
         export.export_pt2(graph, args.output, weights, args.seed)
+    else:
+        from designer.train_script import export_train_script
+
+        # A relative dataset path in a project file starts at the file's folder.
+        base_dir = os.path.dirname(os.path.abspath(args.src)) if os.path.isfile(args.src) else None
+        written = export_train_script(graph, args.output, weights, base_dir)
+        print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
+        return 0
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -118,6 +127,23 @@ def _cmd_import(args: argparse.Namespace) -> int:
     if args.weights:
         export.export_weights(imported.graph, args.weights, imported.state_dict)
         print(f"wrote {args.weights}", file=sys.stderr)
+    return 0
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    import designer
+
+    graph = designer.load(args.src)
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is None:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"  # a picture needs no screen
+    app = QApplication.instance() or QApplication(["designer"])
+    from designer.ui.render import render
+
+    render(graph, args.output, None if args.keep_positions else args.direction)
+    del app
+    print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
@@ -149,8 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("src", help="a project file or a template name")
     p.add_argument("--format", "-f", choices=EXPORT_FORMATS, required=True,
                    help="python: a model file importing only torch; weights: the state_dict "
-                        "(.pt or .safetensors); onnx; pt2: a torch.export program")
-    p.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write")
+                        "(.pt or .safetensors); onnx; pt2: a torch.export program; "
+                        "train-script: a folder with model.py and a train.py that runs under torchrun")
+    p.add_argument("-o", "--output", required=True, metavar="PATH",
+                   help="the file to write (a folder for train-script)")
     p.add_argument("--weights", metavar="FILE",
                    help="trained weights to include (.pt, .pth or .safetensors); default: fresh ones")
     p.add_argument("--seed", type=int, default=0, help="seed for fresh weights (default 0)")
@@ -167,9 +195,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also write the model's weights (.pt or .safetensors), keyed for the new project")
     p.set_defaults(run=_cmd_import)
 
+    p = sub.add_parser("render", help="draw the network with its shapes to an SVG or PNG file")
+    p.add_argument("src", help="a project file or a template name")
+    p.add_argument("-o", "--output", required=True, metavar="NET.svg|NET.png", help="the picture to write")
+    p.add_argument("--direction", choices=("LR", "TB"), default="LR",
+                   help="lay the blocks out left to right (default) or top to bottom")
+    p.add_argument("--keep-positions", action="store_true",
+                   help="draw the blocks where the project places them instead of laying them out")
+    p.set_defaults(run=_cmd_render)
+
     p = sub.add_parser("open", help="open a project file or template in the app")
     p.add_argument("src", nargs="?", help="a project file or a template name")
     p.set_defaults(run=_cmd_gui)
+
+    from designer.cli_train import add_train_commands  # here: designer.cli_train imports from this module
+    add_train_commands(sub)
     return parser
 
 

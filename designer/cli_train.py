@@ -1,0 +1,257 @@
+"""``designer train``, ``designer eval`` and ``designer predict``.
+
+``add_train_commands`` registers the three on the main parser. Nothing here
+imports torch until a command runs, so ``designer --help`` stays fast. Faults
+(a bad setting, data that does not fit the graph, a loss that turns NaN) are
+GraphError subclasses or CliError, which :func:`designer.cli.main` prints as
+one line with exit code 2; Ctrl-C stops a run cleanly, saving a checkpoint to
+resume from, and exits with 130.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import math
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from designer.cli import CliError, _write
+
+if TYPE_CHECKING:
+    from designer.data import DatasetConfig
+    from designer.training.control import Control
+    from designer.training.jobs import TrainingJob
+
+EXIT_STOPPED = 130  # what a shell reports for Ctrl-C
+DATASET_HELP = ("a built-in dataset (digits, shapes), a path (a CIFAR .tar.gz or folder, MNIST IDX files, "
+                "a folder of class folders, an .npz), NAME:PATH, or a JSON object like the project's "
+                "\"dataset\" section; default: the project's own")
+
+
+def add_train_commands(sub: Any) -> None:
+    """Add ``train``, ``eval`` and ``predict`` to the main parser's subcommands."""
+    p = sub.add_parser("train", help="train a network on a dataset, with a progress bar")
+    p.add_argument("src", nargs="?", help="a project file or a template name (left out with --resume)")
+    p.add_argument("--dataset", metavar="NAME|PATH", help=DATASET_HELP)
+    p.add_argument("--epochs", type=int, metavar="N", help="epochs in all (with --resume: raise to go on)")
+    p.add_argument("--batch-size", type=int, metavar="N", help="samples per batch")
+    p.add_argument("--lr", type=float, metavar="X", help="learning rate")
+    p.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--out", metavar="DIR", help="where runs/<run id>/ is made (default: the project "
+                                                 "file's folder, or the current folder for a template)")
+    p.add_argument("--resume", metavar="CKPT", help="go on with a run: its folder or its checkpoints/last.pt")
+    p.add_argument("--json", action="store_true", help="end with the results as one JSON line on stdout")
+    p.set_defaults(run=_cmd_train)
+
+    p = sub.add_parser("eval", help="measure a trained network: accuracy, per-class table, confusion matrix")
+    p.add_argument("trained", metavar="RUN_OR_CHECKPOINT",
+                   help="a run folder (its best checkpoint) or a .pt file")
+    p.add_argument("--dataset", metavar="NAME|PATH", help=DATASET_HELP.replace("the project's own",
+                                                                                "the one it was trained on"))
+    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="default 256")
+    p.add_argument("--device", default="auto", metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    p.set_defaults(run=_cmd_eval)
+
+    p = sub.add_parser("predict", help="the top-5 classes of an image, by a trained network")
+    p.add_argument("trained", metavar="CHECKPOINT_OR_RUN", help="a .pt checkpoint or a run folder")
+    p.add_argument("image", help="an image file (PNG, JPEG, BMP, ...)")
+    p.add_argument("--top", type=int, default=5, metavar="K", help="how many classes to list (default 5)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(run=_cmd_predict)
+
+
+# -- train -------------------------------------------------------------------------------
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from designer.cli_output import Progress, summary_text
+
+    job = _train_job(args)
+    summary = job.summary()
+    progress = Progress(sys.stderr)
+    try:
+        with _stop_on_ctrl_c(job.control):
+            for record in job.records():
+                summary.add(record)
+                progress.show(record)
+    finally:
+        progress.close()  # a fault's one-line message must start on a line of its own
+    if args.json:
+        sys.stderr.write(summary_text(summary))
+        _write(json.dumps(summary.to_json(), ensure_ascii=False) + "\n")
+    else:
+        _write(summary_text(summary))
+    return EXIT_STOPPED if summary.status == "stopped" else 0
+
+
+def _train_job(args: argparse.Namespace) -> TrainingJob:
+    """The job the command line asks for; every fault found before training is raised here."""
+    import designer
+    from designer.data import DatasetConfig
+    from designer.training import TrainingConfig
+    from designer.training.jobs import resume_job, start_job
+
+    _check_numbers(args)
+    if args.resume:
+        if args.lr is not None or args.batch_size is not None:
+            raise CliError("--lr and --batch-size cannot change on --resume: the run goes on with its own "
+                           "settings (start a new run to change them)")
+        if args.src:
+            print(f"note: {args.src} is not used: a resumed run trains the graph it started with",
+                  file=sys.stderr)
+        dataset = dataset_config(args.dataset, {}) if args.dataset else None
+        return resume_job(_run_to_resume(Path(args.resume)), epochs=args.epochs, dataset=dataset,
+                          device=args.device)
+    if not args.src:
+        raise CliError("give the network to train (a project file or a template name), or --resume RUN")
+    graph = designer.load(args.src)
+    base_dir = Path(args.src).resolve().parent if Path(args.src).is_file() else Path.cwd()
+    own = graph.meta.get("dataset", {})
+    dataset = dataset_config(args.dataset, own) if args.dataset else DatasetConfig.from_json(own)
+    changes = {key: value for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size),
+                                             ("lr", args.lr), ("device", args.device)) if value is not None}
+    config = TrainingConfig.from_json(graph.meta.get("training", {})).replace(**changes)
+    root = Path(args.out) if args.out else base_dir
+    return start_job(graph, dataset, config, root=root, base_dir=base_dir)
+
+
+def _check_numbers(args: argparse.Namespace) -> None:
+    """Say which option is wrong in the command line's own words (the config would say training.lr)."""
+    for option, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
+        if value is not None and value < low:
+            raise CliError(f"{option} must be {low} or more, got {value}")
+    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
+        raise CliError(f"--lr must be a number above 0, got {args.lr:g}")
+
+
+def _run_to_resume(path: Path) -> Path:
+    """The run folder of ``--resume``: the folder itself, or the one holding ``checkpoints/last.pt``."""
+    if path.is_dir():
+        return path
+    if not path.is_file():
+        raise CliError(f"--resume: {path}: no such run folder or checkpoint")
+    if path.parent.name != "checkpoints" or not (path.parent.parent / "run.json").is_file():
+        raise CliError(f"--resume: {path} is not inside a run folder (run/checkpoints/last.pt); "
+                       "give the run folder")
+    if path.name != "last.pt":
+        raise CliError(f"--resume goes on from where the run stopped, checkpoints/last.pt, not {path.name}; "
+                       f"give {path.parent.parent}")
+    return path.parent.parent
+
+
+@contextlib.contextmanager
+def _stop_on_ctrl_c(control: Control) -> Iterator[None]:
+    """The first Ctrl-C asks the run to stop after this batch and save; a second one quits at once.
+
+    The handler only flips the flag: writing from it could meet a write to the
+    same stream it interrupted, which Python refuses. The summary says it stopped.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        if control.stop_requested:
+            raise KeyboardInterrupt
+        control.request_stop()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# -- the --dataset option ----------------------------------------------------------------
+
+
+def dataset_config(text: str, own: dict[str, Any]) -> DatasetConfig:
+    """``--dataset``: a name, a path, NAME:PATH or a JSON object; the project's other options are kept.
+
+    Options of the project's own dataset (validation share, normalisation,
+    augmentation, grayscale to RGB) still apply to the data named here, except
+    those tied to the old source (its path, its sample count, its own test split).
+    """
+    from designer.data import DatasetConfig
+    from designer.data.config import BUILTIN, SOURCES
+    from designer.data.guess import guess_source, split_named
+
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            return DatasetConfig.from_json(json.loads(text))
+        except ValueError as exc:
+            raise CliError(f"--dataset: not a JSON object ({exc})") from None
+    named = split_named(text)
+    if named is not None:
+        name, path = named[0], str(Path(named[1]).expanduser().resolve())
+    elif text.lower() in BUILTIN:
+        name, path = text.lower(), None
+    elif Path(text).expanduser().exists():
+        name, where = guess_source(Path(text).expanduser().resolve())
+        path = str(where)
+    elif text.lower().replace("-", "_") in SOURCES:
+        name, path = text, None  # the config says this source needs a path
+    else:
+        raise CliError(f"--dataset: {text!r} is neither a dataset name ({', '.join(BUILTIN)}) nor an "
+                       f"existing file or folder")
+    kept = {k: v for k, v in own.items() if k not in ("name", "path", "samples") and
+            not (k == "validation" and v == "given")}
+    return DatasetConfig.from_json({**kept, "name": name, **({"path": path} if path else {})})
+
+
+# -- eval and predict --------------------------------------------------------------------
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from designer.cli_output import evaluation_json, evaluation_text
+    from designer.training import TrainingConfig, pick_device
+    from designer.training.trained import evaluate_trained, open_trained
+
+    if args.batch_size < 1:
+        raise CliError(f"--batch-size must be 1 or more, got {args.batch_size}")
+    device = pick_device(TrainingConfig(device=args.device))
+    trained = open_trained(_existing(args.trained))
+    _notes(trained.notes)
+    dataset = dataset_config(args.dataset, trained.info.dataset) if args.dataset else None
+    result = evaluate_trained(trained, dataset, args.batch_size, device)
+    _notes(result.notes)
+    report = evaluation_json(result, str(trained.checkpoint))
+    _write(json.dumps(report, ensure_ascii=False) + "\n" if args.json else evaluation_text(report))
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from designer.cli_output import predictions_text
+    from designer.training.trained import open_trained, predict
+
+    if args.top < 1:
+        raise CliError(f"--top must be 1 or more, got {args.top}")
+    trained = open_trained(_existing(args.trained))
+    _notes(trained.notes)
+    predictions = predict(trained, _existing(args.image), args.top)
+    if args.json:
+        listed = [{"class": name, "probability": p} for name, p in predictions]
+        _write(json.dumps({"image": args.image, "predictions": listed}, ensure_ascii=False) + "\n")
+    else:
+        _write(predictions_text(predictions))
+    return 0
+
+
+def _existing(path: str) -> Path:
+    if not Path(path).exists():
+        raise CliError(f"{path}: no such file or folder")
+    return Path(path)
+
+
+def _notes(notes: tuple[str, ...]) -> None:
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
