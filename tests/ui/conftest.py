@@ -25,6 +25,12 @@ def _settings_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) ->
         QSettings.setPath(fmt, QSettings.Scope.UserScope, folder)
 
 
+@pytest.fixture(autouse=True)
+def _no_modal_prompt_on_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window closed at teardown with unsaved changes must not wait for a click that never comes."""
+    monkeypatch.setattr(MainWindow, "ask_unsaved_changes", lambda self: QMessageBox.StandardButton.Discard)
+
+
 def _top_level_widgets() -> set[int]:
     return {shiboken6.getCppPointer(w)[0] for w in QApplication.topLevelWidgets()}
 
