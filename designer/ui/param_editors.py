@@ -97,16 +97,19 @@ class _IntSpin(QSpinBox):
             self.out_of_range.emit(number)
 
 
-class IntEditor(ParamEditor):
-    def __init__(self, param: IntParam, parent: QWidget | None = None) -> None:
+class _SpinEditor(ParamEditor):
+    """A number in a spin box; a typed value out of range still reaches the model, to be refused."""
+
+    def __init__(self, param: IntParam | FloatParam, spin: _IntSpin | FloatSpin,
+                 parent: QWidget | None = None) -> None:
         super().__init__(param, parent)
-        self.spin = _IntSpin(param.low, param.high)
+        self.spin = spin
         self.spin.setValue(param.default)
         self._layout.addWidget(self.spin)
         self.spin.valueChanged.connect(self.edited.emit)
         self.spin.out_of_range.connect(self.edited.emit)
 
-    def value(self) -> int:
+    def value(self) -> Any:
         return self.spin.value()
 
     def set_value(self, value: Any) -> None:
@@ -117,6 +120,11 @@ class IntEditor(ParamEditor):
 
     def field(self) -> QWidget:
         return self.spin
+
+
+class IntEditor(_SpinEditor):
+    def __init__(self, param: IntParam, parent: QWidget | None = None) -> None:
+        super().__init__(param, _IntSpin(param.low, param.high), parent)
 
 
 class FloatSpin(QDoubleSpinBox):
@@ -163,26 +171,9 @@ class FloatSpin(QDoubleSpinBox):
             self.out_of_range.emit(number)
 
 
-class FloatEditor(ParamEditor):
+class FloatEditor(_SpinEditor):
     def __init__(self, param: FloatParam, parent: QWidget | None = None) -> None:
-        super().__init__(param, parent)
-        self.spin = FloatSpin(param.low, param.high)
-        self.spin.setValue(param.default)
-        self._layout.addWidget(self.spin)
-        self.spin.valueChanged.connect(self.edited.emit)
-        self.spin.out_of_range.connect(self.edited.emit)
-
-    def value(self) -> float:
-        return self.spin.value()
-
-    def set_value(self, value: Any) -> None:
-        if value != self.spin.value():
-            self.spin.blockSignals(True)
-            self.spin.setValue(value)
-            self.spin.blockSignals(False)
-
-    def field(self) -> QWidget:
-        return self.spin
+        super().__init__(param, FloatSpin(param.low, param.high), parent)
 
 
 class BoolEditor(ParamEditor):

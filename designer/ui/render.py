@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, QSize, Qt
@@ -71,7 +72,7 @@ def _png(scene: GraphScene, rect: QRectF) -> bytes:
     painter = QPainter(image)
     _paint(scene, painter, QRectF(0, 0, size.width(), size.height()), rect)
     painter.end()
-    return _encoded(lambda name: image.save(name, "PNG"))
+    return _encoded(image.save, ".png")
 
 
 def _svg(scene: GraphScene, rect: QRectF, title: str) -> bytes:
@@ -86,13 +87,13 @@ def _svg(scene: GraphScene, rect: QRectF, title: str) -> bytes:
         _paint(scene, painter, QRectF(0, 0, rect.width(), rect.height()), rect)
         return painter.end()
 
-    return _encoded(write)
+    return _encoded(write, ".svg")
 
 
-def _encoded(write: object) -> bytes:
+def _encoded(write: Callable[[str], bool], suffix: str) -> bytes:
     """Let a Qt writer that wants a file name write to a private temporary file, then read it back."""
     with tempfile.TemporaryDirectory(prefix="designer-render-") as folder:
-        name = os.path.join(folder, "picture")
-        if not write(name):  # type: ignore[operator]
+        name = os.path.join(folder, "picture" + suffix)
+        if not write(name):
             raise GraphError("the picture could not be drawn")
         return Path(name).read_bytes()
