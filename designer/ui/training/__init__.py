@@ -1,0 +1,1 @@
+"""The training monitor: panel, live plots, runs and evaluation views (Qt)."""
