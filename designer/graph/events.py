@@ -44,7 +44,9 @@ class GraphEvents:
     ``node_moved(node)``, ``params_changed(node, changed_keys)``,
     ``edge_added(edge)``, ``edge_removed(edge)``,
     ``shapes_changed(names)`` after inference updated the results of ``names``,
-    ``meta_changed(key)`` when a project-level section (training, dataset) changed.
+    ``meta_changed(key)`` when a project-level section (training, dataset) changed,
+    ``group_changed(name)`` when group ``name`` was made, removed, renamed, collapsed,
+    expanded, or gained or lost a block.
     """
 
     def __init__(self) -> None:
@@ -57,6 +59,7 @@ class GraphEvents:
         self.edge_removed = Event("edge_removed")
         self.shapes_changed = Event("shapes_changed")
         self.meta_changed = Event("meta_changed")
+        self.group_changed = Event("group_changed")
 
     def all(self) -> list[Event]:
         return [value for value in vars(self).values() if isinstance(value, Event)]

@@ -26,6 +26,7 @@ def fragment_text(graph: Graph, names: Iterable[str]) -> str:
     data = graph_to_dict(graph)
     data["nodes"] = [n for n in data["nodes"] if n["name"] in chosen]
     data["edges"] = [e for e in data["edges"] if e["source"] in chosen and e["target"] in chosen]
+    data.pop("groups", None)  # a pasted copy is plain blocks; Repeat is the way to copy a group
     data.pop("training", None)
     data.pop("dataset", None)
     return json.dumps(data, ensure_ascii=False)

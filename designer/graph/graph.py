@@ -27,6 +27,7 @@ from designer.graph.errors import (
     RankMismatchError,
 )
 from designer.graph.events import GraphEvents
+from designer.graph.groups import Groups
 from designer.graph.inference import OK, Inference, NodeResult
 from designer.graph.registry import REGISTRY, Registry
 from designer.graph.shapes import fmt_shape
@@ -110,6 +111,7 @@ class Graph:
         self._nodes: dict[str, Node] = {}
         self._ports: dict[str, _Ports] = {}
         self._nx = nx.MultiDiGraph()
+        self.groups = Groups(self.__contains__, self.events.group_changed)
         # The topological order is the lexicographic one by creation rank, so it
         # depends only on the graph, not on the history of edits. It is kept up to
         # date where an edit provably leaves it unchanged (see _connected) and
@@ -267,6 +269,7 @@ class Graph:
             self._index = None
         self._inference.forget(name)
         self.events.node_removed.emit(node)
+        self.groups.node_removed(name)
         return node
 
     def check_connect(self, source: str, target: str, port: int | None = None) -> int:
@@ -404,6 +407,7 @@ class Graph:
             self._order = [new if n == old else n for n in self._order]
             self._index = None
         self.events.node_renamed.emit(node, old)
+        self.groups.node_renamed(old, new)
         self._update(list(self._nx.successors(new)))  # their messages may name the old name
 
     def move(self, name: str, position: Position) -> None:
@@ -458,6 +462,7 @@ class Graph:
                 spec = node.spec
                 assert spec.max_inputs is None or port < spec.max_inputs, f"{edge}: bad port"
         assert count == self._nx.number_of_edges(), "topology has extra edges"
+        self.groups.validate(self._nodes)
         assert nx.is_directed_acyclic_graph(self._nx), "the graph has a cycle"
         for name, ports in self._ports.items():
             assert ports.sources == tuple(e.source for _, e in sorted(ports.by_port.items())), \

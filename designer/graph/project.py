@@ -45,16 +45,23 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
         if graph.node(edge.target).spec.max_inputs != 1:
             entry["port"] = edge.port
         edges.append(entry)
-    return {
+    data: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         "name": graph.name,
         "description": graph.description,
         "nodes": nodes,
         "edges": edges,
-        "training": graph.meta.get("training", {}),
-        "dataset": graph.meta.get("dataset", {}),
     }
+    if graph.groups:  # only when there are any: files without groups read as before
+        order = graph.topological_order()
+        data["groups"] = [
+            {"name": g.name, "members": [n for n in order if n in g.members], "collapsed": g.collapsed}
+            for g in graph.groups.values()
+        ]
+    data["training"] = graph.meta.get("training", {})
+    data["dataset"] = graph.meta.get("dataset", {})
+    return data
 
 
 def dumps(graph: Graph) -> str:
@@ -63,7 +70,7 @@ def dumps(graph: Graph) -> str:
     lines = ["{"]
     for i, (key, value) in enumerate(data.items()):
         comma = "," if i < len(data) - 1 else ""
-        if key in ("nodes", "edges") and value:
+        if key in ("nodes", "edges", "groups") and value:
             items = ",\n".join("    " + _compact(v) for v in value)
             lines.append(f'  "{key}": [\n{items}\n  ]{comma}')
         else:
@@ -325,7 +332,24 @@ def graph_from_dict(data: Any, registry: Registry = REGISTRY) -> Graph:
                 graph.restore_edge(edge)
             except GraphError as exc:
                 raise ProjectFileError(f"{where} {edge.source} → {edge.target}: {exc}") from None
+    _add_groups(graph, _expect(data.get("groups", []), list, '"groups"', "a list"))
     return graph
+
+
+def _add_groups(graph: Graph, groups: list[Any]) -> None:
+    for i, entry in enumerate(groups):
+        where = f"groups[{i}]"
+        _expect(entry, dict, where, "an object")
+        name = _expect(entry.get("name", _MISSING), str, f'{where}: "name"', "text")
+        where = f"{where} {_clip(json.dumps(name, ensure_ascii=False))}"
+        members = _expect(entry.get("members", _MISSING), list, f"{where}: members", "a list of block names")
+        if not all(isinstance(m, str) for m in members):
+            raise ProjectFileError(f"{where}: members must be block names")
+        collapsed = _expect(entry.get("collapsed", False), bool, f"{where}: collapsed", "true/false")
+        try:
+            graph.groups.add(name, members, collapsed)
+        except GraphError as exc:
+            raise ProjectFileError(f"{where}: {exc}") from None
 
 
 def _add_node(graph: Graph, known: frozenset[str], entry: Any, where: str) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtGui import QUndoCommand
 from designer.graph.fragment import Paste
 from designer.graph.graph import Edge, Graph, Position
 from designer.graph.layout import layered_positions
+from designer.graph.repeat import RepeatPlan
 
 SET_PARAMS_ID = 1001
 
@@ -77,12 +78,16 @@ class RemoveNode(QUndoCommand):
         self.block_type = node.type
         self.params = dict(node.params)
         self.position = node.position
+        self.group = graph.groups.of(name)
+        self.collapsed = self.group is not None and graph.groups[self.group].collapsed
 
     def redo(self) -> None:
         self.graph.remove_node(self.name)
 
     def undo(self) -> None:
         self.graph.add_node(self.block_type, self.name, self.params, self.position)
+        if self.group is not None:
+            self.graph.groups.add_member(self.group, self.name, self.collapsed)
 
 
 class RemoveNodes(QUndoCommand):
@@ -227,3 +232,92 @@ class PasteBlocks(QUndoCommand):
         with self.graph.deferred_inference():
             for node in reversed(self.paste.nodes):
                 self.graph.remove_node(node.name)
+
+
+class GroupBlocks(QUndoCommand):
+    def __init__(self, graph: Graph, name: str, members: Iterable[str]) -> None:
+        self.members = frozenset(members)
+        super().__init__(f"Group {len(self.members)} blocks as {name}")
+        self.graph = graph
+        self.name = name
+
+    def redo(self) -> None:
+        self.graph.groups.add(self.name, self.members)
+
+    def undo(self) -> None:
+        self.graph.groups.remove(self.name)
+
+
+class Ungroup(QUndoCommand):
+    def __init__(self, graph: Graph, name: str) -> None:
+        super().__init__(f"Ungroup {name}")
+        self.graph = graph
+        self.group = graph.groups[name]
+
+    def redo(self) -> None:
+        self.graph.groups.remove(self.group.name)
+
+    def undo(self) -> None:
+        self.graph.groups.add(self.group.name, self.group.members, self.group.collapsed)
+
+
+class SetGroupCollapsed(QUndoCommand):
+    def __init__(self, graph: Graph, name: str, collapsed: bool) -> None:
+        super().__init__(f"{'Collapse' if collapsed else 'Expand'} {name}")
+        self.graph = graph
+        self.name = name
+        self.collapsed = collapsed
+
+    def redo(self) -> None:
+        self.graph.groups.set_collapsed(self.name, self.collapsed)
+
+    def undo(self) -> None:
+        self.graph.groups.set_collapsed(self.name, not self.collapsed)
+
+
+class RenameGroup(QUndoCommand):
+    def __init__(self, graph: Graph, old: str, new: str) -> None:
+        super().__init__(f"Rename group {old} to {new}")
+        self.graph = graph
+        self.old = old
+        self.new = new
+
+    def redo(self) -> None:
+        self.graph.groups.rename(self.old, self.new)
+
+    def undo(self) -> None:
+        self.graph.groups.rename(self.new, self.old)
+
+
+class RepeatGroup(QUndoCommand):
+    """Chain copies of a group after it (see :mod:`designer.graph.repeat`), as one step."""
+
+    def __init__(self, graph: Graph, plan: RepeatPlan) -> None:
+        super().__init__(f"Repeat {plan.group} ×{len(plan.groups) + 1}")
+        self.graph = graph
+        self.plan = plan
+        self.old_positions = {n: graph.node(n).position for n in plan.moves}
+
+    def redo(self) -> None:
+        plan = self.plan
+        with self.graph.deferred_inference():
+            for edge in plan.remove_edges:
+                self.graph.disconnect(edge)
+            for node in plan.nodes:
+                self.graph.add_node(node.type, node.name, node.params, node.position)
+            for edge in plan.add_edges:
+                self.graph.restore_edge(edge)
+            for name, members in plan.groups:
+                self.graph.groups.add(name, members, plan.collapsed)
+            for name, position in plan.moves.items():
+                self.graph.move(name, position)
+
+    def undo(self) -> None:
+        plan = self.plan
+        with self.graph.deferred_inference():
+            for name, position in self.old_positions.items():
+                self.graph.move(name, position)
+            for node in reversed(plan.nodes):
+                self.graph.remove_node(node.name)  # its edges and its group go with it
+            for edge in plan.remove_edges:
+                self.graph.restore_edge(edge)

@@ -19,17 +19,23 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from designer.graph.fragment import fragment_text, plan_paste
 from designer.graph.graph import Edge, Graph, Position
 from designer.graph.project import save
+from designer.graph.repeat import plan_repeat
 from designer.graph.source import load
 from designer.graph.templates import template_names
 from designer.ui.commands import (
     AddNode,
     ApplyLayout,
     Connect,
+    GroupBlocks,
     MoveNodes,
     PasteBlocks,
     RemoveNodes,
     Rename,
+    RenameGroup,
+    RepeatGroup,
+    SetGroupCollapsed,
     SetParams,
+    Ungroup,
 )
 
 UNTITLED = "untitled"
@@ -142,6 +148,33 @@ class Document(QObject):
         command = PasteBlocks(self.graph, paste, verb)
         self.push(command)
         return command.names
+
+    # -- groups -------------------------------------------------------------------
+
+    def group(self, names: Iterable[str], name: str | None = None) -> str:
+        """Group blocks under ``name`` (a free one when None), or raise the model's GraphError."""
+        name = self.graph.groups.unique_name() if name is None else name
+        members = self.graph.groups.check_new(name, names)
+        self.push(GroupBlocks(self.graph, name, members))
+        return name
+
+    def ungroup(self, name: str) -> None:
+        self.push(Ungroup(self.graph, name))
+
+    def set_group_collapsed(self, name: str, collapsed: bool) -> None:
+        if self.graph.groups[name].collapsed != collapsed:
+            self.push(SetGroupCollapsed(self.graph, name, collapsed))
+
+    def rename_group(self, old: str, new: str) -> None:
+        self.graph.groups.check_name(new, allow=old)
+        if new != old:
+            self.push(RenameGroup(self.graph, old, new))
+
+    def repeat_group(self, name: str, copies: int) -> list[str]:
+        """Chain copies of group ``name`` so it occurs ``copies`` times; returns the new groups."""
+        plan = plan_repeat(self.graph, name, copies)
+        self.push(RepeatGroup(self.graph, plan))
+        return [group for group, _ in plan.groups]
 
     def auto_layout(self) -> None:
         command = ApplyLayout(self.graph)
