@@ -10,14 +10,16 @@ replace.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMessageBox, QWidget
 
 from designer.graph.errors import GraphError
 from designer.graph.graph import Graph
+from designer.graph.repeat import MAX_COPIES
 from designer.graph.templates import load_template
 from designer.ui.autosave import Autosaver
 from designer.ui.canvas.view import GraphView
@@ -140,6 +142,62 @@ class MainWindow(QMainWindow):
         self.document.auto_layout()
         self.view.fit_to_view()
 
+    # -- groups -------------------------------------------------------------------------
+
+    def group_selection(self) -> bool:
+        """Group the selected blocks under a name the user gives."""
+        names = self.view.graph_scene.selected_nodes()
+        if not names:
+            self.statusBar().showMessage("Select the blocks to group first", 5000)
+            return False
+        name = self.ask_group_name(self.graph.groups.unique_name())
+        if not name:
+            return False
+        return self._try("Cannot group", lambda: self.document.group(names, name))
+
+    def ungroup_selection(self) -> bool:
+        groups = self.view.graph_scene.selected_groups()
+        if not groups:
+            self.statusBar().showMessage("Select a group (or a block in one) to ungroup", 5000)
+            return False
+        self.document.undo_stack.beginMacro(f"Ungroup {', '.join(groups)}")
+        try:
+            for group in groups:
+                self.document.ungroup(group)
+        finally:
+            self.document.undo_stack.endMacro()
+        return True
+
+    def toggle_selected_groups(self) -> bool:
+        """Collapse the selected groups, or expand them when all are collapsed."""
+        groups = self.view.graph_scene.selected_groups()
+        if not groups:
+            self.statusBar().showMessage("Select a group (or a block in one) to collapse or expand", 5000)
+            return False
+        collapse = not all(self.graph.groups[g].collapsed for g in groups)
+        for group in groups:
+            self.document.set_group_collapsed(group, collapse)
+        return True
+
+    def repeat_selected_group(self) -> bool:
+        """Chain copies of the selected group after it, as many as the user asks for."""
+        groups = self.view.graph_scene.selected_groups()
+        if len(groups) != 1:
+            self.statusBar().showMessage("Select one group to repeat", 5000)
+            return False
+        copies = self.ask_repeat_count(groups[0])
+        if copies is None:
+            return False
+        return self._try("Cannot repeat", lambda: self.document.repeat_group(groups[0], copies))
+
+    def _try(self, title: str, edit: Callable[[], object]) -> bool:
+        try:
+            edit()
+        except GraphError as exc:
+            self.show_error(title, str(exc))
+            return False
+        return True
+
     # -- file commands ----------------------------------------------------------------
 
     def new_document(self) -> bool:
@@ -225,6 +283,15 @@ class MainWindow(QMainWindow):
     def ask_save_path(self, suggested: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, "Save project", suggested, FILE_FILTER)
         return path
+
+    def ask_group_name(self, suggested: str) -> str:
+        name, ok = QInputDialog.getText(self, "Group blocks", "Name of the group:", text=suggested)
+        return name.strip() if ok else ""
+
+    def ask_repeat_count(self, group: str) -> int | None:
+        count, ok = QInputDialog.getInt(self, f"Repeat {group}",
+                                        f"How many times should {group} occur in a row?", 2, 2, MAX_COPIES)
+        return count if ok else None
 
     def show_error(self, title: str, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, Button.Ok, self)

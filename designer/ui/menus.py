@@ -40,6 +40,10 @@ class Actions:
     zoom_in: QAction
     zoom_out: QAction
     auto_layout: QAction
+    group: QAction
+    ungroup: QAction
+    collapse: QAction
+    repeat: QAction
     templates: dict[str, QAction] = field(default_factory=dict)
 
 
@@ -82,6 +86,14 @@ def build_menus(window: MainWindow) -> Actions:
         zoom_out=_action(window, "Zoom &Out", lambda: view.zoom_by(0.8), Key.ZoomOut),
         auto_layout=_action(window, "Auto &Layout", window.auto_layout, "Ctrl+L",
                             "Arrange the blocks in layers, left to right"),
+        group=_action(window, "&Group…", window.group_selection, "Ctrl+G",
+                      "Name the selected blocks as one group (a stage, a block) that can collapse"),
+        ungroup=_action(window, "U&ngroup", window.ungroup_selection, "Ctrl+Shift+G",
+                        "Dissolve the selected groups; their blocks stay"),
+        collapse=_action(window, "C&ollapse/Expand Group", window.toggle_selected_groups, "Ctrl+E",
+                         "Show the selected groups as one box each, or open them again"),
+        repeat=_action(window, "&Repeat Group…", window.repeat_selected_group, "Ctrl+R",
+                       "Chain copies of the selected group after it"),
     )
     menu = window.menuBar().addMenu("&File")
     menu.addAction(actions.new)
@@ -100,7 +112,8 @@ def build_menus(window: MainWindow) -> Actions:
 
     menu = window.menuBar().addMenu("&Edit")
     _fill(menu, [actions.undo, actions.redo, None, actions.cut, actions.copy, actions.paste,
-                 actions.duplicate, actions.delete, None, actions.select_all])
+                 actions.duplicate, actions.delete, None, actions.select_all, None,
+                 actions.group, actions.ungroup, actions.collapse, actions.repeat])
 
     menu = window.menuBar().addMenu("&View")
     _fill(menu, [actions.fit, actions.zoom_in, actions.zoom_out, None, actions.auto_layout, None,

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QApplication, QGraphicsItem
 
 from designer.graph.graph import Graph
 from designer.ui.canvas.scene import GraphScene
 from designer.ui.canvas.view import GraphView
+
+CTRL = Qt.KeyboardModifier.ControlModifier
 
 
 def at(view: GraphView, item: QGraphicsItem | QPointF) -> QPoint:
@@ -59,7 +61,35 @@ def assert_mirrors(scene: GraphScene, graph: Graph) -> None:
     for edge, item in edges.items():
         assert item.source is blocks[edge.source] and item.target is blocks[edge.target]
         start, end = item.endpoints()
-        assert start == blocks[edge.source].output_port.scenePos()
-        assert end == blocks[edge.target].input_port(edge.port).scenePos()
+        boxes = {g.name: g for g in scene.group_items() if g.collapsed}
+        source_box, target_box = (boxes.get(graph.groups.of(n) or "") for n in (edge.source, edge.target))
+        inside = source_box is not None and source_box is target_box
+        assert item.isVisible() == (not inside)
+        if not inside:
+            source_port = blocks[edge.source].output_port.scenePos()
+            assert start == (source_box.output_anchor() if source_box else source_port)
+            assert end == (target_box.input_anchor() if target_box
+                           else blocks[edge.target].input_port(edge.port).scenePos())
         source = graph.result(edge.source)
         assert item.label == (source.shape_text if source.status == "ok" else "?")
+
+
+def activate(window) -> None:
+    """Shortcuts go to the active window, so make it so before typing one."""
+    window.activateWindow()
+    window.raise_()
+    deadline = 50
+    while QApplication.activeWindow() is not window and deadline:
+        QApplication.processEvents()
+        QTest.qWait(10)
+        deadline -= 1
+    assert QApplication.activeWindow() is window
+
+
+def select_by_mouse(window, *names: str) -> None:
+    view, scene = window.view, window.view.graph_scene
+    activate(window)
+    click(view, at(view, scene.item_for_node(names[0])))
+    for name in names[1:]:
+        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, CTRL, at(view, scene.item_for_node(name)))
+    assert sorted(scene.selected_nodes()) == sorted(names)

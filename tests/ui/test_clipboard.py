@@ -7,33 +7,9 @@ import json
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
 
 from designer.graph.graph import Edge
-from tests.ui.gestures import assert_mirrors, at, click
-
-CTRL = Qt.KeyboardModifier.ControlModifier
-
-
-def activate(window) -> None:
-    """Shortcuts go to the active window, so make it so before typing one."""
-    window.activateWindow()
-    window.raise_()
-    deadline = 50
-    while QApplication.activeWindow() is not window and deadline:
-        QApplication.processEvents()
-        QTest.qWait(10)
-        deadline -= 1
-    assert QApplication.activeWindow() is window
-
-
-def select_by_mouse(window, *names: str) -> None:
-    view, scene = window.view, window.view.graph_scene
-    activate(window)
-    click(view, at(view, scene.item_for_node(names[0])))
-    for name in names[1:]:
-        QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, CTRL, at(view, scene.item_for_node(name)))
-    assert sorted(scene.selected_nodes()) == sorted(names)
+from tests.ui.gestures import CTRL, activate, assert_mirrors, select_by_mouse
 
 
 def test_copy_puts_project_json_with_the_inner_edges_on_the_clipboard(window):

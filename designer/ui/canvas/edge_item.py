@@ -22,6 +22,7 @@ from designer.ui import theme
 
 if TYPE_CHECKING:
     from designer.ui.canvas.block_item import BlockItem
+    from designer.ui.canvas.group_item import GroupItem
 
 LABEL_FONT = theme.canvas_font(7.5)
 
@@ -44,6 +45,8 @@ class EdgeItem(QGraphicsItem):
         self.target = target
         self.label = ""
         self.label_known = True
+        self.source_box: GroupItem | None = None  # set by the scene while a group is collapsed
+        self.target_box: GroupItem | None = None
         self._path = QPainterPath()
         self._label_rect = QRectF()
         self._static = QStaticText()
@@ -67,7 +70,12 @@ class EdgeItem(QGraphicsItem):
             self.update_path()
 
     def endpoints(self) -> tuple[QPointF, QPointF]:
-        start = self.source.output_port.scenePos()
+        if self.source_box is not None:  # the source is hidden in a collapsed group
+            start = self.source_box.output_anchor()
+        else:
+            start = self.source.output_port.scenePos()
+        if self.target_box is not None:
+            return start, self.target_box.input_anchor()
         port = self.target.input_port(self.edge.port)
         end = port.scenePos() if port is not None else self.target.scenePos()
         return start, end

@@ -134,9 +134,10 @@ class NewEdgeInteraction(Interaction):
 
 
 def commit_moves(view: GraphView) -> None:
-    """Push one move for every selected block that Qt's dragging moved."""
-    positions = {item.name: (item.pos().x(), item.pos().y())
-                 for item in view.graph_scene.block_items() if item.isSelected()}
+    """Push one move for every selected block (or block in a selected group) that Qt's dragging moved."""
+    scene = view.graph_scene
+    positions = {name: (scene.item_for_node(name).pos().x(), scene.item_for_node(name).pos().y())
+                 for name in scene.selected_nodes()}
     view.document.move_nodes(positions)
 
 

@@ -11,29 +11,36 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPointF, Signal
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from designer.graph.events import Event
 from designer.graph.graph import Edge, Graph, Node
 from designer.graph.inference import OK
+from designer.graph.summary import human
 from designer.ui.canvas.block_item import BlockItem
 from designer.ui.canvas.edge_item import EdgeItem
+from designer.ui.canvas.group_item import GroupItem
 from designer.ui.canvas.port_item import PortItem
 
 
 class GraphScene(QGraphicsScene):
     """Mirrors ``graph``; ``item_for_node`` and ``node_for_item`` map between the two."""
 
+    group_toggle_requested = Signal(str, bool)  # a group's header or box asks to (un)collapse it
+
     def __init__(self, graph: Graph, parent: Any = None) -> None:
         super().__init__(parent)
         self.graph = graph
         self._blocks: dict[str, BlockItem] = {}
         self._edges: dict[Edge, EdgeItem] = {}
+        self._groups: dict[str, GroupItem] = {}
         for node in graph.nodes.values():
             self._on_node_added(node)
         for edge in graph.edges:
             self._on_edge_added(edge)
+        for name in graph.groups:
+            self._on_group_changed(name)
         events = graph.events
         self._subscriptions: list[tuple[Event, Callable[..., Any]]] = [
             (events.node_added, self._on_node_added),
@@ -44,6 +51,7 @@ class GraphScene(QGraphicsScene):
             (events.edge_added, self._on_edge_added),
             (events.edge_removed, self._on_edge_removed),
             (events.shapes_changed, self._on_shapes_changed),
+            (events.group_changed, self._on_group_changed),
         ]
         for event, callback in self._subscriptions:
             event.connect(callback)
@@ -76,8 +84,28 @@ class GraphScene(QGraphicsScene):
 
     # -- selection and hit tests ----------------------------------------------------
 
+    def group_items(self) -> list[GroupItem]:
+        return list(self._groups.values())
+
+    def item_for_group(self, name: str) -> GroupItem:
+        return self._groups[name]
+
     def selected_nodes(self) -> list[str]:
-        return [item.name for item in self._blocks.values() if item.isSelected()]
+        """Selected blocks, and the blocks of selected collapsed groups."""
+        names = [item.name for item in self._blocks.values() if item.isSelected()]
+        for item in self._groups.values():
+            if item.isSelected():
+                names += [block.name for block in item.members]
+        return names
+
+    def selected_groups(self) -> list[str]:
+        """Selected collapsed groups, and the groups of selected blocks."""
+        names = [name for name, item in self._groups.items() if item.isSelected()]
+        for item in self._blocks.values():
+            group = self.graph.groups.of(item.name)
+            if item.isSelected() and group is not None and group not in names:
+                names.append(group)
+        return names
 
     def selected_edges(self) -> list[Edge]:
         return [edge for edge, item in self._edges.items() if item.isSelected()]
@@ -135,9 +163,11 @@ class GraphScene(QGraphicsScene):
 
     def _on_node_moved(self, node: Node) -> None:
         self._blocks[node.name].setPos(*node.position)
+        self._refresh_groups_of([node.name], sync=False)
 
     def _on_params_changed(self, node: Node, keys: list[str]) -> None:
         self._blocks[node.name].set_label(node.label)
+        self._refresh_groups_of([node.name])
 
     def _on_edge_added(self, edge: Edge) -> None:
         source, target = self._blocks[edge.source], self._blocks[edge.target]
@@ -147,10 +177,15 @@ class GraphScene(QGraphicsScene):
         self._edges[edge] = item
         self.addItem(item)
         self._label_edge(item)
+        if self._groups:
+            self._route_edges([edge.source, edge.target])
 
     def _on_edge_removed(self, edge: Edge) -> None:
         item = self._edges.pop(edge)
         item.detach()
+        for box in (item.source_box, item.target_box):
+            if box is not None:
+                box.edges.discard(item)
         self.removeItem(item)
         if edge.target in self.graph:
             self._blocks[edge.target].set_input_ports(e.port for e in self.graph.in_edges(edge.target))
@@ -165,6 +200,8 @@ class GraphScene(QGraphicsScene):
             item.set_result(self.graph.results.get(name))
             for edge in self.graph.out_edges(name):
                 self._label_edge(self._edges[edge])
+        if self._groups:
+            self._refresh_groups_of(names)
 
     def _label_edge(self, item: EdgeItem) -> None:
         result = self.graph.results.get(item.edge.source)
@@ -172,3 +209,68 @@ class GraphScene(QGraphicsScene):
             item.set_label("…", known=False)
         else:
             item.set_label(result.shape_text if result.status == OK else "?", result.status == OK)
+
+    # -- groups -----------------------------------------------------------------------
+
+    def _on_group_changed(self, name: str) -> None:
+        item = self._groups.get(name)
+        touched = [block.name for block in item.members] if item is not None else []
+        if name in self.graph.groups:
+            if item is None:
+                item = self._groups[name] = GroupItem(name)
+                self.addItem(item)
+            self._sync_group(item)
+            touched += [block.name for block in item.members]
+        elif item is not None:
+            del self._groups[name]
+            for block in item.members:
+                block.setVisible(True)
+            item.members = []
+            item.edges.clear()
+            self.removeItem(item)
+        self._route_edges(n for n in touched if n in self._blocks)
+
+    def _sync_group(self, item: GroupItem) -> None:
+        group = self.graph.groups[item.name]
+        order = [n for n in self.graph.topological_order() if n in group.members]
+        results = self.graph.results
+        params = sum(results[n].param_count for n in order if n in results)
+        leaving = [n for n in order if any(e.target not in group.members for e in self.graph.out_edges(n))]
+        last = (leaving or order)[-1]
+        shape = results[last].shape_text if last in results else "…"
+        count = f"{len(order)} block{'s' if len(order) != 1 else ''}"
+        item.sync(group.name, [self._blocks[n] for n in order], group.collapsed,
+                  f"{count} · {human(params)} params", shape)
+
+    def _refresh_groups_of(self, names: Iterable[str], sync: bool = True) -> None:
+        groups = {self.graph.groups.of(n) for n in names if n in self.graph}
+        for name in groups:
+            if name is not None and name in self._groups:
+                if sync:
+                    self._sync_group(self._groups[name])
+                else:
+                    self._groups[name].follow_members()
+
+    def _box_for(self, node: str) -> GroupItem | None:
+        name = self.graph.groups.of(node)
+        item = self._groups.get(name) if name is not None else None
+        return item if item is not None and item.collapsed else None
+
+    def _route_edges(self, names: Iterable[str]) -> None:
+        """End each edge of ``names`` on the box of a collapsed group, or hide it inside one."""
+        edges: set[Edge] = set()
+        for name in names:
+            edges.update(self.graph.in_edges(name) + self.graph.out_edges(name))
+        for edge in edges:
+            item = self._edges[edge]
+            for box in (item.source_box, item.target_box):
+                if box is not None:
+                    box.edges.discard(item)
+            source, target = self._box_for(edge.source), self._box_for(edge.target)
+            inside = source is not None and source is target
+            item.source_box, item.target_box = (None, None) if inside else (source, target)
+            item.setVisible(not inside)
+            for box in (item.source_box, item.target_box):
+                if box is not None:
+                    box.edges.add(item)
+            item.update_path()

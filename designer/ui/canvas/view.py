@@ -74,6 +74,7 @@ class GraphView(QGraphicsView):
         scene = GraphScene(document.graph, self)
         scene.setSceneRect(-SCENE_EXTENT, -SCENE_EXTENT, 2 * SCENE_EXTENT, 2 * SCENE_EXTENT)
         self.document = document
+        scene.group_toggle_requested.connect(document.set_group_collapsed)
         self.setScene(scene)
         if old is not None:
             old.deleteLater()
