@@ -54,6 +54,7 @@ _NOTES = {
     "clip_grad_norm": "0: no clipping",
     "compile": "torch.compile",
     "log_every": "steps between progress lines",
+    "stats_every": "the app's per-block statistics; unused here",
     "name": "digits, shapes, cifar10, cifar100, mnist, fashion_mnist, folder or npz",
     "samples": "shapes",
     "validation": 'share of the training set, "given", or None',

@@ -69,6 +69,7 @@ class TrainingConfig:
     clip_grad_norm: float = 0.0  # 0 turns clipping off
     compile: bool = False
     log_every: int = 10  # steps between batch records (each costs one device sync)
+    stats_every: int = 50  # steps between samples of per-block statistics; 0 turns them off
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -195,5 +196,6 @@ _CHECKS: dict[str, Callable[[str, Any], None]] = {
     "clip_grad_norm": _number(0),
     "compile": _flag,
     "log_every": _whole(1, 1_000_000),
+    "stats_every": _whole(0, 1_000_000),
 }
 _DEFAULT_VALUES = asdict(TrainingConfig())

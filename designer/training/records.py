@@ -77,6 +77,19 @@ class EpochRecord(Record):
 
 
 @dataclass(frozen=True)
+class NodeStats(Record):
+    """Every ``stats_every`` steps: per block, activation mean, std, fraction of zeros, gradient norm.
+
+    ``stats[block][statistic]``; a value is None where it does not apply (the
+    gradient norm of a layer without parameters).
+    """
+
+    kind: ClassVar[str] = "node_stats"
+    step: int
+    stats: dict[str, dict[str, float | None]]
+
+
+@dataclass(frozen=True)
 class Note(Record):
     """A line for the run's log that is no measurement (TensorBoard missing, a setting ignored)."""
 

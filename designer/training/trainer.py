@@ -30,6 +30,7 @@ from designer.training.evaluate import measure
 from designer.training.faults import guarded_batches, model_error, nonfinite_loss
 from designer.training.meters import EMPTY, Reading
 from designer.training.pace import Pace
+from designer.training.probes import Probes
 from designer.training.records import (
     BatchRecord,
     EpochRecord,
@@ -94,6 +95,7 @@ class Trainer:
         self._resume_from: RunFolder | None = None
         self._tensorboard = tensorboard
         self.session: Session | None = None
+        self.probes: Probes | None = None
         self.stopped = False
 
     @classmethod
@@ -148,6 +150,7 @@ class Trainer:
             raise TrainingError(f"cannot write the run folder under {self.root}: {reason}") from exc
         try:
             self.session = self._start_session()
+            self.probes = self._make_probes()
             yield self._emit(self._started())
             for message in self._notes():
                 yield self._emit(Note(message))
@@ -157,6 +160,8 @@ class Trainer:
             self._abandon(exc)
             raise
         finally:
+            if self.probes is not None:
+                self.probes.remove()
             self._log.close()
 
     @property
@@ -179,6 +184,12 @@ class Trainer:
             # `epochs` may have changed: config.json always holds what the run trains for
             self._folder.write_json(self._folder.config_path, self.config.to_json(full=True))
         return session
+
+    def _make_probes(self) -> Probes | None:
+        # Hooks that switch on and off would make torch.compile recompile: no statistics then.
+        if self.config.stats_every == 0 or self.config.compile or self.snapshot.model is not None:
+            return None
+        return Probes(self.snapshot.graph, self._s.model, self.config.stats_every)
 
     def _notes(self) -> list[str]:
         notes = [self._log.tensorboard_note] if self._log.tensorboard_note else []
@@ -231,11 +242,17 @@ class Trainer:
     def _train_batch(self, epoch: int, x: torch.Tensor, y: torch.Tensor) -> Iterator[Record]:
         s = self._s
         x, y = to_device(x, self.device, self.config.channels_last), to_device(y, self.device)
+        probes = self.probes
+        sampled = probes is not None and probes.due(s.step + 1)
+        if probes is not None:
+            probes.armed = sampled
         try:
             s.train_step(x, y)
         except Exception as exc:
             raise model_error(exc, f"at step {s.step + 1}", x.shape[0], self.config.compile) from exc
         self._pace.steps += 1
+        if probes is not None and sampled:
+            yield self._emit(probes.collect(s.step, s.scaler.get_scale() if s.scaler.is_enabled() else 1.0))
         if s.step % self.config.log_every == 0:
             yield self._emit(self._batch_record(epoch))
         if self.control.paused:
