@@ -190,6 +190,16 @@ class MainWindow(QMainWindow):
             return False
         return self._try("Cannot repeat", lambda: self.document.repeat_group(groups[0], copies))
 
+    def rename_selected_group(self) -> bool:
+        groups = self.view.graph_scene.selected_groups()
+        if len(groups) != 1:
+            self.statusBar().showMessage("Select one group to rename", 5000)
+            return False
+        name = self.ask_group_name(groups[0])
+        if not name or name == groups[0]:
+            return False
+        return self._try("Cannot rename", lambda: self.document.rename_group(groups[0], name))
+
     def _try(self, title: str, edit: Callable[[], object]) -> bool:
         try:
             edit()

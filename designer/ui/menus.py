@@ -44,6 +44,7 @@ class Actions:
     ungroup: QAction
     collapse: QAction
     repeat: QAction
+    rename_group: QAction
     templates: dict[str, QAction] = field(default_factory=dict)
 
 
@@ -94,6 +95,8 @@ def build_menus(window: MainWindow) -> Actions:
                          "Show the selected groups as one box each, or open them again"),
         repeat=_action(window, "&Repeat Group…", window.repeat_selected_group, "Ctrl+R",
                        "Chain copies of the selected group after it"),
+        rename_group=_action(window, "Rena&me Group…", window.rename_selected_group,
+                             tip="Give the selected group a new name"),
     )
     menu = window.menuBar().addMenu("&File")
     menu.addAction(actions.new)
@@ -113,7 +116,7 @@ def build_menus(window: MainWindow) -> Actions:
     menu = window.menuBar().addMenu("&Edit")
     _fill(menu, [actions.undo, actions.redo, None, actions.cut, actions.copy, actions.paste,
                  actions.duplicate, actions.delete, None, actions.select_all, None,
-                 actions.group, actions.ungroup, actions.collapse, actions.repeat])
+                 actions.group, actions.ungroup, actions.collapse, actions.repeat, actions.rename_group])
 
     menu = window.menuBar().addMenu("&View")
     _fill(menu, [actions.fit, actions.zoom_in, actions.zoom_out, None, actions.auto_layout, None,

@@ -160,3 +160,22 @@ def test_groups_survive_save_and_open(window, monkeypatch, tmp_path):
     assert scene.item_for_group("stage1").collapsed
     assert not scene.item_for_node("c1").isVisible()
     check(window)
+
+
+def test_rename_a_group_from_the_menu(window, monkeypatch):
+    group_stage(window, monkeypatch)
+    errors: list[str] = []
+    monkeypatch.setattr(window, "show_error", lambda title, message: errors.append(message))
+    monkeypatch.setattr(window, "ask_group_name", lambda suggested: "features")
+    window.menu_actions.rename_group.trigger()
+    graph, scene = window.document.graph, window.view.graph_scene
+    assert list(graph.groups) == ["features"]
+    assert scene.item_for_group("features").texts[0].startswith("▾ features")
+    assert window.menu_actions.undo.text() == "Undo Rename group stage1 to features"
+    graph.groups.add("other", ["c3"])
+    monkeypatch.setattr(window, "ask_group_name", lambda suggested: "other")
+    window.menu_actions.rename_group.trigger()
+    assert errors == ["there is already a group named 'other'"]
+    window.menu_actions.undo.trigger()
+    assert "stage1" in graph.groups
+    check(window)
