@@ -21,8 +21,6 @@ from designer.graph.graph import Graph
 from designer.training.records import NodeStats
 
 STATISTICS = ("mean", "std", "zeros", "grad_norm")
-STAT_LABELS = {"mean": "activation mean", "std": "activation std", "zeros": "zero outputs",
-               "grad_norm": "gradient norm"}
 
 
 class Probes:

@@ -10,7 +10,7 @@ replace.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
@@ -22,6 +22,7 @@ from designer.graph.graph import Graph
 from designer.graph.repeat import MAX_COPIES
 from designer.graph.templates import load_template
 from designer.ui.autosave import Autosaver
+from designer.ui.canvas.stat_item import TAG_LABELS
 from designer.ui.canvas.view import GraphView
 from designer.ui.document import Document
 from designer.ui.inspector import InspectorPanel
@@ -41,6 +42,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings if settings is not None else QSettings(ORGANISATION, APPLICATION)
         self.resize(1280, 800)
+        self.node_stats: Mapping[str, Mapping[str, float | None]] = {}  # the latest sample while training
+        self.stat_key: str | None = "zeros"
         self.undo_group = QUndoGroup(self)
         self.view = GraphView()
         self.setCentralWidget(self.view)
@@ -90,6 +93,7 @@ class MainWindow(QMainWindow):
             old.path_changed.disconnect(self._update_title)
         document.setParent(self)
         self.document = document
+        self.node_stats = {}  # they were another graph's
         self.undo_group.addStack(document.undo_stack)
         self.undo_group.setActiveStack(document.undo_stack)
         self.view.set_document(document)
@@ -199,6 +203,18 @@ class MainWindow(QMainWindow):
         if not name or name == groups[0]:
             return False
         return self._try("Cannot rename", lambda: self.document.rename_group(groups[0], name))
+
+    # -- live statistics while training ---------------------------------------------------
+
+    def show_node_stats(self, stats: Mapping[str, Mapping[str, float | None]]) -> None:
+        """Keep the latest sample of per-block statistics and tag the blocks with the chosen one."""
+        self.node_stats = stats
+        self.view.graph_scene.show_stats(stats, self.stat_key, TAG_LABELS.get(self.stat_key or "", ""))
+
+    def set_stat_key(self, key: str | None) -> None:
+        """Colour blocks by statistic ``key`` (see STAT_LABELS), or by none."""
+        self.stat_key = key
+        self.show_node_stats(self.node_stats)
 
     def _try(self, title: str, edit: Callable[[], object]) -> bool:
         try:

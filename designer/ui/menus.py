@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMenu
 
 from designer.graph.templates import template_description, template_names
+from designer.ui.canvas.stat_item import STAT_LABELS
 
 if TYPE_CHECKING:
     from designer.ui.main_window import MainWindow
@@ -46,6 +47,7 @@ class Actions:
     repeat: QAction
     rename_group: QAction
     templates: dict[str, QAction] = field(default_factory=dict)
+    stat_keys: dict[str | None, QAction] = field(default_factory=dict)
 
 
 def _action(window: MainWindow, text: str, slot: object, shortcut: Key | str | None = None,
@@ -121,7 +123,22 @@ def build_menus(window: MainWindow) -> Actions:
     menu = window.menuBar().addMenu("&View")
     _fill(menu, [actions.fit, actions.zoom_in, actions.zoom_out, None, actions.auto_layout, None,
                  *(dock.toggleViewAction() for dock in window.docks)])
+    _stat_menu(window, menu.addMenu("&Colour Blocks By"), actions)
     return actions
+
+
+def _stat_menu(window: MainWindow, menu: QMenu, actions: Actions) -> None:
+    """One exclusive choice of the live training statistic the blocks are tagged with."""
+    menu.setToolTipsVisible(True)
+    group = QActionGroup(window)
+    for key, text in [(None, "Nothing"), *STAT_LABELS.items()]:
+        action = _action(window, text, lambda k=key: window.set_stat_key(k),
+                         tip="Tag each block with this statistic while a run trains")
+        action.setCheckable(True)
+        action.setChecked(key == window.stat_key)
+        group.addAction(action)
+        menu.addAction(action)
+        actions.stat_keys[key] = action
 
 
 def _fill(menu: QMenu, actions: list[QAction | None]) -> None:

@@ -8,10 +8,11 @@ edges leaving them). Call :meth:`GraphScene.detach` before dropping it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from designer.graph.events import Event
@@ -22,6 +23,7 @@ from designer.ui.canvas.block_item import BlockItem
 from designer.ui.canvas.edge_item import EdgeItem
 from designer.ui.canvas.group_item import GroupItem
 from designer.ui.canvas.port_item import PortItem
+from designer.ui.canvas.stat_item import StatItem, format_value, fractions, heat
 
 
 class GraphScene(QGraphicsScene):
@@ -35,6 +37,7 @@ class GraphScene(QGraphicsScene):
         self._blocks: dict[str, BlockItem] = {}
         self._edges: dict[Edge, EdgeItem] = {}
         self._groups: dict[str, GroupItem] = {}
+        self._stat_items: dict[str, StatItem] = {}
         for node in graph.nodes.values():
             self._on_node_added(node)
         for edge in graph.edges:
@@ -274,3 +277,32 @@ class GraphScene(QGraphicsScene):
                 if box is not None:
                     box.edges.add(item)
             item.update_path()
+
+    # -- live training statistics ----------------------------------------------------------
+
+    def show_stats(self, stats: Mapping[str, Mapping[str, float | None]], key: str | None,
+                   label: str = "") -> None:
+        """Tag each block with statistic ``key`` of ``stats`` (a NodeStats sample); None removes the tags."""
+        wanted = {} if key is None else {n: s.get(key) for n, s in stats.items() if n in self._blocks}
+        for name in [n for n in self._stat_items if n not in wanted or self._blocks.get(n) is None]:
+            old = self._stat_items.pop(name)
+            old.setParentItem(None)  # type: ignore[arg-type]  # None detaches
+            if old.scene() is self:
+                self.removeItem(old)
+        if key is None:
+            return
+        for name, fraction in fractions(key, wanted).items():
+            block = self._blocks[name]
+            item = self._stat_items.get(name)
+            if item is None or item.parentItem() is not block:
+                item = self._stat_items[name] = StatItem(block)
+            colour = heat(fraction) if fraction is not None else QColor("#c4c9d0")
+            below = block.boundingRect().bottom()
+            item.show_value(label or key, format_value(key, wanted[name]), colour, below)
+
+    def stat_items(self) -> dict[str, StatItem]:
+        return dict(self._stat_items)
+
+    def stat_texts(self) -> dict[str, str]:
+        """What each block's statistic tag says (for tests and accessibility)."""
+        return {name: item.text for name, item in self._stat_items.items()}
