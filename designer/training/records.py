@@ -56,6 +56,7 @@ class BatchRecord(Record):
     lr: float
     samples_per_s: float
     eta_s: float  # to the end of the run, from this session's pace
+    peak_memory: int | None = None  # bytes the device allocated at most so far (CUDA only)
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class EpochRecord(Record):
     seconds: float
     eta_s: float
     best: bool  # this epoch set a new best validation score; best.pt holds it
+    peak_memory: int | None = None  # bytes the device allocated at most so far (CUDA only)
 
 
 @dataclass(frozen=True)

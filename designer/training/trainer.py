@@ -177,6 +177,8 @@ class Trainer:
         return self.folder
 
     def _start_session(self) -> Session:
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)  # the peak the records report is this run's
         session = Session(self.snapshot, self.config, self.device, self.precision, self.steps_per_epoch,
                           self.data_state)
         if self._resume_from is not None:
@@ -264,7 +266,8 @@ class Trainer:
         interval, self._last = reading.since(self._last), reading
         return BatchRecord(epoch, s.step, s.batch, interval.loss, interval.top1, s.step_lr,
                            self._pace.lap(interval.count),
-                           self._pace.eta(self.config.epochs * self.steps_per_epoch - s.step))
+                           self._pace.eta(self.config.epochs * self.steps_per_epoch - s.step),
+                           self._peak_memory())
 
     def _checked(self, reading: Reading) -> Reading:
         if reading.first_bad_step is not None:
@@ -293,7 +296,12 @@ class Trainer:
         self._folder.update_info(epochs_done=s.epoch, step=s.step, best_score=_finite(s.best_score))
         return EpochRecord(epoch, s.step, reading.loss, reading.top1, val.loss if val else None,
                            val.top1 if val else None, val.top5 if val else None, s.lr, seconds,
-                           self._pace.epoch_eta(self.config.epochs - s.epoch), best)
+                           self._pace.epoch_eta(self.config.epochs - s.epoch), best, self._peak_memory())
+
+    def _peak_memory(self) -> int | None:
+        if self.device.type != "cuda":
+            return None
+        return int(torch.cuda.max_memory_allocated(self.device))
 
     def _validate(self) -> Reading | None:
         if self.val_batches is None:
