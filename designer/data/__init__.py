@@ -16,20 +16,67 @@ Sources: ``digits`` (built in, the default), ``shapes`` (generated), ``cifar10``
 and ``npz`` (``x`` and ``y``). ``download_dataset`` fetches CIFAR and MNIST.
 """
 
-from designer.data.batches import Split, batch_count, batches
-from designer.data.config import SOURCES, Augment, DatasetConfig
-from designer.data.download import CATALOG, download_dataset, download_file
-from designer.data.errors import (
-    ChecksumError,
-    DataConfigError,
-    DataError,
-    DataFileError,
-    DataFitError,
-    DownloadError,
-)
-from designer.data.fit import DatasetInfo, check_fits
-from designer.data.prepare import Prepared, prepare
-from designer.data.transforms import Stats
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from designer.data.batches import Split, batch_count, batches
+    from designer.data.config import SOURCES, Augment, DatasetConfig
+    from designer.data.download import CATALOG, download_dataset, download_file
+    from designer.data.errors import (
+        ChecksumError,
+        DataConfigError,
+        DataError,
+        DataFileError,
+        DataFitError,
+        DownloadError,
+    )
+    from designer.data.fit import DatasetInfo, check_fits
+    from designer.data.prepare import Prepared, prepare
+    from designer.data.transforms import Stats
+
+# The names are loaded on first use (PEP 562), so that the editor can import the torch-free
+# modules (config, fit, errors, download) without paying ~1.5 s for torch at startup.
+_HOMES = {
+    "Split": "batches", "batch_count": "batches", "batches": "batches",
+    "SOURCES": "config", "Augment": "config", "DatasetConfig": "config",
+    "CATALOG": "download", "download_dataset": "download", "download_file": "download",
+    "ChecksumError": "errors", "DataConfigError": "errors", "DataError": "errors",
+    "DataFileError": "errors", "DataFitError": "errors", "DownloadError": "errors",
+    "DatasetInfo": "fit", "check_fits": "fit",
+    "Prepared": "prepare", "prepare": "prepare",
+    "Stats": "transforms",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+class _Package(types.ModuleType):
+    """Keeps ``designer.data.prepare`` and ``.batches`` the functions, as eager imports made them.
+
+    Importing a submodule sets it as an attribute of its package, and the submodules
+    ``prepare`` and ``batches`` share their names with the functions they define.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _HOMES.get(name) == name:
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
+
 
 __all__ = [
     "CATALOG",
