@@ -16,8 +16,10 @@ headless. Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_respo
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -52,7 +54,7 @@ def headless(root: Path) -> float:
     return throughput(list(job.records()))
 
 
-def in_app(app: QApplication, root: Path) -> tuple[float, list[float]]:
+def in_app(app: QApplication, root: Path, probe: bool) -> tuple[float, list[float]]:
     window = MainWindow(Document.open("lenet5"), QSettings(str(root / "s.ini"), QSettings.Format.IniFormat))
     window.resize(1400, 900)
     window.show()
@@ -78,7 +80,8 @@ def in_app(app: QApplication, root: Path) -> tuple[float, list[float]]:
     worker.finished.connect(lambda result: loop.quit())
     worker.failed.connect(lambda message: (print("failed:", message), loop.quit()))
     clock.start()
-    timer.start()
+    if probe:
+        timer.start()
     worker.start()
     loop.exec()
     timer.stop()
@@ -98,31 +101,46 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def one_case(case: str, epochs: int) -> None:
+    """Run one case in this process and print its result as JSON (the parent collects them)."""
+    global CONFIG
+    CONFIG = TrainingConfig(batch_size=64, epochs=epochs, lr=0.05)
+    with tempfile.TemporaryDirectory() as folder:
+        if case == "headless":
+            print(json.dumps({"speed": headless(Path(folder)), "stalls": []}))
+            return
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        speed, stalls = in_app(app, Path(folder), probe=case != "app")  # type: ignore[arg-type]
+        print(json.dumps({"speed": speed, "stalls": stalls}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    global CONFIG
-    CONFIG = TrainingConfig(batch_size=64, epochs=args.epochs, lr=0.05)
-    app = QApplication.instance() or QApplication(sys.argv[:1])
-    speeds: dict[str, list[float]] = {"headless": [], "app": []}
+    if args.case:
+        one_case(args.case, args.epochs)
+        return
+    # Each run in a fresh process: a thread pool torch made in an earlier run must not help or
+    # hinder the next one, whichever thread trains.
+    cases = ("headless", "app", "app + 5 ms probe")
+    speeds: dict[str, list[float]] = {case: [] for case in cases}
     stalls: list[float] = []
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
-        headless(root / "warm-up")
-        for i in range(args.rounds):
-            for case in (("headless", "app") if i % 2 == 0 else ("app", "headless")):
-                if case == "headless":
-                    speeds[case].append(headless(root / f"h{i}"))
-                else:
-                    speed, ticks = in_app(app, root / f"a{i}")
-                    speeds[case].append(speed)
-                    stalls += ticks
-    head, inside = statistics.median(speeds["headless"]), statistics.median(speeds["app"])
-    print(f"torch threads {__import__('torch').get_num_threads()}, switch interval {sys.getswitchinterval()} s")
-    print(f"headless: {head:,.0f} samples/s   app: {inside:,.0f} samples/s   ratio {inside / head:.3f} "
-          f"(target ≥ 0.95)")
+    for i in range(args.rounds):
+        for case in cases if i % 2 == 0 else tuple(reversed(cases)):
+            out = subprocess.run([sys.executable, __file__, "--case", case, "--epochs", str(args.epochs)],
+                                 check=True, capture_output=True, text=True).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            speeds[case].append(result["speed"])
+            stalls += result["stalls"]
+    head = statistics.median(speeds["headless"])
+    for case in cases:
+        speed = statistics.median(speeds[case])
+        print(f"{case:>18}: {speed:7,.0f} samples/s  ÷ headless {speed / head:.3f}  "
+              f"(runs: {', '.join(f'{v:,.0f}' for v in speeds[case])})")
+    print("target: app ÷ headless ≥ 0.95")
     print(f"GUI stalls over {len(stalls):,} ticks of {TICK_MS} ms: p50 {percentile(stalls, 0.5):.2f} ms, "
           f"p99 {percentile(stalls, 0.99):.2f} ms (target ≤ 12), max {max(stalls):.2f} ms (target ≤ 25)")
 
