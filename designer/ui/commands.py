@@ -321,3 +321,43 @@ class RepeatGroup(QUndoCommand):
                 self.graph.remove_node(node.name)  # its edges and its group go with it
             for edge in plan.remove_edges:
                 self.graph.restore_edge(edge)
+
+
+SET_META_ID = 1002
+
+
+class SetMeta(QUndoCommand):
+    """Replace a project-level section (``training``, ``dataset``); edits of one setting merge.
+
+    Typing a learning rate sends one command per keystroke; consecutive commands
+    that change the same keys of the same section merge into one undo step, like
+    :class:`SetParams`.
+    """
+
+    def __init__(self, graph: Graph, key: str, value: Mapping[str, Any]) -> None:
+        super().__init__()
+        self.graph = graph
+        self.key = key
+        self.old = dict(graph.meta.get(key, {}))
+        self.new = dict(value)
+        self.changed = frozenset(k for k in self.old.keys() | self.new.keys()
+                                 if self.old.get(k) != self.new.get(k))
+        names = sorted(self.changed)
+        self.setText(f"Change {key}.{names[0]}" if len(names) == 1 else f"Change {key} settings")
+
+    def id(self) -> int:
+        return SET_META_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, SetMeta) or other.key != self.key or other.changed != self.changed:
+            return False
+        self.new = dict(other.new)
+        if self.new == self.old:
+            self.setObsolete(True)  # typed back to where it was: nothing to undo
+        return True
+
+    def redo(self) -> None:
+        self.graph.set_meta(self.key, self.new)
+
+    def undo(self) -> None:
+        self.graph.set_meta(self.key, self.old)

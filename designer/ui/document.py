@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from designer.graph.errors import GraphError
 from designer.graph.fragment import fragment_text, plan_paste
 from designer.graph.graph import Edge, Graph, Position
 from designer.graph.project import save
@@ -34,6 +35,7 @@ from designer.ui.commands import (
     RenameGroup,
     RepeatGroup,
     SetGroupCollapsed,
+    SetMeta,
     SetParams,
     Ungroup,
 )
@@ -94,6 +96,8 @@ class Document(QObject):
     # -- edits ------------------------------------------------------------------
 
     def push(self, command: QUndoCommand) -> None:
+        if self.locked_reason is not None:  # the one gate every edit passes
+            raise DocumentLocked(self.locked_reason)
         self.undo_stack.push(command)
 
     def add_node(self, block_type: str, position: Position, params: Mapping[str, Any] | None = None) -> str:
@@ -180,6 +184,26 @@ class Document(QObject):
         command = ApplyLayout(self.graph)
         if any(command.old[n] != p for n, p in command.new.items()):
             self.push(command)
+
+    # -- project settings and the training lock ---------------------------------------
+
+    def set_meta(self, key: str, value: Mapping[str, Any]) -> None:
+        """Replace the project's ``key`` section (``training``, ``dataset``) as an undoable edit."""
+        if dict(value) != self.graph.meta.get(key, {}):
+            self.push(SetMeta(self.graph, key, value))
+
+    locked_changed = Signal(object)  # the reason (str), or None when unlocked
+    locked_reason: str | None = None
+
+    def set_locked(self, reason: str | None) -> None:
+        """Refuse every edit (``push`` raises :class:`DocumentLocked`) while ``reason`` is set."""
+        if reason != self.locked_reason:
+            self.locked_reason = reason
+            self.locked_changed.emit(reason)
+
+
+class DocumentLocked(GraphError):
+    """An edit of a document that a training run has locked; the message says why."""
 
 
 def new_graph() -> Graph:
