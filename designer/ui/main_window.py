@@ -3,8 +3,9 @@
 It owns the open :class:`~designer.ui.document.Document` and the file
 commands. Questions to the user go through small methods
 (:meth:`MainWindow.ask_unsaved_changes`, :meth:`~MainWindow.ask_open_path`,
-:meth:`~MainWindow.ask_save_path`, :meth:`~MainWindow.show_error`) that tests
-replace.
+:meth:`~MainWindow.ask_save_path`, :meth:`~MainWindow.ask_export_path`,
+:meth:`~MainWindow.show_error`) that tests replace. File ▸ Export's commands
+live in :mod:`designer.ui.export_commands`.
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from designer.graph.errors import GraphError
 from designer.graph.graph import Graph
 from designer.graph.repeat import MAX_COPIES
 from designer.graph.templates import load_template
+from designer.ui import export_commands
 from designer.ui.autosave import Autosaver
 from designer.ui.canvas.stat_item import TAG_LABELS
 from designer.ui.canvas.view import GraphView
 from designer.ui.document import Document
+from designer.ui.export_dialog import CodePreviewDialog
 from designer.ui.inspector import InspectorPanel
 from designer.ui.menus import build_menus
 from designer.ui.palette import PalettePanel
+from designer.ui.recent_files import RecentFiles
 from designer.ui.summary_table import SummaryPanel, SummaryTable
 
 ORGANISATION = "Designer"
@@ -41,6 +45,7 @@ class MainWindow(QMainWindow):
     def __init__(self, source: Graph | Document | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
         self.settings = settings if settings is not None else QSettings(ORGANISATION, APPLICATION)
+        self.recent_files = RecentFiles(self.settings)
         self.resize(1280, 800)
         self.node_stats: Mapping[str, Mapping[str, float | None]] = {}  # the latest sample while training
         self.stat_key: str | None = "zeros"
@@ -104,6 +109,8 @@ class MainWindow(QMainWindow):
         document.modified_changed.connect(self._update_title)
         document.path_changed.connect(self._update_title)
         self._update_title()
+        if document.path is not None:
+            self._remember(document.path)
         if old is not None:
             old.deleteLater()
         if self.isVisible():
@@ -282,8 +289,44 @@ class MainWindow(QMainWindow):
         except (OSError, GraphError) as exc:
             self.show_error("Cannot save", f"{path}: {exc}")
             return False
+        self._remember(path)
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return True
+
+    def open_recent(self, path: str) -> bool:
+        """Open a file from File ▸ Open Recent; one that has gone is dropped from the list."""
+        if not Path(path).is_file():
+            self.recent_files.remove(path)
+            self.menu_actions.recent.refresh()
+            self.statusBar().showMessage(f"{path} no longer exists; removed it from Open Recent", 10_000)
+            return False
+        return self.open_source(path)
+
+    def clear_recent_files(self) -> None:
+        self.recent_files.clear()
+        self.menu_actions.recent.refresh()
+
+    def _remember(self, path: Path) -> None:
+        self.recent_files.add(path)
+        self.menu_actions.recent.refresh()
+
+    def export_python(self) -> CodePreviewDialog | None:
+        return export_commands.export_python(self)
+
+    def export_train_script(self) -> CodePreviewDialog | None:
+        return export_commands.export_train_script(self)
+
+    def export_onnx(self) -> bool:
+        return export_commands.export_onnx(self)
+
+    def export_pt2(self) -> bool:
+        return export_commands.export_pt2(self)
+
+    def export_weights(self) -> bool:
+        return export_commands.export_weights(self)
+
+    def export_diagram(self) -> bool:
+        return export_commands.export_diagram(self)
 
     def maybe_save(self) -> bool:
         """Whether the open document may be replaced: clean, saved, or discarded."""
@@ -308,6 +351,10 @@ class MainWindow(QMainWindow):
 
     def ask_save_path(self, suggested: str) -> str:
         path, _ = QFileDialog.getSaveFileName(self, "Save project", suggested, FILE_FILTER)
+        return path
+
+    def ask_export_path(self, title: str, suggested: str, filter: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested, filter)
         return path
 
     def ask_group_name(self, suggested: str) -> str:

@@ -2,12 +2,16 @@
 
 Actions carry standard ``QKeySequence`` shortcuts. Undo and Redo come from the
 window's ``QUndoGroup``, so their text names the command ("Undo Change
-kernel_size of conv1") and they follow whichever document is open.
+kernel_size of conv1") and they follow whichever document is open. File ▸ Open
+Recent is rebuilt from the settings whenever it opens, so every window shows
+the list the latest one left.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
@@ -15,11 +19,56 @@ from PySide6.QtWidgets import QMenu
 
 from designer.graph.templates import template_description, template_names
 from designer.ui.canvas.stat_item import STAT_LABELS
+from designer.ui.export_commands import ONNX_MISSING, onnx_available
 
 if TYPE_CHECKING:
     from designer.ui.main_window import MainWindow
 
 Key = QKeySequence.StandardKey
+
+
+class RecentMenu:
+    """File ▸ Open Recent: one action per recent file, numbered, then Clear Recent."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.menu = QMenu("Open &Recent", window)
+        self.menu.setToolTipsVisible(True)
+        self.clear = _action(window, "&Clear Recent", window.clear_recent_files,
+                             tip="Forget the recently opened files")
+        self.files: list[QAction] = []
+        self.menu.aboutToShow.connect(self.refresh)  # another window may have changed the list
+        self.refresh()
+
+    def refresh(self) -> None:
+        for action in self.menu.actions():
+            self.menu.removeAction(action)
+            if action is not self.clear:
+                action.deleteLater()  # later: the chosen entry may be the one still emitting triggered
+        self.files = []
+        for number, path in enumerate(self.window.recent_files.paths(), start=1):
+            action = QAction(_recent_text(number, path), self.menu)
+            action.setToolTip(path)
+            action.setStatusTip(f"Open {path}")
+            action.triggered.connect(lambda checked=False, p=path: self.window.open_recent(p))
+            self.menu.addAction(action)
+            self.files.append(action)
+        if not self.files:
+            self.menu.addAction("No recent files").setEnabled(False)
+        self.menu.addSeparator()
+        self.menu.addAction(self.clear)
+        self.clear.setEnabled(bool(self.files))
+
+
+def _recent_text(number: int, path: str) -> str:
+    """The entry's text, "&1 lenet5.json  ~/nets": numbered 1 to 9, then 1&0; a file's & shows as &."""
+    digits = str(number)
+    mnemonic = f"{digits[:-1]}&{digits[-1]}"
+    folder = str(Path(path).parent)
+    home = os.path.expanduser("~")
+    if folder == home or folder.startswith(home + os.sep):
+        folder = "~" + folder[len(home):]
+    return f"{mnemonic} " + f"{Path(path).name}  {folder}".replace("&", "&&")
 
 
 @dataclass
@@ -46,6 +95,13 @@ class Actions:
     collapse: QAction
     repeat: QAction
     rename_group: QAction
+    recent: RecentMenu
+    export_python: QAction
+    export_train_script: QAction
+    export_onnx: QAction
+    export_pt2: QAction
+    export_weights: QAction
+    export_diagram: QAction
     templates: dict[str, QAction] = field(default_factory=dict)
     stat_keys: dict[str | None, QAction] = field(default_factory=dict)
 
@@ -99,7 +155,24 @@ def build_menus(window: MainWindow) -> Actions:
                        "Chain copies of the selected group after it"),
         rename_group=_action(window, "Rena&me Group…", window.rename_selected_group,
                              tip="Give the selected group a new name"),
+        recent=RecentMenu(window),
+        export_python=_action(window, "&Python Code…", window.export_python,
+                              tip="A model file that imports only torch, previewed before it is saved"),
+        export_train_script=_action(window, "&Training Script…", window.export_train_script,
+                                    tip="model.py and a train.py that trains it as the project says, "
+                                        "into a folder"),
+        export_onnx=_action(window, "&ONNX…", window.export_onnx, tip="An ONNX model with fresh weights"),
+        export_pt2=_action(window, "PyTorch &ExportedProgram (.pt2)…", window.export_pt2,
+                           tip="A torch.export program with fresh weights"),
+        export_weights=_action(window, "Initial &Weights…", window.export_weights,
+                               tip="The freshly initialised state_dict, as .safetensors or .pt"),
+        export_diagram=_action(window, "Export &Diagram…", window.export_diagram,
+                               tip="The network as drawn, as a PNG or SVG picture"),
     )
+    if not onnx_available():
+        actions.export_onnx.setEnabled(False)
+        actions.export_onnx.setToolTip(ONNX_MISSING)
+        actions.export_onnx.setStatusTip(ONNX_MISSING)
     menu = window.menuBar().addMenu("&File")
     menu.addAction(actions.new)
     templates = menu.addMenu("New from &Template")
@@ -109,9 +182,16 @@ def build_menus(window: MainWindow) -> Actions:
         actions.templates[name] = action
         templates.addAction(action)
     menu.addAction(actions.open)
+    menu.addMenu(actions.recent.menu)
     menu.addSeparator()
     menu.addAction(actions.save)
     menu.addAction(actions.save_as)
+    menu.addSeparator()
+    exports = menu.addMenu("&Export")
+    exports.setToolTipsVisible(True)  # the disabled ONNX entry says how to get it
+    _fill(exports, [actions.export_python, actions.export_train_script, None, actions.export_onnx,
+                    actions.export_pt2, actions.export_weights])
+    menu.addAction(actions.export_diagram)
     menu.addSeparator()
     menu.addAction(actions.quit)
 
