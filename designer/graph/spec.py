@@ -123,3 +123,15 @@ class BlockSpec:
 
     def accepts_inputs(self, count: int) -> bool:
         return count >= self.min_inputs and (self.max_inputs is None or count <= self.max_inputs)
+
+    def accepts_rank(self, rank: int) -> bool:
+        """Whether an input of per-sample rank ``rank`` may feed this block."""
+        return self.input_ranks is None or rank in self.input_ranks
+
+    def could_take(self, shape: Shape | None) -> bool:
+        """Whether a new block of this type, with no inputs yet, could take ``shape`` (None: unknown).
+
+        It is what ``Graph.check_connect`` decides for such a block, so a
+        list of blocks to add after a source can be filtered before one exists.
+        """
+        return not self.is_input and (shape is None or self.accepts_rank(len(shape)))
