@@ -20,6 +20,16 @@ TYPE_ROLE = Qt.ItemDataRole.UserRole
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
+def search_text(block_type: str, category: str, help_text: str) -> str:
+    """What a search matches a block type against: its name, category and help."""
+    return f"{block_type} {category} {help_text}".lower()
+
+
+def matches(text: str, query: str) -> bool:
+    """Whether ``text`` (from :func:`search_text`) mentions every word of ``query``."""
+    return all(word in text for word in query.lower().split())
+
+
 def swatch(colour: QColor, size: int = 12) -> QIcon:
     pixmap = QPixmap(size, size)
     pixmap.fill(colour)
@@ -80,7 +90,7 @@ class PalettePanel(QWidget):
         for block_type, help_text in blocks:
             item = QTreeWidgetItem([block_type])
             item.setData(0, TYPE_ROLE, block_type)
-            item.setData(0, SEARCH_ROLE, f"{block_type} {category} {help_text}".lower())
+            item.setData(0, SEARCH_ROLE, search_text(block_type, category, help_text))
             item.setToolTip(0, help_text)
             item.setIcon(0, swatch(colour, 10))
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -97,10 +107,9 @@ class PalettePanel(QWidget):
 
     def filter(self, text: str) -> None:
         """Show the blocks whose name, category or help mentions every word of ``text``."""
-        words = text.lower().split()
         shown: dict[int, int] = {}
         for item in self._items.values():
-            visible = all(word in item.data(0, SEARCH_ROLE) for word in words)
+            visible = matches(item.data(0, SEARCH_ROLE), text)
             item.setHidden(not visible)
             category = item.parent()
             shown[id(category)] = shown.get(id(category), 0) + visible

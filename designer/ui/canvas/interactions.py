@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
 
@@ -69,7 +70,9 @@ class NewEdgeInteraction(Interaction):
     """Drag from an output port to an input port (or a block) to connect them.
 
     While dragging, every input port that the model would refuse is dimmed;
-    a refused drop shows the model's sentence in the status bar.
+    a refused drop shows the model's sentence in the status bar. A drop on
+    empty canvas opens the quick-add popup there, for a new block fed by the
+    source; the draft connection stays drawn until the popup closes.
     """
 
     def __init__(self, view: GraphView, port: PortItem) -> None:
@@ -110,27 +113,40 @@ class NewEdgeInteraction(Interaction):
         pos = self.scene_pos(event)
         port = self.scene.port_at(pos, INPUT)
         block = self.scene.block_at(pos)
-        self._finish()
+        self._reset_ports()
+        if port is None and block is None:
+            self.draft.set_end(pos)
+            popup = self.view.open_quick_add(pos, source=self.source)
+            draft = self.draft  # the gesture object is gone by the time the popup closes
+            popup.finished.connect(lambda: _remove(draft))
+            return
+        _remove(self.draft)
         if port is not None:
             target, index = port.block.name, port.index
         elif block is not None and block.name != self.source:
             target, index = block.name, None
         else:
-            return  # dropped on empty canvas or back on itself: nothing to do
+            return  # dropped back on its own block: nothing to do
         try:
             self.view.document.connect_blocks(self.source, target, index)
         except ConnectError as exc:
             self.view.show_message(str(exc))
 
     def cancel(self) -> None:
-        self._finish()
+        self._reset_ports()
+        _remove(self.draft)
 
-    def _finish(self) -> None:
-        if self.draft.scene() is not None:
-            self.scene.removeItem(self.draft)
+    def _reset_ports(self) -> None:
         for port in self._allowed:
             port.set_state(NORMAL)
         self._allowed = {}
+
+
+
+def _remove(draft: DraftEdge) -> None:
+    # The quick-add popup may close after the view has moved on to another scene.
+    if shiboken6.isValid(draft) and draft.scene() is not None:
+        draft.scene().removeItem(draft)
 
 
 def commit_moves(view: GraphView) -> None:

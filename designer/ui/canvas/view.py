@@ -1,15 +1,20 @@
 """The canvas widget: shows a document's scene, zooms, pans, and routes gestures.
 
-Wheel zooms under the cursor; the middle button, or Space with the left
-button, pans; dragging from an output port draws a connection; dragging a
-block moves it (one undo step); dragging on empty canvas selects with a
-rubber band. Blocks dragged from the palette are dropped here.
+Wheel zooms under the cursor, and so does a touchpad or touchscreen pinch
+(about its centre); the middle button, or Space with the left button, pans;
+dragging from an output port draws a connection; dragging a block moves it
+(one undo step); dragging on empty canvas selects with a rubber band. Blocks
+dragged from the palette are dropped here, and Tab opens the quick-add popup
+(:mod:`designer.ui.quick_add`) at the cursor.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QLineF, QMimeData, QPointF, QRect, QRectF, Qt, Signal
+import sys
+
+from PySide6.QtCore import QByteArray, QEvent, QLineF, QMimeData, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
+    QCursor,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -17,10 +22,11 @@ from PySide6.QtGui import (
     QGuiApplication,
     QKeyEvent,
     QMouseEvent,
+    QNativeGestureEvent,
     QPainter,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QGraphicsView, QWidget
+from PySide6.QtWidgets import QGestureEvent, QGraphicsView, QPinchGesture, QWidget
 
 from designer.graph.errors import GraphError
 from designer.graph.fragment import MIME_TYPE
@@ -36,6 +42,7 @@ from designer.ui.canvas.interactions import (
 from designer.ui.canvas.port_item import OUTPUT
 from designer.ui.canvas.scene import GraphScene
 from designer.ui.document import Document
+from designer.ui.quick_add import QuickAddPopup, open_quick_add
 
 SCENE_EXTENT = 50_000.0
 GRID = 20.0
@@ -61,6 +68,10 @@ class GraphView(QGraphicsView):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        if sys.platform != "darwin":
+            # macOS turns a touchpad pinch into native zoom events, handled as
+            # they come; its pinch recognizer would swallow them instead.
+            self.viewport().grabGesture(Qt.GestureType.PinchGesture)
         if document is not None:
             self.set_document(document)
 
@@ -98,6 +109,15 @@ class GraphView(QGraphicsView):
             factor = target / self.zoom
             self.scale(factor, factor)
 
+    def zoom_about(self, factor: float, pos: QPointF) -> None:
+        """Zoom by ``factor`` (clamped), keeping the scene point under viewport point ``pos`` in place."""
+        anchor = self.mapToScene(pos.toPoint())
+        self.zoom_by(factor)
+        drift = QPointF(self.mapFromScene(anchor)) - QPointF(pos.toPoint())
+        bars = self.horizontalScrollBar(), self.verticalScrollBar()
+        bars[0].setValue(bars[0].value() + round(drift.x()))
+        bars[1].setValue(bars[1].value() + round(drift.y()))
+
     def fit_to_view(self) -> None:
         """Show every block, no larger than actual size."""
         rect = self.graph_scene.itemsBoundingRect()
@@ -126,6 +146,19 @@ class GraphView(QGraphicsView):
         name = self.document.add_node(block_type, (position.x(), position.y()))
         self.select_only(name)
         return name
+
+    def open_quick_add(self, position: QPointF | None = None, source: str | None = None) -> QuickAddPopup:
+        """Open the quick-add popup at scene point ``position`` (default: the cursor, or the middle).
+
+        With ``source``, the popup lists only blocks that can take its output
+        and connects the new block to it.
+        """
+        if position is None:
+            at = self.viewport().mapFromGlobal(QCursor.pos())
+            if not self.viewport().rect().contains(at):
+                at = self.viewport().rect().center()
+            position = self.mapToScene(at)
+        return open_quick_add(self, position, source)
 
     def select_only(self, name: str) -> None:
         self.graph_scene.select_nodes([name])
@@ -180,7 +213,43 @@ class GraphView(QGraphicsView):
             return
         self.graph_scene.select_nodes(names)
 
-    # -- mouse and keyboard ---------------------------------------------------------
+    # -- mouse, keyboard and gestures ----------------------------------------------
+
+    def event(self, event: QEvent) -> bool:
+        # Tab would move the focus on before keyPressEvent saw it.
+        if self._is_quick_add_key(event):
+            self.open_quick_add()
+            return True
+        return super().event(event)
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        if self._is_quick_add_key(event):
+            self.open_quick_add()
+            return True
+        zoom = Qt.NativeGestureType.ZoomNativeGesture
+        if isinstance(event, QNativeGestureEvent) and event.gestureType() == zoom:
+            # value() is the change of magnification since the last event.
+            self.zoom_about(1.0 + event.value(), event.position())
+            event.accept()
+            return True
+        if isinstance(event, QGestureEvent) and self._pinch(event):
+            return True
+        return super().viewportEvent(event)
+
+    def _is_quick_add_key(self, event: QEvent) -> bool:
+        return (isinstance(event, QKeyEvent) and event.type() == QEvent.Type.KeyPress
+                and event.key() == Qt.Key.Key_Tab and self._interaction is None
+                and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
+
+    def _pinch(self, event: QGestureEvent) -> bool:
+        pinch = event.gesture(Qt.GestureType.PinchGesture)
+        if not isinstance(pinch, QPinchGesture):
+            return False
+        if pinch.changeFlags() & QPinchGesture.ChangeFlag.ScaleFactorChanged:
+            # scaleFactor() is relative to the last event; centerPoint() is on the screen.
+            self.zoom_about(pinch.scaleFactor(), self.viewport().mapFromGlobal(pinch.centerPoint()))
+        event.accept(pinch)
+        return True
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         self.zoom_by(1.0015 ** event.angleDelta().y())
