@@ -1,0 +1,123 @@
+"""The dataset picker's preview: the first training images with their class names, and a summary line.
+
+The images are turned into QImages on the worker thread that loaded them
+(:func:`to_qimages`); the GUI thread only makes pixmaps of 32 small images.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFontMetrics, QImage, QPixmap
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from designer.ui import theme
+
+COLUMNS = 8
+THUMB = 48  # pixels a thumbnail is drawn at
+_MUTED = "#6b7785"
+
+
+def to_qimages(pixels: np.ndarray) -> list[QImage]:
+    """``[N, H, W, C]`` uint8, C 1 or 3, as N QImages that own their pixels (safe on any thread)."""
+    images = []
+    for image in pixels:
+        height, width, channels = image.shape
+        fmt = QImage.Format.Format_Grayscale8 if channels == 1 else QImage.Format.Format_RGB888
+        data = np.ascontiguousarray(image).tobytes()
+        images.append(QImage(data, width, height, width * channels, fmt).copy())
+    return images
+
+
+class Thumbnail(QWidget):
+    """One image, scaled up or down to THUMB pixels, with its class name under it."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.image = QLabel()
+        self.image.setFixedSize(THUMB, THUMB)
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.caption.setFixedWidth(THUMB + 12)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.setSpacing(1)
+        layout.addWidget(self.image, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.caption)
+
+    def show_image(self, image: QImage, label: str) -> None:
+        # Small images (8×8 digits) are enlarged without smoothing, so their pixels stay sharp.
+        smooth = image.width() >= THUMB or image.height() >= THUMB
+        modes = Qt.TransformationMode
+        mode = modes.SmoothTransformation if smooth else modes.FastTransformation
+        pixmap = QPixmap.fromImage(image).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, mode)
+        self.image.setPixmap(pixmap)
+        elided = QFontMetrics(self.caption.font()).elidedText(label, Qt.TextElideMode.ElideRight,
+                                                              self.caption.width())
+        self.caption.setText(elided)
+        self.caption.setToolTip(label)
+
+
+class PreviewPanel(QWidget):
+    """Summary line, notes or error, and a grid of thumbnails."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.thumbnails: list[Thumbnail] = []
+        self._grid = QGridLayout()
+        self._grid.setSpacing(2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.message)
+        layout.addLayout(self._grid)
+        layout.addStretch(1)
+        self.clear()
+
+    def clear(self) -> None:
+        self.summary.setText("")
+        self._message("")
+        self._fill(0)
+
+    def show_loading(self) -> None:
+        """Keeps the last images until the new ones come, so that editing an option does not flicker."""
+        self._message("Loading a preview…")
+
+    def show_error(self, text: str) -> None:
+        self.summary.setText("")
+        self._message(text, theme.MESSAGE_ERROR)
+        self._fill(0)
+
+    def show_preview(self, images: Sequence[QImage], labels: Sequence[str], summary: str,
+                     notes: Sequence[str] = ()) -> None:
+        self.summary.setText(summary)
+        self._message("\n".join(notes), _MUTED)
+        self._fill(len(images))
+        for cell, image, label in zip(self.thumbnails, images, labels):
+            cell.show_image(image, label)
+
+    def shown(self) -> list[tuple[QPixmap, str]]:
+        """The visible thumbnails' pixmaps and full class names, in reading order."""
+        cells = [cell for cell in self.thumbnails if cell.isVisibleTo(self)]
+        return [(cell.image.pixmap(), cell.caption.toolTip()) for cell in cells]
+
+    def _fill(self, count: int) -> None:
+        while len(self.thumbnails) < count:
+            cell = Thumbnail(self)
+            index = len(self.thumbnails)
+            self._grid.addWidget(cell, index // COLUMNS, index % COLUMNS)
+            self.thumbnails.append(cell)
+        for index, cell in enumerate(self.thumbnails):
+            cell.setVisible(index < count)
+
+    def _message(self, text: str, colour: str = "") -> None:
+        self.message.setText(text)
+        self.message.setStyleSheet(f"color: {colour};" if colour else "")
+        self.message.setVisible(bool(text))
