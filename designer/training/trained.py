@@ -10,7 +10,7 @@ graph names, which gives the same split and statistics again.
 from __future__ import annotations
 
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,9 @@ class DatasetEvaluation:
     class_names: tuple[str, ...]
     dataset: str
     notes: tuple[str, ...]
+    # The evaluated images as stored (uint8 or 0..1 floats, [N, C, H, W], on the CPU), in the order of
+    # ``evaluation.samples``' indices: what the editor shows as thumbnails of a confusion cell.
+    images: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
 
 def evaluate_trained(trained: TrainedModel, dataset: DatasetConfig | None = None, batch_size: int = 256,
@@ -159,7 +162,8 @@ def evaluate_trained(trained: TrainedModel, dataset: DatasetConfig | None = None
     model = trained.model.to(device)
     evaluation = evaluate(model, batches(split, batch_size, device=device), device,
                           len(prepared.class_names))
-    return DatasetEvaluation(evaluation, prepared.class_names, config.name, tuple(prepared.info.notes))
+    return DatasetEvaluation(evaluation, prepared.class_names, config.name, tuple(prepared.info.notes),
+                             prepared.val.images.cpu())
 
 
 def misclassified(evaluation: Evaluation) -> torch.Tensor:
