@@ -1,0 +1,209 @@
+"""The runs list on real run folders: rows, selection by mouse, the actions, comparison and delete."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from designer.training import BatchRecord
+from designer.training.runs import list_runs
+from designer.ui.training.runs_panel import COLUMNS, RunsPanel
+from tests.training.real_runs import changed_lenet, failed_run, finished_run, job, stopped_run
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    """Five runs of one project: two finished (different lr and graph), a stopped, a failed, a running one."""
+    root = tmp_path_factory.mktemp("project")
+    runs = {
+        "base": finished_run(root, "base"),
+        "changed": finished_run(root, "changed", changed_lenet(), lr=0.05),
+        "stopped": stopped_run(root, "stopped"),
+        "failed": failed_run(root, "failed"),
+    }
+    running = job(root, "running")
+    records = running.records()
+    for record in records:  # the run is mid-epoch, its run.json says "running", until teardown
+        if isinstance(record, BatchRecord):
+            break
+    yield root, runs
+    running.control.request_stop()
+    for _ in records:
+        pass
+
+
+@pytest.fixture
+def panel(qtbot, root):
+    widget = RunsPanel(root[0], "lenet5")
+    qtbot.addWidget(widget)
+    widget.resize(900, 400)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def _row_texts(panel, row):
+    item = panel.tree.topLevelItem(row)
+    return [item.text(column) for column in range(len(COLUMNS))]
+
+
+def _click_run(panel, run_id, modifier=Qt.KeyboardModifier.NoModifier):
+    item = panel.tree.topLevelItem(panel.row_of(run_id))
+    centre = panel.tree.visualItemRect(item).center()
+    QTest.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton, modifier, centre)
+
+
+def _click_action(panel, name):
+    button = panel.toolbar.widgetForAction(panel.actions_by_name[name])
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def _enabled(panel):
+    return {name for name, action in panel.actions_by_name.items() if action.isEnabled()}
+
+
+def test_each_run_is_a_row_newest_first_with_status_epochs_accuracy_and_date(panel, root):
+    runs = list_runs(root[0], "lenet5")
+    assert panel.runs() == runs and panel.tree.topLevelItemCount() == 5
+    assert [run.created for run in runs] == sorted((run.created for run in runs), reverse=True)
+    assert runs[0].name == "running" and runs[-1].name == "base"  # made last and first
+    shown = [_row_texts(panel, row) for row in range(5)]
+    assert [texts[0] for texts in shown] == [run.name for run in runs]
+    statuses = {texts[0]: texts[1] for texts in shown}
+    assert statuses == {"running": "running", "failed": "failed", "stopped": "stopped", "changed": "finished",
+                        "base": "finished"}
+    base = runs[-1]
+    date = base.created.replace("T", " ")[:16]
+    assert shown[-1] == ["base", "finished", "1/1", f"{base.best_score:.2%}", date]
+    failed = _row_texts(panel, panel.row_of(root[1]["failed"].name))
+    assert failed[2:4] == ["0/1", "—"]
+
+
+def test_clicking_rows_selects_runs_and_announces_them(panel, root, qtbot):
+    base, changed = root[1]["base"].name, root[1]["changed"].name
+    with qtbot.waitSignal(panel.selection_changed) as blocker:
+        _click_run(panel, base)
+    assert [run.run_id for run in blocker.args[0]] == [base]
+    assert _enabled(panel) == {"evaluate", "predict", "export", "delete", "refresh"}
+    with qtbot.waitSignal(panel.selection_changed) as blocker:
+        _click_run(panel, changed, CTRL)
+    assert [run.run_id for run in blocker.args[0]] == [changed, base]  # list order: newest first
+    assert _enabled(panel) == {"compare", "delete", "refresh"}
+    _click_run(panel, root[1]["stopped"].name, CTRL)
+    assert "compare" not in _enabled(panel)  # compare takes exactly two
+
+
+def test_compare_lists_the_changed_learning_rate_and_kernel_size(panel, root, qtbot):
+    _click_run(panel, root[1]["changed"].name)
+    _click_run(panel, root[1]["base"].name, CTRL)
+    _click_action(panel, "compare")
+    dialog = panel.compare_dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.waitExposed(dialog)
+    header = dialog.tree.headerItem()
+    assert (header.text(1), header.text(2)) == ("base", "changed")  # the older run on the left
+    assert "6 differences in settings, data and graph" in dialog.header.text()
+    rows = dialog.shown_rows()
+    assert ("Training", "lr", "0.01", "0.05", True) in rows
+    assert ("Graph", "c1.kernel_size", "5", "3", True) in rows
+    assert ("Training", "batch_size", "128", "128", False) in rows
+    assert any(row[:2] == ("Graph", "drop") and row[2] == "—" and row[4] for row in rows)
+    box = dialog.only_changes  # its box is at the left; the widget stretches across the dialog
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(8, box.height() // 2))
+    assert box.isChecked()
+    only = dialog.shown_rows()
+    assert only and all(row[4] for row in only) and len(only) < len(rows)
+    assert ("Training", "lr", "0.01", "0.05", True) in only
+    dialog.close()
+    qtbot.waitUntil(lambda: panel.compare_dialog is None)
+
+
+def test_resume_is_offered_for_the_stopped_run_and_hands_over_its_folder(panel, root, qtbot):
+    running = panel.runs()[0].run_id
+    for run_id in (root[1]["base"].name, root[1]["failed"].name, running):
+        _click_run(panel, run_id)
+        assert "resume" not in _enabled(panel)
+    _click_run(panel, root[1]["stopped"].name)
+    assert "resume" in _enabled(panel)
+    with qtbot.waitSignal(panel.resume_requested) as blocker:
+        _click_action(panel, "resume")
+    assert blocker.args == [root[1]["stopped"]]
+
+
+@pytest.mark.parametrize("action", ["evaluate", "predict", "export"])
+def test_evaluate_predict_and_export_hand_over_the_best_checkpoint(panel, root, qtbot, action):
+    _click_run(panel, root[1]["base"].name)
+    signal = getattr(panel, f"{action}_requested")
+    with qtbot.waitSignal(signal) as blocker:
+        _click_action(panel, action)
+    assert blocker.args == [root[1]["base"] / "checkpoints" / "best.pt"]
+    _click_run(panel, root[1]["failed"].name)  # failed before its first epoch: no checkpoint
+    assert action not in _enabled(panel)
+    _click_run(panel, root[1]["stopped"].name)  # stopped mid-epoch: its last checkpoint stands for it
+    with qtbot.waitSignal(signal) as blocker:
+        _click_action(panel, action)
+    assert blocker.args == [root[1]["stopped"] / "checkpoints" / "last.pt"]
+
+
+def test_delete_asks_first_and_removes_only_the_run_folder(qtbot, root, tmp_path, monkeypatch):
+    for name in ("base", "changed"):
+        shutil.copytree(root[1][name], tmp_path / "runs" / root[1][name].name)
+    (tmp_path / "project.json").write_text("{}")
+    panel = RunsPanel(tmp_path)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    asked = []
+    monkeypatch.setattr(panel, "ask_delete", lambda runs: asked.append([r.name for r in runs]) or False)
+    _click_run(panel, root[1]["base"].name)
+    _click_action(panel, "delete")
+    assert asked == [["base"]] and (tmp_path / "runs" / root[1]["base"].name).is_dir()
+    monkeypatch.setattr(panel, "ask_delete", lambda runs: True)
+    with qtbot.waitSignal(panel.deleted) as blocker:
+        _click_action(panel, "delete")
+    assert blocker.args == [[tmp_path / "runs" / root[1]["base"].name]]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == [root[1]["changed"].name]
+    assert (tmp_path / "project.json").is_file()
+    assert [run.name for run in panel.runs()] == ["changed"]
+
+
+def test_the_run_being_trained_cannot_be_deleted(panel, root):
+    running = panel.runs()[0]
+    panel.set_active_run(running.path)
+    _click_run(panel, running.run_id)
+    assert "delete" not in _enabled(panel)
+    _click_run(panel, root[1]["base"].name, CTRL)
+    assert "delete" not in _enabled(panel)
+    _click_run(panel, root[1]["base"].name)
+    assert "delete" in _enabled(panel)
+
+
+def test_refresh_keeps_the_selection_and_shows_new_runs(qtbot, root, tmp_path):
+    shutil.copytree(root[1]["base"], tmp_path / "runs" / root[1]["base"].name)
+    panel = RunsPanel(tmp_path)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    _click_run(panel, root[1]["base"].name)
+    shutil.copytree(root[1]["changed"], tmp_path / "runs" / root[1]["changed"].name)
+    _click_action(panel, "refresh")
+    assert [run.name for run in panel.runs()] == ["changed", "base"]
+    assert [run.name for run in panel.selected_runs()] == ["base"]
+
+
+def test_the_views_import_no_torch():
+    # the window may build these panels at startup; torch costs more than a second to import
+    code = ("import sys\n"
+            "import designer.ui.training.runs_panel, designer.ui.training.run_compare\n"
+            "import designer.ui.training.evaluation_panel, designer.ui.training.predict_dialog\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
