@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from designer.data.download import CATALOG, download_dataset
 from designer.data.downloaded import download_folder
@@ -57,6 +57,10 @@ class DownloadRow(QWidget):
         row.addWidget(self.progress, 1)
         row.addWidget(self.cancel_button)
         row.addWidget(self.download_button)
+        row.addStretch(0)
+        fixed = QSizePolicy.Policy.Fixed
+        for button in (self.download_button, self.cancel_button):
+            button.setSizePolicy(fixed, fixed)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.message)
