@@ -136,3 +136,24 @@ def test_a_newer_evaluation_replaces_one_still_running(panel, qtbot, run, tmp_pa
         panel.evaluate(bad, device="cpu")  # the first one's result, when it comes, is not shown
     qtbot.waitUntil(lambda: panel.tasks.pending == 0, timeout=TIMEOUT)
     assert panel.result is None and "Cannot evaluate" in panel.status.text()
+
+
+def test_colour_and_float_images_make_the_same_thumbnails(qtbot):
+    from designer.data import DatasetConfig, prepare
+    from designer.ui.training.sample_gallery import SampleGallery, to_pixels, to_qimage
+
+    images = prepare(DatasetConfig.from_json({"name": "shapes", "samples": 100}), (3, 32, 32)).val.images
+    assert images.dtype.is_floating_point is False and images.shape[1] == 3
+    gallery = SampleGallery()
+    qtbot.addWidget(gallery)
+    shown = []
+    for stored in (images, images.float() / 255):  # an .npz of 0..1 floats is stored as floats
+        gallery.show_samples(stored, [4, 0, 2], [1] * len(images), [0.5] * len(images), ["a", "b"])
+        assert gallery.indices() == [4, 0, 2]
+        shown.append([gallery.item(row).icon().pixmap(56).toImage() for row in range(3)])
+    assert shown[0] == shown[1]
+    spread = images[0].int().amax(dim=0) - images[0].int().amin(dim=0)  # a pixel whose channels differ
+    y, x = divmod(int(spread.argmax()), images.shape[3])
+    assert spread[y, x] > 50
+    pixel = to_qimage(to_pixels(images, [0])[0]).pixelColor(x, y)
+    assert (pixel.red(), pixel.green(), pixel.blue()) == tuple(int(v) for v in images[0, :, y, x])

@@ -20,11 +20,20 @@ MAX_SHOWN = 300
 SAMPLE_ROLE = Qt.ItemDataRole.UserRole  # the sample's index in the evaluated set
 
 
-def to_qimage(image: Any) -> QImage:
-    """One ``[C, H, W]`` image (C is 1 or 3; uint8, or floats in 0..1) as a QImage that owns its pixels."""
-    if image.dtype.is_floating_point:
-        image = (image.float() * 255).clamp(0, 255).round()
-    pixels = image.to("cpu").byte().permute(1, 2, 0).contiguous().numpy()
+def to_pixels(images: Any, indices: Sequence[int]) -> Any:
+    """``images[indices]`` (``[N, C, H, W]``, uint8 or 0..1 floats) as one uint8 ``[n, H, W, C]`` array.
+
+    One conversion for the whole selection: per image, the tensor calls cost
+    more than the pixels.
+    """
+    chosen = images[list(indices)]
+    if chosen.dtype.is_floating_point:
+        chosen = (chosen.float() * 255).clamp_(0, 255).round_()
+    return chosen.to("cpu").byte().permute(0, 2, 3, 1).contiguous().numpy()
+
+
+def to_qimage(pixels: Any) -> QImage:
+    """One uint8 ``[H, W, C]`` array (C is 1 or 3) as a QImage that owns its pixels."""
     height, width, channels = pixels.shape
     if channels == 1:
         fmt, line = QImage.Format.Format_Grayscale8, width
@@ -51,14 +60,26 @@ class SampleGallery(QListWidget):
     def show_samples(self, images: Any, indices: Sequence[int], predicted: Sequence[int],
                      confidence: Sequence[float], class_names: Sequence[str]) -> None:
         """Thumbnails of ``images[i]`` for the first MAX_SHOWN ``indices``, in that order."""
+        self.setUpdatesEnabled(False)  # one layout and paint for the lot, not one per thumbnail
+        try:
+            self._fill(images, list(indices[:MAX_SHOWN]), predicted, confidence, class_names)
+        finally:
+            self.setUpdatesEnabled(True)
+
+    def _fill(self, images: Any, shown: list[int], predicted: Sequence[int], confidence: Sequence[float],
+              class_names: Sequence[str]) -> None:
         self.clear()
-        for i in indices[:MAX_SHOWN]:
+        pixels = to_pixels(images, shown) if images is not None and shown else None
+        # small images (8×8 digits) are enlarged without smoothing, so that their pixels stay sharp
+        large = pixels is not None and max(pixels.shape[1:3]) > THUMBNAIL
+        mode = Qt.TransformationMode.SmoothTransformation if large else Qt.TransformationMode.FastTransformation
+        for row, i in enumerate(shown):
             name = class_names[predicted[i]]
             item = QListWidgetItem(f"{name}\n{confidence[i]:.1%}")
-            if images is not None:
-                pixmap = QPixmap.fromImage(to_qimage(images[i]))
-                item.setIcon(QIcon(pixmap.scaled(THUMBNAIL, THUMBNAIL, Qt.AspectRatioMode.KeepAspectRatio,
-                                                 Qt.TransformationMode.FastTransformation)))
+            if pixels is not None:
+                pixmap = QPixmap.fromImage(to_qimage(pixels[row]))
+                keep = Qt.AspectRatioMode.KeepAspectRatio
+                item.setIcon(QIcon(pixmap.scaled(THUMBNAIL, THUMBNAIL, keep, mode)))
             item.setToolTip(f"sample {i}: predicted {name} with confidence {confidence[i]:.1%}")
             item.setData(SAMPLE_ROLE, i)
             self.addItem(item)
