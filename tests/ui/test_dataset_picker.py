@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import shiboken6
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
@@ -404,3 +405,16 @@ def test_a_downloaded_dataset_is_found_in_the_default_folder(qtbot, picker: Data
     assert emitted[-1] == picker.dataset_config() == DatasetConfig(name="mnist", path=str(folder.resolve()))
     assert picker.download.isHidden()
     wait_for_preview(qtbot, picker, "20 training / 10 validation samples")
+
+
+def test_a_picker_closed_while_its_preview_loads_ignores_the_result(qtbot, cache: Path) -> None:
+    widget = DatasetPicker()
+    widget.show()
+    widget.set_dataset_config(DatasetConfig(name="shapes", samples=2000, seed=3))
+    qtbot.waitUntil(lambda: running_tasks() > 0, timeout=WAIT)
+    widget.close()
+    widget.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(widget))
+    assert running_tasks() == 1
+    qtbot.waitUntil(lambda: running_tasks() == 0, timeout=WAIT)  # the thread ends on its own; nothing raises
+    qtbot.wait(50)
