@@ -409,8 +409,8 @@ def test_a_downloaded_dataset_is_found_in_the_default_folder(qtbot, picker: Data
 
 def test_a_picker_closed_while_its_preview_loads_ignores_the_result(qtbot, cache: Path) -> None:
     widget = DatasetPicker()
-    widget.show()
-    widget.set_dataset_config(DatasetConfig(name="shapes", samples=2000, seed=3))
+    widget.set_dataset_config(DatasetConfig(name="shapes", samples=20_000, seed=3))  # some seconds to draw
+    widget.show()  # the first preview starts now
     qtbot.waitUntil(lambda: running_tasks() > 0, timeout=WAIT)
     widget.close()
     widget.deleteLater()

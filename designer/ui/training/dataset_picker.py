@@ -235,8 +235,10 @@ class DatasetPicker(QWidget):
 
     def _folder_size(self) -> tuple[int, int] | None:
         """The network's image size: image folders are decoded at it, and cached for training."""
+        if self._graph is None:
+            return None
         try:
-            shape, _ = network_shapes(self._graph) if self._graph is not None else ((), ())
+            shape, _ = network_shapes(self._graph)
         except GraphError:
             return None
         return (shape[1], shape[2]) if len(shape) == 3 else None
