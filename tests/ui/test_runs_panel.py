@@ -125,7 +125,11 @@ def test_compare_lists_the_changed_learning_rate_and_kernel_size(panel, root, qt
     only = dialog.shown_rows()
     assert only and all(row[4] for row in only) and len(only) < len(rows)
     assert ("Training", "lr", "0.01", "0.05", True) in only
-    dialog.close()
+    _click_action(panel, "compare")  # again: the new dialog replaces the first
+    assert panel.compare_dialog is not dialog and panel.compare_dialog.isVisible()
+    QTest.qWait(20)  # the first is deleted meanwhile; the panel keeps the new one
+    assert panel.compare_dialog is not None
+    panel.compare_dialog.close()
     qtbot.waitUntil(lambda: panel.compare_dialog is None)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import shutil
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, Signal, SignalInstance
@@ -178,13 +179,15 @@ class RunsPanel(QWidget):
         if self.compare_dialog is not None:
             self.compare_dialog.close()
         # older on the left: the comparison reads as "what changed since"
-        self.compare_dialog = RunCompareDialog(runs[1].path, runs[0].path, self)
-        self.compare_dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.compare_dialog.destroyed.connect(self._forget_compare)
-        self.compare_dialog.show()
+        dialog = RunCompareDialog(runs[1].path, runs[0].path, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.destroyed.connect(partial(self._forget_compare, dialog))
+        self.compare_dialog = dialog
+        dialog.show()
 
-    def _forget_compare(self) -> None:
-        self.compare_dialog = None
+    def _forget_compare(self, dialog: RunCompareDialog) -> None:
+        if self.compare_dialog is dialog:  # a closed older one goes after the newer one replaced it
+            self.compare_dialog = None
 
     def resume(self) -> None:
         runs = self.selected_runs()
