@@ -1,0 +1,161 @@
+"""The curves one run draws in the three training plots, in the run's colour, and what they read at an x.
+
+Loss: every batch record's loss, faint, under its smoothed line (the one in
+the legend, with the run's label) and the validation loss per epoch as
+markers. Accuracy: the smoothed train top-1 of the batch records, validation
+top-1 (circles) and top-5 (triangles) per epoch. Learning rate: per batch
+record. The long per-batch curves are handed only what the view can show, about
+two points per pixel column (:mod:`~designer.ui.training.plot_lod`), so that a
+million points redraw within a frame.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from designer.ui.training.plot_records import RunData
+from designer.ui.training.plot_series import Array, Series
+
+Window = tuple[tuple[float, float] | None, int]  # the x range in view (None: all the data), its width in pixels
+RUN_COLOURS = ("#1565c0", "#d84315", "#2e7d32", "#6a1b9a", "#00838f", "#c62828", "#5d4037", "#ad1457",
+               "#827717", "#37474f")
+RAW_SHARE = 0.3  # the raw loss is context for the smoothed line, not the thing to read: a pale tint
+
+
+def faded(colour: QColor, share: float) -> QColor:
+    """``colour`` mixed with white; opaque, because Qt's raster engine strokes translucent lines ~10× slower."""
+    return QColor.fromRgbF(*(1.0 - share * (1.0 - c) for c in (colour.redF(), colour.greenF(), colour.blueF())))
+
+
+def _pen(colour: QColor, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
+    pen = pg.mkPen(colour, width=width)
+    pen.setStyle(style)
+    pen.setCosmetic(True)
+    return pen
+
+
+def _long_curve(pen: Any, name: str | None = None) -> Any:
+    """A per-batch curve: it gets points already decimated to the view (RunData.curve_points); its plot
+    also clips and downsamples it (see TrainingPlots), which costs nothing on so few points."""
+    item = pg.PlotDataItem(pen=pen, name=name)
+    item.setDynamicRangeLimit(None)  # would scan every point on each update; loss spikes draw fine anyway
+    return item
+
+
+def _epoch_curve(colour: QColor, style: Qt.PenStyle, symbol: str) -> Any:
+    return pg.PlotDataItem(pen=_pen(colour, 1.2, style), symbol=symbol, symbolSize=7,
+                           symbolPen=_pen(colour, 1.0), symbolBrush=QColor(colour))
+
+
+class RunCurves:
+    """One run's items in the loss, accuracy and learning-rate plots."""
+
+    def __init__(self, plots: tuple[Any, Any, Any], colour: QColor, label: str) -> None:
+        self.colour = QColor(colour)
+        self.label = label
+        loss_plot, accuracy_plot, lr_plot = plots
+        self.loss_raw = _long_curve(_pen(faded(colour, RAW_SHARE), 1.0))
+        self.loss_smooth = _long_curve(_pen(colour, 2.0), name=label)
+        self.val_loss = _epoch_curve(colour, Qt.PenStyle.DashLine, "o")
+        self.train_accuracy = _long_curve(_pen(colour, 2.0))
+        self.val_top1 = _epoch_curve(colour, Qt.PenStyle.DashLine, "o")
+        self.val_top5 = _epoch_curve(colour, Qt.PenStyle.DotLine, "t")
+        self.lr = _long_curve(_pen(colour, 1.5))
+        self._placed = ((loss_plot, (self.loss_raw, self.loss_smooth, self.val_loss)),
+                        (accuracy_plot, (self.train_accuracy, self.val_top1, self.val_top5)),
+                        (lr_plot, (self.lr,)))
+        for plot, items in self._placed:
+            for item in items:
+                plot.addItem(item)
+
+    def items(self) -> list[Any]:
+        return [item for _, items in self._placed for item in items]
+
+    def remove(self, legend: Any) -> None:
+        legend.removeItem(self.loss_smooth)
+        for plot, items in self._placed:
+            for item in items:
+                plot.removeItem(item)
+
+    def set_label(self, legend: Any, label: str) -> None:
+        self.label = label
+        self.loss_smooth.opts["name"] = label  # what the legend shows if it is rebuilt
+        legend_label = legend.getLabel(self.loss_smooth)
+        if legend_label is not None:
+            legend_label.setText(label)
+
+    def refresh(self, data: RunData, mode: str, window: Window, batches: bool = True, accuracy: bool = True,
+                epochs: bool = True) -> None:
+        """Hand the curves the run's points on the ``mode`` axis (only the parts named).
+
+        ``window`` is the x range in view (None while the plot follows all the
+        data) and its width in pixels: the long curves get only what can show there.
+        """
+        if batches:
+            for item, curve in ((self.loss_raw, "loss"), (self.loss_smooth, "smoothed_loss"), (self.lr, "lr")):
+                item.setData(*data.curve_points(curve, mode, *window))
+        if accuracy:
+            self.train_accuracy.setData(*data.curve_points("smoothed_accuracy", mode, *window))
+        if epochs:
+            x = data.epochs.x(mode)
+            for item, name in ((self.val_loss, "val_loss"), (self.val_top1, "val_top1"),
+                               (self.val_top5, "val_top5")):
+                _set_finite(item, x, data.epochs.y(name))
+
+
+def _set_finite(item: Any, x: Array, y: Array) -> None:
+    """Per-epoch points, leaving out the epochs that did not measure this value."""
+    keep = np.isfinite(y)
+    item.setData(x[keep], y[keep])
+
+
+def _at(series: Series, mode: str, x: float, value: Callable[[int], float]) -> tuple[float, float] | None:
+    """(x, value) of the point nearest ``x``, or None when the series is empty or the value unmeasured."""
+    i = series.nearest(mode, x)
+    if i is None:
+        return None
+    found = value(i)
+    return (float(series.x(mode)[i]), found) if math.isfinite(found) else None
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def _percent(value: float) -> str:
+    return f"{value:.2%}"
+
+
+def readout(data: RunData, plot: str, mode: str, x: float) -> str:
+    """What ``data`` shows in ``plot`` ("loss", "accuracy" or "lr") nearest ``x``, as one line of text."""
+    b, e, acc = data.batches, data.epochs, data.accuracy
+    if plot == "loss":
+        parts = [("loss", _at(b, mode, x, lambda i: float(b.y("loss")[i])), _number),
+                 ("smoothed", _at(b, mode, x, lambda i: float(b.smoothed("loss")[i])), _number),
+                 ("val loss", _nearest_epoch(e, "val_loss", mode, x), _number)]
+    elif plot == "accuracy":
+        parts = [("train top-1", _at(acc, mode, x, lambda i: float(acc.smoothed("accuracy")[i])), _percent),
+                 ("val top-1", _nearest_epoch(e, "val_top1", mode, x), _percent),
+                 ("val top-5", _nearest_epoch(e, "val_top5", mode, x), _percent)]
+    else:
+        parts = [("lr", _at(b, mode, x, lambda i: float(b.y("lr")[i])), _number)]
+    shown = [f"{name} {fmt(found[1])}" for name, found, fmt in parts if found is not None]
+    return ", ".join(shown) if shown else "no data here"
+
+
+def _nearest_epoch(epochs: Series, name: str, mode: str, x: float) -> tuple[float, float] | None:
+    """The value of ``name`` at the nearest epoch that measured it."""
+    values = epochs.y(name)
+    keep = np.flatnonzero(np.isfinite(values))
+    if len(keep) == 0:
+        return None
+    xs = epochs.x(mode)[keep]
+    best = int(keep[int(np.argmin(np.abs(xs - x)))])
+    return float(epochs.x(mode)[best]), float(values[best])

@@ -1,0 +1,191 @@
+"""One run's plotted data, built from its training records; reading records back from metrics.jsonl (no Qt).
+
+:class:`RunData` turns records into :class:`Series`: per batch record the loss
+(smoothed too), learning rate and train top-1 accuracy; per epoch record the
+train and validation means. Every point gets an x for each axis mode: the
+optimizer step, the epoch (``step / steps_per_epoch`` from the session's
+:class:`RunStarted`) and the seconds since the run first started.
+
+Records carry no clock of their own, so the seconds are worked out from them,
+the same way live and when a finished run is read back: a session starts at its
+``RunStarted.time``, and a batch record's ``eta_s`` is the trainer's
+``steps_left × elapsed / steps_done`` for that session, which gives the elapsed
+training time (pauses left out, as the trainer leaves them out). Where that
+cannot be solved (the very last step has nothing left) the session's last
+seconds-per-step carries on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from designer.training.records import (
+    BatchRecord,
+    EpochRecord,
+    Note,
+    Paused,
+    Record,
+    Resumed,
+    RunEnded,
+    RunStarted,
+)
+from designer.ui.training.plot_lod import Decimator
+from designer.ui.training.plot_series import X_MODES, Array, Series, smoothed_key
+
+BATCH_COLUMNS = ("epoch", "batch", "loss", "accuracy", "lr")  # accuracy NaN where not measured
+EPOCH_COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_top1", "val_top5", "lr", "seconds")
+# The long curves, drawn decimated: (series attribute, column key) for each.
+LONG_CURVES = {"loss": ("batches", "loss"), "smoothed_loss": ("batches", smoothed_key("loss")),
+               "lr": ("batches", "lr"), "smoothed_accuracy": ("accuracy", smoothed_key("accuracy"))}
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.kind: cls for cls in (RunStarted, BatchRecord, EpochRecord, Note, Paused, Resumed, RunEnded)}
+
+
+class MetricsError(ValueError):
+    """metrics.jsonl could not be read; the message names the file and line."""
+
+
+def _value(value: float | None) -> float:
+    """A record's number as a float; None (not measured, or NaN in the JSON) becomes NaN."""
+    return math.nan if value is None else float(value)
+
+
+@dataclass
+class _Session:
+    """One run of the trainer over this run's records: where it began and how fast it goes."""
+
+    offset: float = 0.0  # seconds from the run's first start to this session's start
+    first_step: int = 0
+    total_steps: int | None = None  # epochs × steps_per_epoch: the step the session aims for
+    steps_per_epoch: int | None = None
+    seconds_per_step: float = 0.0
+
+    def epoch_x(self, step: int, epoch: int) -> float:
+        return step / self.steps_per_epoch if self.steps_per_epoch else float(epoch)
+
+    def seconds(self, step: int, eta_s: float | None = None) -> float:
+        """Seconds since the run's start at ``step``; ``eta_s`` (from a batch record) refines the pace."""
+        done = step - self.first_step
+        left = None if self.total_steps is None else self.total_steps - step
+        if eta_s is not None and math.isfinite(eta_s) and left and left > 0 and done > 0:
+            self.seconds_per_step = eta_s / left
+        return self.offset + max(done, 0) * self.seconds_per_step
+
+
+class RunData:
+    """The series one run plots, fed its records in order (:meth:`add`)."""
+
+    def __init__(self, beta: float = 0.6) -> None:
+        self.batches = Series(BATCH_COLUMNS, smooth=("loss",), beta=beta)
+        self.accuracy = Series(("accuracy",), smooth=("accuracy",), beta=beta)  # batches that measured it
+        self.epochs = Series(EPOCH_COLUMNS)
+        self._decimators = {name: Decimator(getattr(self, name), [key for series, key in LONG_CURVES.values()
+                                                                  if series == name])
+                            for name in ("batches", "accuracy")}
+        self._session = _Session()
+        self._start_time: float | None = None
+        self.ended: RunEnded | None = None
+
+    def set_beta(self, beta: float) -> None:
+        self.batches.set_beta(beta)
+        self.accuracy.set_beta(beta)
+        self._sync()
+
+    def curve_points(self, curve: str, mode: str, x_range: tuple[float, float] | None,
+                     pixels: int) -> tuple[Array, Array]:
+        """A long curve (a key of LONG_CURVES) as drawn: within ``x_range`` (None: all), ~2 points a pixel."""
+        series, key = LONG_CURVES[curve]
+        return self._decimators[series].points(key, mode, x_range, pixels)
+
+    def _sync(self) -> None:
+        for decimator in self._decimators.values():
+            decimator.sync()
+
+    def add(self, records: Iterable[Record]) -> None:
+        """Append what ``records`` measured; other kinds (notes, pauses, node statistics) plot nothing."""
+        batches: list[tuple[BatchRecord, float]] = []  # with its seconds, worked out in record order
+        epochs: list[tuple[EpochRecord, float]] = []
+        for record in records:
+            if isinstance(record, RunStarted):
+                self._flush(batches, epochs)
+                batches, epochs = [], []
+                self._start(record)
+            elif isinstance(record, BatchRecord) and math.isfinite(_value(record.loss)):
+                batches.append((record, self._session.seconds(record.step, _value(record.eta_s))))
+            elif isinstance(record, EpochRecord):
+                epochs.append((record, self._session.seconds(record.step)))
+            elif isinstance(record, RunEnded):
+                self.ended = record
+        self._flush(batches, epochs)
+        self._sync()
+
+    def _start(self, record: RunStarted) -> None:
+        if self._start_time is None:
+            self._start_time = record.time
+        for series in (self.batches, self.accuracy, self.epochs):
+            series.truncate_after(record.step)  # resumed from an earlier checkpoint: those steps come again
+        total = record.epochs * record.steps_per_epoch
+        self._session = _Session(record.time - self._start_time, record.step, total, record.steps_per_epoch,
+                                 self._session.seconds_per_step)
+
+    def _flush(self, batches: Sequence[tuple[BatchRecord, float]],
+               epochs: Sequence[tuple[EpochRecord, float]]) -> None:
+        if batches:
+            xs = self._xs(batches)
+            self.batches.append(xs, {name: [_value(getattr(r, name)) for r, _ in batches]
+                                     for name in BATCH_COLUMNS})
+            measured = [i for i, (r, _) in enumerate(batches) if math.isfinite(_value(r.accuracy))]
+            if measured:
+                self.accuracy.append({mode: [xs[mode][i] for i in measured] for mode in X_MODES},
+                                     {"accuracy": [_value(batches[i][0].accuracy) for i in measured]})
+        if epochs:
+            self.epochs.append(self._xs(epochs),
+                               {name: [_value(getattr(r, name)) for r, _ in epochs] for name in EPOCH_COLUMNS})
+
+    def _xs(self, points: Sequence[tuple[BatchRecord | EpochRecord, float]]) -> dict[str, list[float]]:
+        """The x of each record in every axis mode (its seconds are worked out already)."""
+        return {"step": [float(r.step) for r, _ in points],
+                "epoch": [self._session.epoch_x(r.step, r.epoch) for r, _ in points],
+                "time": [seconds for _, seconds in points]}
+
+
+def record_from_json(data: Any, where: str = "") -> Record | None:
+    """The record a ``to_json()`` object describes; None for a kind this editor does not plot or know."""
+    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+        raise MetricsError(f"{where}: expected a record object with a 'kind', got {str(data)[:60]!r}")
+    cls = RECORD_TYPES.get(data["kind"])
+    if cls is None:
+        return None
+    names = {f.name for f in fields(cls)}
+    try:
+        return cls(**{key: value for key, value in data.items() if key in names})
+    except TypeError as exc:
+        raise MetricsError(f"{where}: a {data['kind']!r} record {exc}") from exc
+
+
+def read_metrics(path: str | Path) -> list[Record]:
+    """The records of a run's metrics.jsonl, in order; a cut-off last line (a run still writing) is left out."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MetricsError(f"{path}: cannot be read ({exc})") from exc
+    records: list[Record] = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except json.JSONDecodeError as exc:
+            if number == len(lines):
+                break  # the trainer was writing it
+            raise MetricsError(f"{path}, line {number}: not JSON ({exc.msg})") from exc
+        record = record_from_json(data, f"{path}, line {number}")
+        if record is not None:
+            records.append(record)
+    return records

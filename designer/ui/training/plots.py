@@ -1,0 +1,372 @@
+"""The live training plots: loss, accuracy and learning rate of one or more runs, overlaid.
+
+``add_records(run_id, records)`` takes what the :class:`TrainingWorker` delivers
+(at most 30 lists a second) and extends that run's curves; a run id not seen
+before gets its own colour and a legend entry. ``load_run`` shows a finished run
+read back from its metrics.jsonl (:func:`~designer.ui.training.plot_records.read_metrics`).
+The tool row picks the x axis (steps, epochs, seconds since the run started),
+the smoothing β of the loss and train accuracy (TensorBoard's debiased EMA),
+a log scale for the loss, autoscaling, and exports: the plots as PNG and their
+data as CSV, written atomically to a path from :meth:`TrainingPlots.ask_export_path`.
+Moving the mouse over a plot draws a crosshair across all three and reads the
+values of each run under it.
+
+pyqtgraph costs ~0.3 s to import: the window should import this module when
+training is first shown, not at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer.graph.files import write_atomic
+from designer.training.records import Record
+from designer.ui.training.plot_curves import RUN_COLOURS, RunCurves, Window, readout
+from designer.ui.training.plot_export import csv_text
+from designer.ui.training.plot_records import RunData
+from designer.ui.training.plot_series import X_MODES
+
+X_LABELS = {"step": "Steps", "epoch": "Epochs", "time": "Time (s)"}
+DEFAULT_BETA = 0.6
+SLIDER_STEPS = 100  # the slider runs 0..99: β = value / 100, at most 0.99
+PLOT_NAMES = ("loss", "accuracy", "lr")
+HEADROOM = 0.25  # while following the data the x range ends this share of the data's span past the last point
+LEFT_MARGIN = 0.02
+FOREGROUND, BACKGROUND, CROSSHAIR = "#1f2933", "#ffffff", "#8893a2"
+
+
+class TrainingPlots(QWidget):
+    """Loss, accuracy and learning-rate plots of the runs it is given, with a hover readout.
+
+    ``plots`` maps "loss", "accuracy", "lr" to their pyqtgraph PlotItems;
+    ``curves(run_id)`` gives a run's :class:`RunCurves`.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._runs: dict[str, RunData] = {}
+        self._curves: dict[str, RunCurves] = {}
+        self._x_mode = "step"
+        self._beta = DEFAULT_BETA
+        self._window: Window = (None, 1)
+        self._following = True  # the x range follows the data until the user zooms or pans
+        self._build_tools()
+        self.readout = QLabel(" ")
+        self.readout.setTextFormat(Qt.TextFormat.PlainText)
+        self.readout.setObjectName("plotReadout")
+        self.graphics: Any = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground(BACKGROUND)
+        self.plots: dict[str, Any] = {}
+        self._build_plots()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._tools)
+        layout.addWidget(self.readout)
+        layout.addWidget(self.graphics, 1)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        view = self.plots["loss"].vb  # the three share their x: one view stands for all
+        view.sigXRangeChanged.connect(self._on_view_changed)
+        view.sigResized.connect(self._on_view_changed)
+        for plot in self.plots.values():
+            plot.vb.sigRangeChangedManually.connect(self._on_zoomed_by_hand)
+
+    # -- construction ---------------------------------------------------------------------
+
+    def _build_tools(self) -> None:
+        self.x_axis_box = QComboBox()
+        for mode in X_MODES:
+            self.x_axis_box.addItem(X_LABELS[mode], mode)
+        self.x_axis_box.currentIndexChanged.connect(self._on_x_axis_chosen)
+        self.smoothing_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing_slider.setRange(0, SLIDER_STEPS - 1)
+        self.smoothing_slider.setValue(round(DEFAULT_BETA * SLIDER_STEPS))
+        self.smoothing_slider.setToolTip("Smoothing of the loss and train accuracy: the β of a moving average")
+        self.smoothing_slider.valueChanged.connect(self._on_smoothing_moved)
+        self.smoothing_value = QLabel(f"{DEFAULT_BETA:.2f}")
+        self.log_loss_box = QCheckBox("Log loss")
+        self.log_loss_box.toggled.connect(self._on_log_loss_toggled)
+        self.autoscale_button = QPushButton("Autoscale")
+        self.autoscale_button.clicked.connect(self.autoscale)
+        self.export_png_button = QPushButton("Export PNG…")
+        self.export_png_button.clicked.connect(self.export_png)
+        self.export_csv_button = QPushButton("Export CSV…")
+        self.export_csv_button.clicked.connect(self.export_csv)
+        self._tools = QHBoxLayout()
+        for widget in (QLabel("X axis"), self.x_axis_box, QLabel("Smoothing"), self.smoothing_slider,
+                       self.smoothing_value, self.log_loss_box, self.autoscale_button):
+            self._tools.addWidget(widget)
+        self._tools.addStretch(1)
+        self._tools.addWidget(self.export_png_button)
+        self._tools.addWidget(self.export_csv_button)
+
+    def _build_plots(self) -> None:
+        titles = {"loss": "Loss (faint: each batch record; line: smoothed; ○ validation)",
+                  "accuracy": "Accuracy (line: train top-1, smoothed; ○ val top-1; △ val top-5)",
+                  "lr": "Learning rate"}
+        self.crosshairs: list[Any] = []
+        for row, name in enumerate(PLOT_NAMES):
+            plot = self.graphics.addPlot(row=row, col=0)
+            plot.setTitle(titles[name], color=FOREGROUND, size="9pt")
+            # No grid: pyqtgraph draws it translucent, which costs more than all the curves together
+            # in Qt's raster engine; the crosshair's readout gives exact values instead.
+            # The plot hands these to every curve added to it (and would override the curve's own):
+            # each curve draws only the points in view, at most a few per pixel column.
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
+            plot.hideButtons()  # its "A" would hand x to pyqtgraph's autorange; Autoscale does it our way
+            plot.vb.enableAutoRange(x=False, y=True)
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setPen(FOREGROUND)
+                axis.setTextPen(FOREGROUND)
+            if self.plots:
+                plot.setXLink(self.plots["loss"])
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CROSSHAIR, width=1))
+            line.setVisible(False)
+            plot.addItem(line, ignoreBounds=True)
+            self.crosshairs.append(line)
+            self.plots[name] = plot
+        self.plots["lr"].setLabel("bottom", X_LABELS[self._x_mode], color=FOREGROUND)
+        self.legend: Any = self.plots["loss"].addLegend(offset=(-10, 10), labelTextColor=FOREGROUND)
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def add_records(self, run_id: str, records: Sequence[Record]) -> None:
+        """Extend ``run_id``'s curves with ``records`` (a new run id gets new curves, labelled with it)."""
+        data = self._runs.get(run_id)
+        if data is None:
+            data = self._add_run(run_id, run_id)
+        before = (len(data.batches), len(data.accuracy), len(data.epochs))
+        data.add(records)
+        # Only what grew is handed over again: markers in particular are costly to rebuild.
+        # (A resumed run that went back shrinks its series: a change in length either way counts.)
+        after = (len(data.batches), len(data.accuracy), len(data.epochs))
+        if after != before:
+            changed = [a != b for a, b in zip(after, before)]
+            self._curves[run_id].refresh(data, self._x_mode, self._window, *changed)
+            self._follow_data()
+
+    def load_run(self, run_id: str, label: str, records: Sequence[Record]) -> None:
+        """Show a whole run at once (a finished one, read back), replacing any curves it had."""
+        self.remove_run(run_id)
+        data = self._add_run(run_id, label)
+        data.add(records)
+        self._curves[run_id].refresh(data, self._x_mode, self._window)
+        self._follow_data()
+
+    def set_label(self, run_id: str, text: str) -> None:
+        """Name the run in the legend and readout; a run not seen yet is added, so that it is named from
+        its first records on (connect the panel's ``run_started(run_id, label)`` here)."""
+        if run_id not in self._curves:
+            self._add_run(run_id, text)
+        else:
+            self._curves[run_id].set_label(self.legend, text)
+
+    def label(self, run_id: str) -> str:
+        return self._curves[run_id].label
+
+    def remove_run(self, run_id: str) -> None:
+        """Take the run's curves and legend entry away; an unknown run id is ignored."""
+        curves = self._curves.pop(run_id, None)
+        self._runs.pop(run_id, None)
+        if curves is not None:
+            curves.remove(self.legend)
+            self._follow_data()
+
+    def clear(self) -> None:
+        for run_id in list(self._curves):
+            self.remove_run(run_id)
+        self.readout.setText(" ")
+
+    def run_ids(self) -> list[str]:
+        return list(self._curves)
+
+    def curves(self, run_id: str) -> RunCurves:
+        return self._curves[run_id]
+
+    def run_data(self, run_id: str) -> RunData:
+        return self._runs[run_id]
+
+    def _add_run(self, run_id: str, label: str) -> RunData:
+        used = {curves.colour.name() for curves in self._curves.values()}
+        free = [colour for colour in RUN_COLOURS if colour not in used]
+        colour = QColor(free[0] if free else RUN_COLOURS[len(self._curves) % len(RUN_COLOURS)])
+        plots = (self.plots["loss"], self.plots["accuracy"], self.plots["lr"])
+        self._curves[run_id] = RunCurves(plots, colour, label)
+        data = self._runs[run_id] = RunData(self._beta)
+        return data
+
+    # -- view settings --------------------------------------------------------------------
+
+    def x_axis(self) -> str:
+        return self._x_mode
+
+    def set_x_axis(self, mode: str) -> None:
+        """Plot against "step", "epoch" or "time" (seconds since each run's start)."""
+        self.x_axis_box.setCurrentIndex(X_MODES.index(mode))
+
+    def smoothing(self) -> float:
+        return self._beta
+
+    def set_smoothing(self, beta: float) -> None:
+        self.smoothing_slider.setValue(round(beta * SLIDER_STEPS))
+
+    def set_log_loss(self, on: bool) -> None:
+        self.log_loss_box.setChecked(on)
+
+    def autoscale(self) -> None:
+        """Fit every plot to its data again and follow new points (after the user zoomed or panned)."""
+        self._following = True
+        for plot in self.plots.values():
+            plot.vb.enableAutoRange(x=False, y=True)
+        self._on_view_changed()
+        self._follow_data(refit=True)
+
+    def following(self) -> bool:
+        """Whether the x range follows the data (until the user zooms or pans; Autoscale restores it)."""
+        return self._following
+
+    def _follow_data(self, refit: bool = False) -> None:
+        """Keep all the data in view, widening the x range in jumps so that most updates leave it alone.
+
+        A changed x range makes pyqtgraph lay out all three plots' axes again,
+        which costs more than drawing the new points.
+        """
+        extent = self._x_extent() if self._following else None
+        if extent is None:
+            return
+        lo, hi = extent
+        span = hi - lo if hi > lo else 1.0
+        view_lo, view_hi = self.plots["loss"].vb.viewRange()[0]
+        if refit or lo < view_lo or hi > view_hi or view_hi - view_lo > (1 + 3 * HEADROOM) * span:
+            self.plots["loss"].vb.setXRange(lo - LEFT_MARGIN * span, hi + HEADROOM * span, padding=0)
+
+    def _x_extent(self) -> tuple[float, float] | None:
+        ends = [(float(x[0]), float(x[-1])) for data in self._runs.values()
+                for x in (data.batches.x(self._x_mode), data.epochs.x(self._x_mode)) if len(x)]
+        return (min(lo for lo, _ in ends), max(hi for _, hi in ends)) if ends else None
+
+    def _on_zoomed_by_hand(self) -> None:
+        # pyqtgraph reports the new range first and only then that the user made it: decimate for it now.
+        self._following = False
+        self._on_view_changed()
+
+    def _on_x_axis_chosen(self, index: int) -> None:
+        self._x_mode = X_MODES[index]
+        self.plots["lr"].setLabel("bottom", X_LABELS[self._x_mode], color=FOREGROUND)
+        self._following = True  # the old range means nothing on the new axis
+        self._window = (None, self._window[1])
+        self._refresh_all()
+        self.autoscale()
+
+    def _on_smoothing_moved(self, value: int) -> None:
+        self._beta = value / SLIDER_STEPS
+        self.smoothing_value.setText(f"{self._beta:.2f}")
+        for data in self._runs.values():
+            data.set_beta(self._beta)
+        self._refresh_all()
+
+    def _on_log_loss_toggled(self, on: bool) -> None:
+        self.plots["loss"].setLogMode(x=False, y=on)
+
+    def _refresh_all(self, epochs: bool = True) -> None:
+        for run_id, data in self._runs.items():
+            self._curves[run_id].refresh(data, self._x_mode, self._window, epochs=epochs)
+
+    def _on_view_changed(self) -> None:
+        """Zoomed, panned or resized: hand the long curves what the new view can show."""
+        view = self.plots["loss"].vb
+        # While following, all the data is in view: a range that grew is no reason to refresh.
+        window: Window = (None if self._following else tuple(view.viewRange()[0]), max(1, int(view.width())))
+        if window != self._window:
+            self._window = window
+            self._refresh_all(epochs=False)
+
+    # -- hover ----------------------------------------------------------------------------
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        for name, plot in self.plots.items():
+            if plot.vb.sceneBoundingRect().contains(scene_pos):
+                self._show_crosshair(name, plot.vb.mapSceneToView(scene_pos).x())
+                return
+        for line in self.crosshairs:
+            line.setVisible(False)
+
+    def _show_crosshair(self, plot: str, x: float) -> None:
+        for line in self.crosshairs:
+            line.setPos(x)
+            line.setVisible(True)
+        lines = [self._x_text(x)]
+        for run_id, data in self._runs.items():
+            lines.append(f"{self._curves[run_id].label}: {readout(data, plot, self._x_mode, x)}")
+        self.readout.setText("\n".join(lines))
+
+    def _x_text(self, x: float) -> str:
+        if self._x_mode == "step":
+            return f"step {round(x):,}"
+        if self._x_mode == "epoch":
+            return f"epoch {x:.2f}"
+        return f"{x:.1f} s"
+
+    # -- export ---------------------------------------------------------------------------
+
+    def export_png(self) -> None:
+        path = self.ask_export_path("Export plots as PNG", "training-plots.png", "PNG images (*.png)")
+        if path:
+            self._write(_with_suffix(path, ".png"), self.png_bytes)
+
+    def export_csv(self) -> None:
+        path = self.ask_export_path("Export plot data as CSV", "training-plots.csv", "CSV files (*.csv)")
+        if path:
+            self._write(_with_suffix(path, ".csv"), lambda: self.csv_text().encode("utf-8"))
+
+    def png_bytes(self) -> bytes:
+        """The three plots as they are drawn now, as a PNG file's bytes."""
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        self.graphics.grab().save(buffer, "PNG")
+        buffer.close()
+        return bytes(data.data())
+
+    def csv_text(self) -> str:
+        """Every run's plotted records, one row each (see :mod:`designer.ui.training.plot_export`)."""
+        return csv_text([(self._curves[run_id].label, data) for run_id, data in self._runs.items()])
+
+    def _write(self, path: Path, make: Any) -> None:
+        try:
+            write_atomic(path, make())
+        except OSError as exc:
+            self.show_error("Export failed", f"Could not write {path}: {exc.strerror or exc}")
+
+    def ask_export_path(self, title: str, suggested: str, filter: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested, filter)
+        return path
+
+    def show_error(self, title: str, message: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.exec()
+        box.deleteLater()
+
+
+def _with_suffix(path: str, suffix: str) -> Path:
+    chosen = Path(path)
+    return chosen if chosen.suffix else chosen.with_suffix(suffix)
