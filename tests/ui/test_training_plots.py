@@ -188,13 +188,30 @@ def test_the_x_axis_counts_steps_epochs_or_seconds_since_the_start(plots, qtbot)
     assert plots.x_axis() == "step" and drawn(curves.loss_raw)[0] == list(range(1, 31))
 
 
-def test_the_x_range_follows_the_data_until_the_user_zooms_and_autoscale_brings_it_back(plots, qtbot):
+def y_range(plots: TrainingPlots, plot: str) -> tuple[float, float]:
+    low, high = plots.plots[plot].vb.viewRange()[1]
+    return low, high
+
+
+def test_the_ranges_follow_the_data_until_the_user_pans_and_autoscale_brings_them_back(plots, qtbot):
     plots.add_records("run-a", whole_run()[:12])
     view = plots.plots["loss"].vb
     low, high = view.viewRange()[0]
     assert low < 1 and high >= 11 and plots.following()
     plots.add_records("run-a", whole_run()[12:])
     assert view.viewRange()[0][1] >= 30  # all 30 steps in view
+    losses = [loss_at(s) for s in range(1, 31)]
+    loss_low, loss_high = y_range(plots, "loss")
+    assert loss_low < min(losses) and max(losses) < loss_high
+    accuracy_low, accuracy_high = y_range(plots, "accuracy")
+    assert accuracy_low < 0.5 and accuracy_high > 0.95  # smoothed train top-1 from 0.51, val top-5 0.95
+    lr_low, lr_high = y_range(plots, "lr")
+    assert lr_low < 0.1 / 3 and lr_high > 0.1
+    plots.add_records("run-a", [BatchRecord(4, 31, 1, 1.0, 0.8, 0.05, 800.0, 1.0)])  # within the ranges
+    assert y_range(plots, "loss") == (loss_low, loss_high)  # no change: no axis to lay out again
+    plots.add_records("run-a", [BatchRecord(4, 32, 2, 9.0, 0.8, 0.05, 800.0, 1.0)])  # a spike
+    assert y_range(plots, "loss")[1] > 9.0
+
     centre = plots.graphics.mapFromScene(view.mapViewToScene(QPointF(15, 1.0)))
     drag_to = centre + QPoint(-150, 0)
     viewport = plots.graphics.viewport()
@@ -204,12 +221,13 @@ def test_the_x_range_follows_the_data_until_the_user_zooms_and_autoscale_brings_
         QTest.mouseMove(viewport, centre + (drag_to - centre) * (i / 6))
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, drag_to)
     assert not plots.following()
-    panned = view.viewRange()[0]
+    panned, panned_y = view.viewRange()
     assert panned[0] > low  # dragged left: later steps came into view
-    plots.add_records("run-a", [batch(31, eta=0.0)])
-    assert view.viewRange()[0] == pytest.approx(panned)  # the user's view stays put
+    plots.add_records("run-a", [BatchRecord(4, 33, 3, 20.0, 0.8, 0.05, 800.0, 1.0)])
+    assert view.viewRange() == [pytest.approx(panned), pytest.approx(panned_y)]  # the user's view stays put
     QTest.mouseClick(plots.autoscale_button, Qt.MouseButton.LeftButton)
-    assert plots.following() and view.viewRange()[0][0] < 1 <= 31 <= view.viewRange()[0][1]
+    assert plots.following() and view.viewRange()[0][0] < 1 <= 33 <= view.viewRange()[0][1]
+    assert y_range(plots, "loss")[1] > 20.0
 
 
 def test_log_loss_draws_log10_of_the_loss(plots, qtbot):
@@ -219,9 +237,14 @@ def test_log_loss_draws_log10_of_the_loss(plots, qtbot):
     steps = range(1, 31)
     assert drawn(plots.curves("run-a").loss_raw)[1] == pytest.approx([math.log10(loss_at(s)) for s in steps])
     assert plots.plots["loss"].getAxis("left").logMode
+    qtbot.wait(10)  # pyqtgraph fits a log range when it paints
+    low, high = y_range(plots, "loss")
+    assert low < math.log10(min(map(loss_at, steps))) and math.log10(max(map(loss_at, steps))) < high < 1
     assert drawn(plots.curves("run-a").lr)[1] == pytest.approx([0.1 / ((s - 1) // SPE + 1) for s in steps])
     QTest.mouseClick(plots.log_loss_box, Qt.MouseButton.LeftButton)
     assert drawn(plots.curves("run-a").loss_raw)[1] == pytest.approx([loss_at(s) for s in range(1, 31)])
+    low, high = y_range(plots, "loss")
+    assert low < min(map(loss_at, steps)) and max(map(loss_at, steps)) < high  # linear again, and fitted
 
 
 # -- several runs ------------------------------------------------------------------------
@@ -268,6 +291,10 @@ def test_moving_the_mouse_over_a_plot_reads_the_values_under_it(plots, qtbot):
     assert plots.readout.text().splitlines()[1] == expected
     move_mouse(qtbot, plots, "lr", 3.0, 0.05)
     assert plots.readout.text().splitlines()[2] == "second: lr 0.1"
+    qtbot.wait(PAUSE_MS)
+    QTest.mouseMove(plots.autoscale_button)  # off the plots: the crosshair goes, the last reading stays
+    assert not any(c.isVisible() for c in plots.crosshairs)
+    assert plots.readout.text().startswith("step 3\n")
 
 
 # -- export ------------------------------------------------------------------------------

@@ -42,8 +42,11 @@ def _pen(colour: QColor, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.So
 
 
 def _long_curve(pen: Any, name: str | None = None) -> Any:
-    """A per-batch curve: it gets points already decimated to the view (RunData.curve_points); its plot
-    also clips and downsamples it (see TrainingPlots), which costs nothing on so few points."""
+    """A per-batch curve, handed points already decimated to the view (:meth:`RunData.curve_points`).
+
+    Its plot also clips and downsamples it (see TrainingPlots), which costs
+    next to nothing on so few points.
+    """
     item = pg.PlotDataItem(pen=pen, name=name)
     item.setDynamicRangeLimit(None)  # would scan every point on each update; loss spikes draw fine anyway
     return item
@@ -52,6 +55,20 @@ def _long_curve(pen: Any, name: str | None = None) -> Any:
 def _epoch_curve(colour: QColor, style: Qt.PenStyle, symbol: str) -> Any:
     return pg.PlotDataItem(pen=_pen(colour, 1.2, style), symbol=symbol, symbolSize=7,
                            symbolPen=_pen(colour, 1.0), symbolBrush=QColor(colour))
+
+
+# What each plot draws of a run: long curves (keys of LONG_CURVES) and per-epoch columns.
+PLOT_CONTENTS = {"loss": (("loss", "smoothed_loss"), ("val_loss",)),
+                 "accuracy": (("smoothed_accuracy",), ("val_top1", "val_top5")),
+                 "lr": (("lr",), ())}
+
+
+def value_range(data: RunData, plot: str) -> tuple[float, float] | None:
+    """The least and greatest value ``data`` draws in ``plot``, without reading every point."""
+    curves, columns = PLOT_CONTENTS[plot]
+    found = [data.curve_bounds(curve) for curve in curves] + [data.epoch_bounds(column) for column in columns]
+    known = [bounds for bounds in found if bounds is not None]
+    return (min(low for low, _ in known), max(high for _, high in known)) if known else None
 
 
 class RunCurves:

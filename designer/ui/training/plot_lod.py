@@ -8,7 +8,9 @@ arrived. A :class:`PeakPyramid` stores the minimum and maximum of each block of
 block of each level (amortised O(new points)), and :meth:`PeakPyramid.decimate`
 picks the level where one block covers about one pixel column and returns each
 block's max then min at the block's first x, which draws the same envelope as
-pyqtgraph's "peak" mode with at most two points per pixel. Levels under
+pyqtgraph's "peak" mode with at most two points per pixel. NaN is left out of
+minima and maxima (``fmin``/``fmax``), and the top level, one block, gives the
+column's range in O(1) for the plots' y ranges. Levels under
 ``BASE_LEVEL`` are reduced from the raw points on the fly (at most 2^BASE_LEVEL
 points per pixel), which keeps the pyramid at an eighth of the column's size.
 """
@@ -45,13 +47,24 @@ class PeakPyramid:
             first = start >> (BASE_LEVEL + level)  # the first block of this level that changed
             offset = first * block  # where that block starts in the level below
             starts = np.arange(0, len(lows) - offset, block)
-            for stored, source, reduce in ((self._mins[level], lows, np.minimum), (self._maxs[level], highs,
-                                                                                   np.maximum)):
+            pairs = ((self._mins[level], lows, np.fmin), (self._maxs[level], highs, np.fmax))
+            for stored, source, reduce in pairs:
                 stored.truncate(first)
                 stored.append(reduce.reduceat(source[offset:], starts) if len(starts) else [])
             lows, highs, block = self._mins[level].view, self._maxs[level].view, 2
             level += 1
         del self._mins[level:], self._maxs[level:]
+
+    def bounds(self, values: Array) -> tuple[float, float] | None:
+        """The least and greatest finite value of ``values`` (the column last updated), or None if none is."""
+        if self._mins:  # the top level is one block: the whole column
+            low, high = float(self._mins[-1].view[0]), float(self._maxs[-1].view[0])
+        else:  # a single point: no level yet
+            finite = values[np.isfinite(values)]
+            if len(finite) == 0:
+                return None
+            low, high = float(finite.min()), float(finite.max())
+        return (low, high) if math.isfinite(low) and math.isfinite(high) else None
 
     def decimate(self, x: Array, y: Array, first: int, end: int, pixels: int) -> tuple[Array, Array]:
         """Points ``first:end`` of (x, y) reduced to at most ~2 per pixel; unchanged when they already fit."""
@@ -66,7 +79,7 @@ class PeakPyramid:
         if level < BASE_LEVEL or level - BASE_LEVEL >= len(self._mins):
             part = y[b0 * block:min(b1 * block, len(y))]  # ≤ 2^BASE_LEVEL points a pixel: cheap to reduce
             edges = np.arange(0, len(part), block)
-            highs, lows = np.maximum.reduceat(part, edges), np.minimum.reduceat(part, edges)
+            highs, lows = np.fmax.reduceat(part, edges), np.fmin.reduceat(part, edges)
         else:
             j = level - BASE_LEVEL
             highs, lows = self._maxs[j].view[b0:b1], self._mins[j].view[b0:b1]
@@ -93,6 +106,10 @@ class Decimator:
             pyramid = self._pyramids.get(key)
             if pyramid is not None:
                 pyramid.update(self._series.column(key), start)
+
+    def bounds(self, key: str) -> tuple[float, float] | None:
+        """The range of column ``key``'s finite values, from the pyramid's top: O(1)."""
+        return self._pyramids[key].bounds(self._series.column(key))
 
     def points(self, key: str, mode: str, x_range: tuple[float, float] | None,
                pixels: int) -> tuple[Array, Array]:

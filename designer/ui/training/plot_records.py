@@ -21,8 +21,11 @@ import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from designer.training.records import (
     BatchRecord,
@@ -35,7 +38,7 @@ from designer.training.records import (
     RunStarted,
 )
 from designer.ui.training.plot_lod import Decimator
-from designer.ui.training.plot_series import X_MODES, Array, Series, smoothed_key
+from designer.ui.training.plot_series import Array, Series, smoothed_key
 
 BATCH_COLUMNS = ("epoch", "batch", "loss", "accuracy", "lr")  # accuracy NaN where not measured
 EPOCH_COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_top1", "val_top5", "lr", "seconds")
@@ -50,31 +53,28 @@ class MetricsError(ValueError):
     """metrics.jsonl could not be read; the message names the file and line."""
 
 
-def _value(value: float | None) -> float:
-    """A record's number as a float; None (not measured, or NaN in the JSON) becomes NaN."""
-    return math.nan if value is None else float(value)
-
-
 @dataclass
 class _Session:
     """One run of the trainer over this run's records: where it began and how fast it goes."""
 
     offset: float = 0.0  # seconds from the run's first start to this session's start
     first_step: int = 0
-    total_steps: int | None = None  # epochs × steps_per_epoch: the step the session aims for
-    steps_per_epoch: int | None = None
+    total_steps: int = 0  # epochs × steps_per_epoch: the step the session aims for (0: not known)
+    steps_per_epoch: int = 0
     seconds_per_step: float = 0.0
 
-    def epoch_x(self, step: int, epoch: int) -> float:
-        return step / self.steps_per_epoch if self.steps_per_epoch else float(epoch)
+    def epoch_x(self, steps: Array, epochs: Array) -> Array:
+        return steps / self.steps_per_epoch if self.steps_per_epoch else epochs
 
     def seconds(self, step: int, eta_s: float | None = None) -> float:
         """Seconds since the run's start at ``step``; ``eta_s`` (from a batch record) refines the pace."""
         done = step - self.first_step
-        left = None if self.total_steps is None else self.total_steps - step
-        if eta_s is not None and math.isfinite(eta_s) and left and left > 0 and done > 0:
+        if done <= 0:
+            return self.offset
+        left = self.total_steps - step
+        if left > 0 and eta_s is not None and eta_s == eta_s:  # NaN is not equal to itself
             self.seconds_per_step = eta_s / left
-        return self.offset + max(done, 0) * self.seconds_per_step
+        return self.offset + done * self.seconds_per_step
 
 
 class RunData:
@@ -89,7 +89,6 @@ class RunData:
                             for name in ("batches", "accuracy")}
         self._session = _Session()
         self._start_time: float | None = None
-        self.ended: RunEnded | None = None
 
     def set_beta(self, beta: float) -> None:
         self.batches.set_beta(beta)
@@ -102,29 +101,44 @@ class RunData:
         series, key = LONG_CURVES[curve]
         return self._decimators[series].points(key, mode, x_range, pixels)
 
+    def curve_bounds(self, curve: str) -> tuple[float, float] | None:
+        """The least and greatest value of a long curve (a key of LONG_CURVES), in O(1); None when empty."""
+        series, key = LONG_CURVES[curve]
+        return self._decimators[series].bounds(key)
+
+    def epoch_bounds(self, column: str) -> tuple[float, float] | None:
+        """The least and greatest measured value of a per-epoch column; None when none was measured."""
+        values = self.epochs.y(column)
+        values = values[np.isfinite(values)]
+        return (float(values.min()), float(values.max())) if len(values) else None
+
     def _sync(self) -> None:
         for decimator in self._decimators.values():
             decimator.sync()
 
     def add(self, records: Iterable[Record]) -> None:
         """Append what ``records`` measured; other kinds (notes, pauses, node statistics) plot nothing."""
-        batches: list[tuple[BatchRecord, float]] = []  # with its seconds, worked out in record order
-        epochs: list[tuple[EpochRecord, float]] = []
+        batches: list[BatchRecord] = []
+        batch_seconds: list[float] = []  # worked out in record order: each batch record refines the pace
+        epochs: list[EpochRecord] = []
+        epoch_seconds: list[float] = []
+        session = self._session
         for record in records:
-            if isinstance(record, RunStarted):
-                self._flush(batches, epochs)
-                batches, epochs = [], []
-                self._start(record)
-            elif isinstance(record, BatchRecord) and math.isfinite(_value(record.loss)):
-                batches.append((record, self._session.seconds(record.step, _value(record.eta_s))))
+            if type(record) is BatchRecord:  # the common case first, and exact: a million may come
+                if record.loss is not None and math.isfinite(record.loss):
+                    batches.append(record)
+                    batch_seconds.append(session.seconds(record.step, record.eta_s))
             elif isinstance(record, EpochRecord):
-                epochs.append((record, self._session.seconds(record.step)))
-            elif isinstance(record, RunEnded):
-                self.ended = record
-        self._flush(batches, epochs)
+                epochs.append(record)
+                epoch_seconds.append(session.seconds(record.step))
+            elif isinstance(record, RunStarted):
+                self._flush(batches, batch_seconds, epochs, epoch_seconds)
+                batches, batch_seconds, epochs, epoch_seconds = [], [], [], []
+                session = self._start(record)
+        self._flush(batches, batch_seconds, epochs, epoch_seconds)
         self._sync()
 
-    def _start(self, record: RunStarted) -> None:
+    def _start(self, record: RunStarted) -> _Session:
         if self._start_time is None:
             self._start_time = record.time
         for series in (self.batches, self.accuracy, self.epochs):
@@ -132,26 +146,35 @@ class RunData:
         total = record.epochs * record.steps_per_epoch
         self._session = _Session(record.time - self._start_time, record.step, total, record.steps_per_epoch,
                                  self._session.seconds_per_step)
+        return self._session
 
-    def _flush(self, batches: Sequence[tuple[BatchRecord, float]],
-               epochs: Sequence[tuple[EpochRecord, float]]) -> None:
+    def _flush(self, batches: Sequence[BatchRecord], batch_seconds: list[float], epochs: Sequence[EpochRecord],
+               epoch_seconds: list[float]) -> None:
         if batches:
-            xs = self._xs(batches)
-            self.batches.append(xs, {name: [_value(getattr(r, name)) for r, _ in batches]
-                                     for name in BATCH_COLUMNS})
-            measured = [i for i, (r, _) in enumerate(batches) if math.isfinite(_value(r.accuracy))]
-            if measured:
-                self.accuracy.append({mode: [xs[mode][i] for i in measured] for mode in X_MODES},
-                                     {"accuracy": [_value(batches[i][0].accuracy) for i in measured]})
+            table = _table(batches, BATCH_COLUMNS)
+            xs = self._xs(batches, table[:, BATCH_COLUMNS.index("epoch")], batch_seconds)
+            self.batches.append(xs, dict(zip(BATCH_COLUMNS, table.T)))
+            accuracy = table[:, BATCH_COLUMNS.index("accuracy")]
+            measured = np.isfinite(accuracy)
+            if measured.any():
+                self.accuracy.append({mode: x[measured] for mode, x in xs.items()},
+                                     {"accuracy": accuracy[measured]})
         if epochs:
-            self.epochs.append(self._xs(epochs),
-                               {name: [_value(getattr(r, name)) for r, _ in epochs] for name in EPOCH_COLUMNS})
+            table = _table(epochs, EPOCH_COLUMNS)
+            xs = self._xs(epochs, table[:, EPOCH_COLUMNS.index("epoch")], epoch_seconds)
+            self.epochs.append(xs, dict(zip(EPOCH_COLUMNS, table.T)))
 
-    def _xs(self, points: Sequence[tuple[BatchRecord | EpochRecord, float]]) -> dict[str, list[float]]:
-        """The x of each record in every axis mode (its seconds are worked out already)."""
-        return {"step": [float(r.step) for r, _ in points],
-                "epoch": [self._session.epoch_x(r.step, r.epoch) for r, _ in points],
-                "time": [seconds for _, seconds in points]}
+    def _xs(self, records: Sequence[BatchRecord | EpochRecord], epochs: Array,
+            seconds: list[float]) -> dict[str, Array]:
+        """The x of each record in every axis mode (the seconds are worked out already)."""
+        steps = np.fromiter((r.step for r in records), dtype=np.float64, count=len(records))
+        return {"step": steps, "epoch": self._session.epoch_x(steps, epochs), "time": np.asarray(seconds)}
+
+
+def _table(records: Sequence[Record], columns: Sequence[str]) -> Array:
+    """One row per record, one column per name; None (not measured) becomes NaN."""
+    row = attrgetter(*columns)
+    return np.array([row(r) for r in records], dtype=np.float64).reshape(len(records), len(columns))
 
 
 def record_from_json(data: Any, where: str = "") -> Record | None:

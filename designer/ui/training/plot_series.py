@@ -200,8 +200,8 @@ class Series:
         for key in keys:
             self._changed[key] = min(self._changed.get(key, index), index)
 
-    def append(self, xs: Mapping[str, Sequence[float]], ys: Mapping[str, Sequence[float]]) -> None:
-        """Add points: ``xs`` has a list per x mode, ``ys`` a list per column, all as long."""
+    def append(self, xs: Mapping[str, npt.ArrayLike], ys: Mapping[str, npt.ArrayLike]) -> None:
+        """Add points: ``xs`` has values per x mode, ``ys`` per column, all as many."""
         self._touch(len(self))
         for mode, column in self._x.items():
             column.append(xs[mode])

@@ -17,12 +17,12 @@ training is first shown, not at start-up.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPointF, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QPointF, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from designer.graph.files import write_atomic
 from designer.training.records import Record
-from designer.ui.training.plot_curves import RUN_COLOURS, RunCurves, Window, readout
+from designer.ui.training.plot_curves import RUN_COLOURS, RunCurves, Window, readout, value_range
 from designer.ui.training.plot_export import csv_text
 from designer.ui.training.plot_records import RunData
 from designer.ui.training.plot_series import X_MODES
@@ -48,8 +48,12 @@ X_LABELS = {"step": "Steps", "epoch": "Epochs", "time": "Time (s)"}
 DEFAULT_BETA = 0.6
 SLIDER_STEPS = 100  # the slider runs 0..99: β = value / 100, at most 0.99
 PLOT_NAMES = ("loss", "accuracy", "lr")
-HEADROOM = 0.25  # while following the data the x range ends this share of the data's span past the last point
+DEFAULT_PIXELS = 1000  # the plot width assumed until the plots are laid out and report their own
+# While following the data, the x range ends this share of the data's span past the last point, and each
+# y range leaves this share of the values' span above and below them: most updates then change no range.
+HEADROOM = 0.25
 LEFT_MARGIN = 0.02
+Y_MARGIN = 0.05
 FOREGROUND, BACKGROUND, CROSSHAIR = "#1f2933", "#ffffff", "#8893a2"
 
 
@@ -66,7 +70,7 @@ class TrainingPlots(QWidget):
         self._curves: dict[str, RunCurves] = {}
         self._x_mode = "step"
         self._beta = DEFAULT_BETA
-        self._window: Window = (None, 1)
+        self._window: Window = (None, DEFAULT_PIXELS)
         self._following = True  # the x range follows the data until the user zooms or pans
         self._build_tools()
         self.readout = QLabel(" ")
@@ -82,6 +86,7 @@ class TrainingPlots(QWidget):
         layout.addWidget(self.readout)
         layout.addWidget(self.graphics, 1)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.graphics.viewport().installEventFilter(self)  # to hide the crosshair when the mouse leaves
         view = self.plots["loss"].vb  # the three share their x: one view stands for all
         view.sigXRangeChanged.connect(self._on_view_changed)
         view.sigResized.connect(self._on_view_changed)
@@ -127,12 +132,13 @@ class TrainingPlots(QWidget):
             plot.setTitle(titles[name], color=FOREGROUND, size="9pt")
             # No grid: pyqtgraph draws it translucent, which costs more than all the curves together
             # in Qt's raster engine; the crosshair's readout gives exact values instead.
-            # The plot hands these to every curve added to it (and would override the curve's own):
-            # each curve draws only the points in view, at most a few per pixel column.
+
+            # The plot hands these to every curve added to it (and would override the curve's own).
+            # Our long curves come decimated to the view already; for them this is a safety net.
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
-            plot.hideButtons()  # its "A" would hand x to pyqtgraph's autorange; Autoscale does it our way
-            plot.vb.enableAutoRange(x=False, y=True)
+            plot.hideButtons()  # its "A" would hand the ranges to pyqtgraph's autorange; Autoscale is ours
+            plot.vb.disableAutoRange()  # see _follow_data
             for side in ("left", "bottom"):
                 axis = plot.getAxis(side)
                 axis.setPen(FOREGROUND)
@@ -173,14 +179,18 @@ class TrainingPlots(QWidget):
         self._follow_data()
 
     def set_label(self, run_id: str, text: str) -> None:
-        """Name the run in the legend and readout; a run not seen yet is added, so that it is named from
-        its first records on (connect the panel's ``run_started(run_id, label)`` here)."""
+        """Name the run in the legend and the readout.
+
+        A run not seen yet is added, empty, so that it has its name from its
+        first records on: the panel's ``run_started(run_id, label)`` can connect here.
+        """
         if run_id not in self._curves:
             self._add_run(run_id, text)
         else:
             self._curves[run_id].set_label(self.legend, text)
 
     def label(self, run_id: str) -> str:
+        """The run's name in the legend and the readout."""
         return self._curves[run_id].label
 
     def remove_run(self, run_id: str) -> None:
@@ -192,6 +202,7 @@ class TrainingPlots(QWidget):
             self._follow_data()
 
     def clear(self) -> None:
+        """Remove every run."""
         for run_id in list(self._curves):
             self.remove_run(run_id)
         self.readout.setText(" ")
@@ -235,8 +246,8 @@ class TrainingPlots(QWidget):
     def autoscale(self) -> None:
         """Fit every plot to its data again and follow new points (after the user zoomed or panned)."""
         self._following = True
-        for plot in self.plots.values():
-            plot.vb.enableAutoRange(x=False, y=True)
+        for name, plot in self.plots.items():
+            plot.vb.enableAutoRange(x=False, y=name == "loss" and self.log_loss_box.isChecked())
         self._on_view_changed()
         self._follow_data(refit=True)
 
@@ -245,19 +256,37 @@ class TrainingPlots(QWidget):
         return self._following
 
     def _follow_data(self, refit: bool = False) -> None:
-        """Keep all the data in view, widening the x range in jumps so that most updates leave it alone.
+        """Keep all the data in view, widening the ranges in jumps so that most updates leave them alone.
 
-        A changed x range makes pyqtgraph lay out all three plots' axes again,
-        which costs more than drawing the new points.
+        A changed range makes pyqtgraph lay out that plot's axes again, which
+        costs more than drawing the new points (pyqtgraph's autorange would do
+        it at every new loss minimum). The y ranges come from each curve's
+        min/max pyramid, without reading the points. Log-scale loss is left to
+        pyqtgraph's autorange.
         """
-        extent = self._x_extent() if self._following else None
-        if extent is None:
+        if not self._following:
             return
-        lo, hi = extent
-        span = hi - lo if hi > lo else 1.0
-        view_lo, view_hi = self.plots["loss"].vb.viewRange()[0]
-        if refit or lo < view_lo or hi > view_hi or view_hi - view_lo > (1 + 3 * HEADROOM) * span:
-            self.plots["loss"].vb.setXRange(lo - LEFT_MARGIN * span, hi + HEADROOM * span, padding=0)
+        extent = self._x_extent()
+        if extent is not None:
+            lo, hi = extent
+            span = hi - lo if hi > lo else 1.0
+            view_lo, view_hi = self.plots["loss"].vb.viewRange()[0]
+            if refit or lo < view_lo or hi > view_hi or view_hi - view_lo > (1 + 3 * HEADROOM) * span:
+                self.plots["loss"].vb.setXRange(lo - LEFT_MARGIN * span, hi + HEADROOM * span, padding=0)
+        for name, plot in self.plots.items():
+            if not (name == "loss" and self.log_loss_box.isChecked()):
+                self._follow_y(name, plot.vb, refit)
+
+    def _follow_y(self, plot: str, view: Any, refit: bool) -> None:
+        ranges = [found for data in self._runs.values() if (found := value_range(data, plot)) is not None]
+        if not ranges:
+            return
+        lo, hi = min(low for low, _ in ranges), max(high for _, high in ranges)
+        span = hi - lo if hi > lo else max(abs(hi), 1e-12)  # one value: give it room of its own size
+        view_lo, view_hi = view.viewRange()[1]
+        too_wide = view_hi - view_lo > 1.5 * (1 + 2 * Y_MARGIN) * span  # after a run went away, say
+        if refit or lo < view_lo or hi > view_hi or too_wide:
+            view.setYRange(lo - Y_MARGIN * span, hi + Y_MARGIN * span, padding=0)
 
     def _x_extent(self) -> tuple[float, float] | None:
         ends = [(float(x[0]), float(x[-1])) for data in self._runs.values()
@@ -286,6 +315,10 @@ class TrainingPlots(QWidget):
 
     def _on_log_loss_toggled(self, on: bool) -> None:
         self.plots["loss"].setLogMode(x=False, y=on)
+        # pyqtgraph fits a log y itself. A linear y follows the data our way, unless the user has zoomed:
+        # then pyqtgraph fits it too, as the range the user chose was in log units.
+        self.plots["loss"].vb.enableAutoRange(y=on or not self._following)
+        self._follow_data(refit=True)
 
     def _refresh_all(self, epochs: bool = True) -> None:
         for run_id, data in self._runs.items():
@@ -309,6 +342,12 @@ class TrainingPlots(QWidget):
                 return
         for line in self.crosshairs:
             line.setVisible(False)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Leave and watched is self.graphics.viewport():
+            for line in self.crosshairs:
+                line.setVisible(False)
+        return super().eventFilter(watched, event)
 
     def _show_crosshair(self, plot: str, x: float) -> None:
         for line in self.crosshairs:
@@ -351,7 +390,7 @@ class TrainingPlots(QWidget):
         """Every run's plotted records, one row each (see :mod:`designer.ui.training.plot_export`)."""
         return csv_text([(self._curves[run_id].label, data) for run_id, data in self._runs.items()])
 
-    def _write(self, path: Path, make: Any) -> None:
+    def _write(self, path: Path, make: Callable[[], bytes]) -> None:
         try:
             write_atomic(path, make())
         except OSError as exc:
