@@ -33,6 +33,8 @@ from designer.ui.menus import build_menus
 from designer.ui.palette import PalettePanel
 from designer.ui.recent_files import RecentFiles
 from designer.ui.summary_table import SummaryPanel, SummaryTable
+from designer.ui.training.lock import GraphLockGuard
+from designer.ui.training.panel import TrainingPanel
 
 ORGANISATION = "Designer"
 APPLICATION = "Designer"
@@ -62,7 +64,15 @@ class MainWindow(QMainWindow):
         ]
         self.resizeDocks(self.docks[:2], [200, 340], Qt.Orientation.Horizontal)
         self.resizeDocks(self.docks[2:], [190], Qt.Orientation.Vertical)
+        self.training_panel = TrainingPanel()
+        self.training_dock = self._dock("Training", "training", self.training_panel,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.docks.append(self.training_dock)
+        self.tabifyDockWidget(self.docks[1], self.training_dock)
+        self.docks[1].raise_()  # the inspector in front; the Training tab beside it
+        self.training_panel.node_stats.connect(self.show_node_stats)
         self.menu_actions = build_menus(self)
+        self.lock_guard = GraphLockGuard(self)
         self.statusBar()
         self.palette_panel.block_activated.connect(self.view.add_block_at_center)
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
@@ -106,6 +116,8 @@ class MainWindow(QMainWindow):
         self.inspector.set_document(document)
         self.summary.set_graph(document.graph)
         self.autosaver.watch(document)
+        self.training_panel.set_document(document)
+        self.lock_guard.watch(document)
         document.modified_changed.connect(self._update_title)
         document.path_changed.connect(self._update_title)
         self._update_title()
@@ -250,6 +262,16 @@ class MainWindow(QMainWindow):
         self.set_document(Document(graph))
         return True
 
+    def copy_to_new_document(self) -> bool:
+        """Open a copy of the network as a new, unsaved project (to keep editing while a run trains)."""
+        if not self.maybe_save():
+            return False
+        graph = self.graph.copy()
+        graph.name = f"{graph.name}-copy"
+        self.set_document(Document(graph))
+        self.statusBar().showMessage("Editing a copy; the run goes on with the original", 10_000)
+        return True
+
     def open_file(self) -> bool:
         path = self.ask_open_path()
         return bool(path) and self.open_source(path)
@@ -366,6 +388,12 @@ class MainWindow(QMainWindow):
                                         f"How many times should {group} occur in a row?", 2, 2, MAX_COPIES)
         return count if ok else None
 
+    def ask_stop_training(self) -> bool:
+        answer = QMessageBox.question(
+            self, "Training in progress", "A run is training. Stop it and close? Its checkpoint is saved, "
+            "so it can go on later.", Button.Yes | Button.No, Button.No)
+        return answer == Button.Yes
+
     def show_error(self, title: str, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, Button.Ok, self)
         box.exec()
@@ -374,9 +402,13 @@ class MainWindow(QMainWindow):
     # -- closing and settings ---------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self.training_panel.session.active and not self.ask_stop_training():
+            event.ignore()
+            return
         if not self.maybe_save():
             event.ignore()
             return
+        self.training_panel.shutdown()  # stops a run after its batch and waits for its checkpoint
         self.settings.setValue("main_window/geometry", self.saveGeometry())
         self.settings.setValue("main_window/state", self.saveState())
         self.settings.sync()

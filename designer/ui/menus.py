@@ -77,6 +77,7 @@ class Actions:
     open: QAction
     save: QAction
     save_as: QAction
+    copy_to_new: QAction
     quit: QAction
     undo: QAction
     redo: QAction
@@ -128,6 +129,8 @@ def build_menus(window: MainWindow) -> Actions:
         open=_action(window, "&Open…", window.open_file, Key.Open, "Open a project file"),
         save=_action(window, "&Save", window.save, Key.Save, "Save the project"),
         save_as=_action(window, "Save &As…", window.save_as, Key.SaveAs, "Save the project to a new file"),
+        copy_to_new=_action(window, "Copy to &New Document", window.copy_to_new_document,
+                            tip="Open a copy of the network to edit, say while this one trains"),
         quit=_action(window, "&Quit", window.close, Key.Quit),
         undo=undo,
         redo=redo,
@@ -186,6 +189,7 @@ def build_menus(window: MainWindow) -> Actions:
     menu.addSeparator()
     menu.addAction(actions.save)
     menu.addAction(actions.save_as)
+    menu.addAction(actions.copy_to_new)
     menu.addSeparator()
     exports = menu.addMenu("&Export")
     exports.setToolTipsVisible(True)  # the disabled ONNX entry says how to get it

@@ -1,0 +1,311 @@
+"""The hyperparameter form: every TrainingConfig setting with a typed editor, saved in the project.
+
+The form shows the project's ``training`` section (``graph.meta["training"]``).
+An edit builds the whole section anew with :meth:`TrainingConfig.from_json`; a
+value it refuses stays where it was typed, with TrainingConfig's message under
+it (``training.lr: must be a number > 0, got 0``), and changes nothing. A
+value it accepts goes to the project through :meth:`Document.set_meta`, an
+undoable command; the form follows ``meta_changed``, so undo shows up here.
+Rows of settings the chosen optimizer, schedule or loss ignores are hidden.
+
+The editors are the inspector's (:mod:`designer.ui.param_editors`), driven by a
+small schema per setting. Nothing here imports torch; the device list comes in
+through :meth:`TrainingForm.set_devices` once the panel has asked for it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
+
+from designer.graph.errors import GraphError
+from designer.graph.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
+from designer.training.config import (
+    LOSSES,
+    MAX_BATCH,
+    MAX_EPOCHS,
+    OPTIMIZERS,
+    PRECISIONS,
+    SCHEDULES,
+    TrainingConfig,
+)
+from designer.training.errors import ConfigError
+from designer.ui.document import Document
+from designer.ui.inspector import ParamRow
+from designer.ui.param_editors import FloatSpin, ParamEditor, editor_for
+from designer.ui.training.subscriptions import GraphSubscriptions
+
+if TYPE_CHECKING:
+    from designer.training.devices import DeviceInfo
+
+DEFAULT = TrainingConfig()
+MAX_SPIN_INT = 2**31 - 1  # a QSpinBox holds a C int
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One row of the form: the setting's schema, its section, and when it applies."""
+
+    param: Param
+    section: str
+    applies: Callable[[TrainingConfig], bool] | None = None
+
+
+def _float(name: str, help: str, low: float = 0.0, high: float = math.inf) -> Param:
+    return FloatParam(name, getattr(DEFAULT, name), help, low=low, high=high)
+
+
+def _int(name: str, help: str, low: int, high: int) -> Param:
+    return IntParam(name, getattr(DEFAULT, name), help, low=low, high=min(high, MAX_SPIN_INT))
+
+
+def _choice(name: str, help: str, choices: tuple[str, ...]) -> Param:
+    return ChoiceParam(name, getattr(DEFAULT, name), help, choices=choices)
+
+
+def _flag(name: str, help: str) -> Param:
+    return BoolParam(name, getattr(DEFAULT, name), help)
+
+
+def _optimizer_in(*names: str) -> Callable[[TrainingConfig], bool]:
+    return lambda config: config.optimizer in names
+
+
+def _schedule_in(*names: str) -> Callable[[TrainingConfig], bool]:
+    return lambda config: config.schedule in names
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(_int("epochs", "How many passes over the training set", 1, MAX_EPOCHS), "Run"),
+    Setting(_int("batch_size", "Samples per optimizer step", 1, MAX_BATCH), "Run"),
+    Setting(Param("device", DEFAULT.device, "Where to train; auto takes the first GPU, else the CPU"), "Run"),
+    Setting(_choice("precision", "fp32, or mixed precision (bf16, fp16) on a device that has it",
+                    PRECISIONS), "Run"),
+    Setting(_int("seed", "Seeds the weights and the order of the batches", 0, MAX_SPIN_INT), "Run"),
+    Setting(_choice("optimizer", "How the weights follow the gradients", OPTIMIZERS), "Optimizer"),
+    Setting(_float("lr", "Learning rate: the step size of each update"), "Optimizer"),
+    Setting(_float("momentum", "Fraction of the last update carried into the next", high=1.0), "Optimizer",
+            _optimizer_in("sgd", "rmsprop")),
+    Setting(_flag("nesterov", "Nesterov momentum"), "Optimizer", _optimizer_in("sgd")),
+    Setting(Param("betas", DEFAULT.betas, "Adam's decay rates of the first and second moments"), "Optimizer",
+            _optimizer_in("adam", "adamw")),
+    Setting(_float("weight_decay", "L2 penalty on the weights (decoupled for AdamW)"), "Optimizer"),
+    Setting(_float("clip_grad_norm", "Clip the gradients to this norm; 0 turns clipping off"), "Optimizer"),
+    Setting(_choice("schedule", "How the learning rate changes over the run", SCHEDULES), "Schedule"),
+    Setting(_float("decay_epochs", "Epochs per fall of the rate by gamma"), "Schedule",
+            _schedule_in("step", "exponential")),
+    Setting(_float("gamma", "Factor of each fall of the rate", high=1.0), "Schedule",
+            _schedule_in("step", "exponential", "plateau")),
+    Setting(_int("patience", "Epochs without a better validation loss before the rate falls", 0, 10_000),
+            "Schedule", _schedule_in("plateau")),
+    Setting(_float("min_lr", "The rate never falls below this"), "Schedule", _schedule_in("cosine", "plateau")),
+    Setting(_int("warmup_steps", "Steps of linear warm-up from 0 to the rate", 0, 100_000_000), "Schedule"),
+    Setting(_choice("loss", "What training minimises", LOSSES), "Loss"),
+    Setting(_float("label_smoothing", "Share of each target spread over the other classes", high=1.0), "Loss",
+            lambda config: config.loss == "cross_entropy"),
+    Setting(_flag("channels_last", "NHWC memory layout (faster convolutions on recent GPUs)"), "Advanced"),
+    Setting(_flag("compile", "torch.compile the network (slow start, faster steps)"), "Advanced"),
+    Setting(_int("log_every", "Steps between loss readings (each costs one device sync)", 1, 1_000_000),
+            "Advanced"),
+    Setting(_int("stats_every", "Steps between samples of per-block statistics; 0 turns them off",
+                 0, 1_000_000), "Advanced"),
+)
+
+
+class BetasEditor(ParamEditor):
+    """Adam's two betas as two number fields."""
+
+    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
+        super().__init__(param, parent)
+        self.spins = (FloatSpin(0.0, 1.0), FloatSpin(0.0, 1.0))
+        for spin, tip in zip(self.spins, ("beta 1: first moment", "beta 2: second moment"), strict=True):
+            spin.setToolTip(tip)
+            self._layout.addWidget(spin, 1)
+            spin.valueChanged.connect(lambda _value: self.edited.emit(self.value()))
+            spin.out_of_range.connect(lambda _value: self.edited.emit(self._typed()))
+        self.set_value(param.default)
+
+    def _typed(self) -> list[float]:
+        return [spin.valueFromText(spin.text()) for spin in self.spins]
+
+    def value(self) -> list[float]:
+        return [spin.value() for spin in self.spins]
+
+    def set_value(self, value: Any) -> None:
+        for spin, number in zip(self.spins, value, strict=True):
+            spin.blockSignals(True)
+            spin.setValue(number)
+            spin.blockSignals(False)
+
+    def field(self) -> QWidget:
+        return self.spins[0]
+
+
+class DeviceEditor(ParamEditor):
+    """``auto`` and the devices found here, each named as ``training.device`` takes it."""
+
+    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
+        super().__init__(param, parent)
+        self.combo = QComboBox()
+        self.combo.addItem("auto (best found)", "auto")
+        self._layout.addWidget(self.combo)
+        self.combo.activated.connect(lambda _index: self.edited.emit(self.value()))
+
+    def set_devices(self, devices: Sequence[DeviceInfo]) -> None:
+        current = self.value()
+        self.combo.blockSignals(True)
+        while self.combo.count() > 1:
+            self.combo.removeItem(1)
+        for info in devices:
+            self.combo.addItem(f"{info.name}: {info.label}", info.name)
+        self.combo.blockSignals(False)
+        self.set_value(current)
+
+    def value(self) -> str:
+        return str(self.combo.currentData())
+
+    def set_value(self, value: Any) -> None:
+        index = self.combo.findData(value)
+        self.combo.blockSignals(True)
+        if index < 0:  # a device named in the file but not found here: keep it, say so
+            self.combo.addItem(f"{value} (not found here)", value)
+            index = self.combo.count() - 1
+        self.combo.setCurrentIndex(index)
+        self.combo.blockSignals(False)
+
+    def field(self) -> QWidget:
+        return self.combo
+
+
+def _editor(setting: Setting) -> ParamEditor:
+    name = setting.param.name
+    if name == "betas":
+        return BetasEditor(setting.param)
+    if name == "device":
+        return DeviceEditor(setting.param)
+    return editor_for(setting.param)
+
+
+def config_from_meta(meta: Mapping[str, Any]) -> tuple[TrainingConfig, str | None]:
+    """The project's settings, or the defaults and the reason they cannot be read."""
+    try:
+        return TrainingConfig.from_json(meta.get("training", {})), None
+    except ConfigError as exc:
+        return DEFAULT, f"The project's training settings are invalid: {exc}"
+
+
+class TrainingForm(QWidget):
+    """Edits the open document's training settings; ``config_changed(config)`` after each change."""
+
+    config_changed = Signal(object)  # the TrainingConfig now in effect
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document: Document | None = None
+        self.rows: dict[str, ParamRow] = {}
+        self._watch: GraphSubscriptions | None = None
+        self._config: TrainingConfig = DEFAULT
+        self._problem: str | None = None
+        self._layout = QFormLayout(self)
+        self._layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.problem_label = QLabel()
+        self.problem_label.setWordWrap(True)
+        self.problem_label.setStyleSheet("color: #c62828;")
+        self.problem_label.hide()
+        self._layout.addRow(self.problem_label)
+        self._build()
+
+    def _build(self) -> None:
+        section = ""
+        for setting in SETTINGS:
+            if setting.section != section:
+                section = setting.section
+                title = QLabel(f"<b>{section}</b>")
+                self._layout.addRow(title)
+            editor = _editor(setting)
+            row = ParamRow(editor)
+            label = QLabel(setting.param.name)
+            label.setToolTip(setting.param.help)
+            self.rows[setting.param.name] = row
+            self._layout.addRow(label, row)
+            editor.edited.connect(lambda value, key=setting.param.name: self._apply(key, value))
+
+    # -- what it shows ----------------------------------------------------------------
+
+    def set_document(self, document: Document) -> None:
+        if self._watch is not None:
+            self._watch.close()
+        self.document = document
+        self._watch = GraphSubscriptions(document.graph, self, {"meta_changed": self._on_meta_changed})
+        self._reload()
+
+    def config(self) -> TrainingConfig:
+        """The settings in effect: the project's, or the defaults when those are invalid."""
+        return self._config
+
+    def problem(self) -> str | None:
+        """Why the project's settings cannot be used, or None."""
+        return self._problem
+
+    def editor(self, key: str) -> ParamEditor:
+        return self.rows[key].editor
+
+    def error_text(self, key: str) -> str:
+        message = self.rows[key].message
+        return "" if message.isHidden() else message.text()
+
+    def errors_shown(self) -> dict[str, str]:
+        """The refusals under the fields now, by setting."""
+        return {key: self.error_text(key) for key in self.rows if self.error_text(key)}
+
+    def set_devices(self, devices: Sequence[DeviceInfo]) -> None:
+        editor = self.editor("device")
+        assert isinstance(editor, DeviceEditor)
+        editor.set_devices(devices)
+
+    def _on_meta_changed(self, key: str) -> None:
+        if key == "training":
+            self._reload()
+
+    def _reload(self) -> None:
+        meta = self.document.graph.meta if self.document is not None else {}
+        self._config, self._problem = config_from_meta(meta)
+        self.problem_label.setText(self._problem or "")
+        self.problem_label.setVisible(self._problem is not None)
+        for name, row in self.rows.items():
+            row.editor.set_value(getattr(self._config, name))
+            row.show_error("")
+        self._show_applicable()
+        self.config_changed.emit(self._config)
+
+    def _show_applicable(self) -> None:
+        for setting in SETTINGS:
+            visible = setting.applies is None or setting.applies(self._config)
+            self._layout.setRowVisible(self.rows[setting.param.name], visible)
+
+    # -- edits ------------------------------------------------------------------------
+
+    def _apply(self, key: str, value: Any) -> None:
+        if self.document is None:
+            return
+        section = dict(self.document.graph.meta.get("training", {}))
+        section[key] = value
+        try:
+            config = TrainingConfig.from_json(section)
+            self.document.set_meta("training", config.to_json())
+        except GraphError as exc:  # ConfigError, or DocumentLocked while a run trains
+            self._show_error(key, getattr(exc, "key", key), str(exc))
+            return
+        self.rows[key].show_error("")
+
+    def _show_error(self, edited: str, named: str, message: str) -> None:
+        """Under the edited field, or under the one the message names (min_lr after a smaller lr)."""
+        self.rows[edited].show_error(message)
+        if named != edited and named in self.rows:
+            self.rows[named].show_error(message)

@@ -1,0 +1,339 @@
+"""The training panel: dataset, hyperparameters, device, memory estimate, Start/Pause/Stop, progress and log.
+
+It edits the open document's ``dataset`` and ``training`` sections (undoable,
+saved with the project) and drives a :class:`TrainingSession`. Start stays
+disabled, with the reason as its tooltip, while the graph has errors, the
+dataset picker reports a problem, the project's settings are invalid, or a run
+is under way. Records go on to the window as signals: ``records(run_id, list)``
+for the plots, ``node_stats(stats)`` for the canvas.
+
+Nothing here imports torch when the window opens: the device list is probed on
+a worker thread the first time the panel is shown, and the worker module is
+imported when the first run starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from designer.data.config import DatasetConfig
+from designer.data.errors import DataConfigError
+from designer.graph.errors import GraphError
+from designer.training.memory import estimate_memory
+from designer.training.records import NodeStats, Record, RunEnded, RunStarted
+from designer.ui.document import Document
+from designer.ui.training.config_form import TrainingForm
+from designer.ui.training.dataset_picker import DatasetPicker
+from designer.ui.training.lock import lock_banner
+from designer.ui.training.monitor import RunMonitor
+from designer.ui.training.session import IDLE, PAUSED, STOPPING, TrainingSession
+from designer.ui.training.subscriptions import GraphSubscriptions
+
+GRAPH_EVENTS = ("shapes_changed", "params_changed", "node_added", "node_removed", "edge_added",
+                "edge_removed")
+_PROBES: set[QThread] = set()  # device probes still running; kept alive past a closed panel
+
+
+class DeviceProbe(QThread):
+    """Lists the devices (``describe_devices`` imports torch) off the GUI thread."""
+
+    found = Signal(list)
+
+    def run(self) -> None:
+        try:
+            from designer.training.devices import describe_devices
+
+            devices = describe_devices()
+        except Exception:  # no devices listed is no reason to fail: "auto" still trains
+            devices = []
+        self.found.emit(devices)
+
+
+class TrainingPanel(QWidget):
+    """Set up, start and watch training of the open document's graph.
+
+    Signals: ``run_started(run_id, label)``, ``records(run_id, records)``,
+    ``node_stats(stats)`` (the latest per-block statistics), ``run_ended(status, message)``.
+    """
+
+    run_started = Signal(str, str)
+    records = Signal(str, list)
+    node_stats = Signal(object)
+    run_ended = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document: Document | None = None
+        self.session = TrainingSession(self)
+        self.devices: list[Any] | None = None  # DeviceInfo, once probed
+        self.last_stopped: Path | None = None  # the run Continue goes on with
+        self._watch: GraphSubscriptions | None = None
+        self._probe: DeviceProbe | None = None
+        self._build()
+        self._refresh_timer = QTimer(self, singleShot=True, interval=0)  # one refresh per burst of edits
+        self._refresh_timer.timeout.connect(self._refresh)
+        self.session.state_changed.connect(self._on_state_changed)
+        self.session.run_started.connect(self._on_run_started)
+        self.session.records.connect(self._on_records)
+        self.session.ended.connect(self._on_ended)
+        self._refresh()
+
+    def _build(self) -> None:
+        self.banner = lock_banner()
+        self.picker = DatasetPicker()
+        self.form = TrainingForm()
+        self.memory_label = QLabel()
+        self.memory_label.setWordWrap(True)
+        self.memory_label.setToolTip("Parameters, gradients and optimizer state in float32, and every block's "
+                                     "output kept for the backward pass, at this batch size and precision")
+        settings = QWidget()
+        column = QVBoxLayout(settings)
+        column.addWidget(_title("Dataset"))
+        column.addWidget(self.picker)
+        column.addWidget(_title("Training"))
+        column.addWidget(self.form)
+        column.addStretch()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(settings)
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.continue_button = QPushButton("Continue")
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button, self.continue_button):
+            buttons.addWidget(button)
+        buttons.addStretch()
+        self.monitor = RunMonitor()
+        bottom = QWidget()
+        box = QVBoxLayout(bottom)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.memory_label)
+        box.addLayout(buttons)
+        box.addWidget(self.monitor, 1)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(scroll)
+        splitter.addWidget(bottom)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self._toggle_pause)
+        self.stop_button.clicked.connect(self.session.stop)
+        self.continue_button.clicked.connect(self._continue)
+        self.picker.changed.connect(self._on_dataset_edited)
+        self.picker.problem_changed.connect(self._schedule_refresh)
+        self.form.config_changed.connect(self._schedule_refresh)
+
+    # -- the open document -------------------------------------------------------------------
+
+    def set_document(self, document: Document) -> None:
+        """Show and edit ``document``'s settings; a run under way goes on with the graph it copied."""
+        if self.document is not None and self.document is not document:
+            self.document.locked_changed.disconnect(self._show_lock)
+        if self._watch is not None:
+            self._watch.close()
+        self.document = document
+        document.locked_changed.connect(self._show_lock)
+        handlers = dict.fromkeys(GRAPH_EVENTS, self._schedule_refresh)
+        self._watch = GraphSubscriptions(document.graph, self, {**handlers, "meta_changed": self._on_meta})
+        self.form.set_document(document)
+        self.picker.set_base_dir(document.path.parent if document.path is not None else None)
+        self.picker.set_graph(document.graph)
+        self._load_dataset()
+        self._show_lock(document.locked_reason)
+        self._refresh()
+
+    def _on_meta(self, key: str) -> None:
+        if key == "dataset":
+            self._load_dataset()
+        self._schedule_refresh()
+
+    def _load_dataset(self) -> None:
+        if self.document is None:
+            return
+        try:
+            config = DatasetConfig.from_json(self.document.graph.meta.get("dataset", {}))
+        except DataConfigError as exc:
+            self.monitor.log_line(f"The project's dataset cannot be read ({exc}); showing the default.")
+            config = DatasetConfig()
+        self.picker.set_dataset_config(config)
+
+    def _on_dataset_edited(self, config: DatasetConfig | None) -> None:
+        if config is None or self.document is None:
+            return  # the picker says why; the project keeps the last dataset that made sense
+        try:
+            self.document.set_meta("dataset", config.to_json())
+        except GraphError as exc:  # locked while a run trains
+            self.monitor.log_line(str(exc))
+            self._load_dataset()
+
+    def _show_lock(self, reason: str | None) -> None:
+        self.banner.setText(reason or "")
+        self.banner.setVisible(reason is not None)
+
+    # -- what Start needs ---------------------------------------------------------------------
+
+    def start_problem(self) -> str | None:
+        """Why Start is disabled, or None."""
+        if self.document is None:
+            return "No project is open."
+        if self.session.active:
+            return "A run is under way: stop it first."
+        if (problem := self.form.problem()) is not None:
+            return problem
+        errors = self.document.graph.errors()
+        if errors:
+            node, message = errors[0]
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            return f"The graph has errors: {f'{node}: ' if node else ''}{message}{more}"
+        if (problem := self.picker.problem()) is not None:
+            return problem
+        if self.picker.dataset_config() is None:
+            return "Choose a dataset."
+        return None
+
+    def _schedule_refresh(self, *_args: object) -> None:
+        self._refresh_timer.start()
+
+    def _refresh(self) -> None:
+        problem = self.start_problem()
+        self.start_button.setEnabled(problem is None)
+        self.start_button.setToolTip(problem or "Train the network on the dataset with these settings")
+        self._show_memory()
+
+    def _show_memory(self) -> None:
+        if self.document is None:
+            return
+        text = f"Memory: {estimate_memory(self.document.graph, self.form.config()).text()}"
+        peak = self.monitor.peak_text()
+        self.memory_label.setText(f"{text} · {peak}" if peak else text)
+
+    # -- Start, Pause, Resume, Stop, Continue -------------------------------------------------------
+
+    def start(self) -> bool:
+        """Start a new run (the Start button); False, with the reason shown, when it cannot."""
+        problem = self.start_problem()
+        dataset = self.picker.dataset_config()
+        if problem is not None or self.document is None or dataset is None:
+            self.monitor.log_line(f"Cannot start: {problem}")
+            return False
+        config = self.form.config()
+        self.monitor.begin(f"Starting {self.document.graph.name} on {dataset.name}…")
+        try:
+            root = self.session.start(self.document, dataset, config)
+        except Exception as exc:  # nothing may reach the user as a traceback
+            self._on_ended("failed", f"{type(exc).__name__}: {exc}")
+            return False
+        where = "beside the project" if self.document.path is not None else "in the user data folder (the " \
+            "project is not saved yet)"
+        self.monitor.log_line(f"Runs are kept {where}: {root / 'runs'}")
+        return True
+
+    def resume_run(self, run_dir: str | Path, epochs: int | None = None) -> bool:
+        """Go on with the stopped run in ``run_dir`` from its last checkpoint."""
+        if self.session.active:
+            self.monitor.log_line("Cannot continue: a run is under way.")
+            return False
+        self.monitor.begin(f"Continuing the run in {run_dir}…")
+        try:
+            self.session.resume_run(run_dir, self.document, epochs)
+        except Exception as exc:
+            self._on_ended("failed", f"{type(exc).__name__}: {exc}")
+            return False
+        return True
+
+    def _continue(self) -> None:
+        if self.last_stopped is not None:
+            self.resume_run(self.last_stopped)
+
+    def _toggle_pause(self) -> None:
+        if self.session.state == PAUSED:
+            self.session.resume()
+        else:
+            self.session.pause()
+
+    def shutdown(self) -> None:
+        """Stop a run and wait for its checkpoint, and for the picker's threads (closing the window)."""
+        self.session.shutdown()
+        self.picker.shutdown()
+        if self._probe is not None:
+            self._probe.wait()
+
+    # -- the session -------------------------------------------------------------------------------
+
+    def _on_state_changed(self, state: str) -> None:
+        idle = state == IDLE
+        self.pause_button.setEnabled(state not in (IDLE, STOPPING))
+        self.pause_button.setText("Resume" if state == PAUSED else "Pause")
+        self.stop_button.setEnabled(state not in (IDLE, STOPPING))
+        self.continue_button.setEnabled(idle and self.last_stopped is not None)
+        self.form.setEnabled(idle)
+        self.picker.setEnabled(idle)
+        if idle:
+            self._detect_devices()  # starting a run imported torch anyway
+        self._refresh()
+
+    def _on_run_started(self, record: RunStarted) -> None:
+        config = self.form.config()
+        self.run_started.emit(record.run_id, f"{record.run_id} (lr {config.lr:g}, batch {config.batch_size})")
+
+    def _on_records(self, run_id: str, items: list[Record]) -> None:
+        self.monitor.add_records(items)
+        stats = [record for record in items if isinstance(record, NodeStats)]
+        if stats:
+            self.node_stats.emit(stats[-1].stats)
+        for record in items:
+            if isinstance(record, RunEnded):
+                self.last_stopped = self.session.run_dir if record.status == "stopped" else None
+        if run_id:
+            self.records.emit(run_id, items)
+        self._show_memory()
+
+    def _on_ended(self, status: str, message: str) -> None:
+        self.monitor.ended(status, message)
+        if status == "finished":
+            self.last_stopped = None  # a stopped run is remembered from its RunEnded record
+        self.continue_button.setEnabled(self.last_stopped is not None and not self.session.active)
+        if self.last_stopped is not None:
+            self.continue_button.setToolTip(f"Go on with {self.last_stopped.name} from its checkpoint")
+        self.run_ended.emit(status, message)
+
+    # -- devices -----------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._detect_devices()
+
+    def _detect_devices(self) -> None:
+        if self.devices is not None or self._probe is not None:
+            return
+        probe = self._probe = DeviceProbe()
+        _PROBES.add(probe)
+        probe.found.connect(self._on_devices)
+        probe.finished.connect(lambda: _PROBES.discard(probe))
+        probe.start()
+
+    def _on_devices(self, devices: list[Any]) -> None:
+        self.devices = devices
+        self.form.set_devices(devices)
+
+
+def _title(text: str) -> QLabel:
+    return QLabel(f"<b>{text}</b>")
