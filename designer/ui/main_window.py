@@ -35,6 +35,7 @@ from designer.ui.recent_files import RecentFiles
 from designer.ui.summary_table import SummaryPanel, SummaryTable
 from designer.ui.training.lock import GraphLockGuard
 from designer.ui.training.panel import TrainingPanel
+from designer.ui.training.plots_host import PlotsHost
 
 ORGANISATION = "Designer"
 APPLICATION = "Designer"
@@ -70,7 +71,14 @@ class MainWindow(QMainWindow):
         self.docks.append(self.training_dock)
         self.tabifyDockWidget(self.docks[1], self.training_dock)
         self.docks[1].raise_()  # the inspector in front; the Training tab beside it
+        self.plots = PlotsHost()  # the plots themselves are built when first shown or fed
+        self.plots_dock = self._dock("Plots", "plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.docks.append(self.plots_dock)
+        self.tabifyDockWidget(self.docks[2], self.plots_dock)
+        self.docks[2].raise_()
         self.training_panel.node_stats.connect(self.show_node_stats)
+        self.training_panel.run_started.connect(self.plots.set_label)
+        self.training_panel.records.connect(self.plots.add_records)
         self.menu_actions = build_menus(self)
         self.lock_guard = GraphLockGuard(self)
         self.statusBar()

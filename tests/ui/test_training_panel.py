@@ -92,9 +92,12 @@ def test_start_trains_on_digits_and_the_panel_shows_progress_and_the_log(trainer
     window, panel, seen = trainer(epochs=1, batch_size=64, log_every=1)
     assert window.graph.meta["training"] == {"lr": 0.05, "epochs": 1, "log_every": 1}  # 64 is the default
     assert panel.memory_label.text().startswith("Memory: ≈ 4.84 MB (params 247 kB")
+    window.plots_dock.raise_()
     press(panel.start_button)
     qtbot.waitUntil(lambda: len(seen.batches()) >= 3, timeout=TIMEOUT)
     assert "samples/s" in panel.monitor.status.text() and "ETA" in panel.monitor.status.text()
+    plots = window.plots.plots
+    qtbot.waitUntil(lambda: plot_points(plots) >= 3, timeout=TIMEOUT)  # the loss curve grows as it trains
     assert panel.monitor.batch_bar.value() >= 1 and panel.monitor.batch_bar.maximum() == 26
     wait_idle(qtbot, panel)
     [run_id] = seen.records
@@ -106,6 +109,16 @@ def test_start_trains_on_digits_and_the_panel_shows_progress_and_the_log(trainer
     assert panel.monitor.epoch_bar.value() == 1 and panel.monitor.failure_text() == ""
     assert seen.ended == [("finished", "")] and panel.start_button.isEnabled()
     assert json.loads((tmp_path / "runs" / run_id / "run.json").read_text())["status"] == "finished"
+    assert plots.run_ids() == [run_id] and plots.label(run_id) == f"{run_id} (lr 0.05, batch 64)"
+    assert plot_points(plots) == 26
+
+
+def plot_points(plots) -> int:
+    """Points on the raw training-loss curve of the only run plotted."""
+    if len(plots.run_ids()) != 1:
+        return 0
+    x, _y = plots.curves(plots.run_ids()[0]).loss_raw.getData()
+    return 0 if x is None else len(x)
 
 
 def test_pause_resume_stop_mid_epoch_and_continue_with_the_buttons(trainer, qtbot):

@@ -1,0 +1,70 @@
+"""The Plots dock's content: the live :class:`TrainingPlots`, made when first needed.
+
+pyqtgraph costs ~0.3 s to import, so the window opens with a line of text here
+and the plots are built the first time the dock is shown or records arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QShowEvent
+from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
+
+from designer.training.records import Record
+
+if TYPE_CHECKING:
+    from designer.ui.training.plots import TrainingPlots
+
+PLACEHOLDER = "Loss, accuracy and learning rate appear here while a run trains."
+
+
+class PlotsHost(QWidget):
+    """Forwards ``add_records`` and ``set_label`` to the plots, building them on first use."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._plots: TrainingPlots | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._placeholder = QLabel(PLACEHOLDER)
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setWordWrap(True)
+        self._layout.addWidget(self._placeholder)
+
+    @property
+    def built(self) -> bool:
+        return self._plots is not None
+
+    @property
+    def plots(self) -> TrainingPlots:
+        if self._plots is None:
+            from designer.ui.training.plots import TrainingPlots
+
+            before = set(QApplication.topLevelWidgets())
+            self._plots = TrainingPlots()
+            self._placeholder.hide()
+            self._layout.addWidget(self._plots)
+            self._adopt(set(QApplication.topLevelWidgets()) - before)
+        return self._plots
+
+    def _adopt(self, orphans: set[QWidget]) -> None:
+        """pyqtgraph makes its context menus without a parent: give them one, so they go with the plots.
+
+        Otherwise they outlive the window as top-level widgets until Python's cycle
+        collector happens to run. Their window flags are kept, so a menu stays a popup.
+        """
+        for widget in orphans:
+            widget.setParent(self, widget.windowFlags())
+
+    def add_records(self, run_id: str, records: Sequence[Record]) -> None:
+        self.plots.add_records(run_id, records)
+
+    def set_label(self, run_id: str, text: str) -> None:
+        self.plots.set_label(run_id, text)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        _ = self.plots  # shown: the user wants to see them now
