@@ -76,6 +76,8 @@ class MainWindow(QMainWindow):
         self.docks.append(self.plots_dock)
         self.tabifyDockWidget(self.docks[2], self.plots_dock)
         self.docks[2].raise_()
+        self.training_dock.visibilityChanged.connect(self.training_panel.dock_visibility_changed)
+        self.plots_dock.visibilityChanged.connect(self.plots.dock_visibility_changed)
         self.training_panel.node_stats.connect(self.show_node_stats)
         self.training_panel.run_started.connect(self.plots.set_label)
         self.training_panel.records.connect(self.plots.add_records)

@@ -8,6 +8,9 @@ typed into the form key by key, buttons are clicked with QTest.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from PySide6.QtCore import Qt
@@ -330,3 +333,43 @@ def test_a_locked_document_refuses_every_edit_and_says_why(qtbot):
     document.set_locked(None)
     document.add_node("ReLU", (0.0, 0.0))
     assert changes == ["busy training", None] and document.undo_stack.count() == 1
+
+
+STARTUP_CHECK = """
+import sys, time
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from designer.ui.document import Document
+from designer.ui.main_window import MainWindow
+window = MainWindow(Document.open("lenet5"), QSettings(sys.argv[1], QSettings.Format.IniFormat))
+window.show()
+for _ in range(20):
+    app.processEvents()
+    time.sleep(0.02)
+assert not window.training_panel.content.isVisible() and not window.plots.built
+assert "torch" not in sys.modules and "pyqtgraph" not in sys.modules, "imported as the window opened"
+window.training_dock.raise_()
+window.plots_dock.raise_()
+app.processEvents()
+assert window.training_panel.content.isVisible() and window.plots.built
+window.training_panel.shutdown()
+"""
+
+
+def test_opening_the_window_imports_neither_torch_nor_pyqtgraph_until_their_tabs_come_up(tmp_path):
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    subprocess.run([sys.executable, "-c", STARTUP_CHECK, str(tmp_path / "settings.ini")], check=True,
+                   env=env, timeout=120)
+
+
+def test_the_measured_peak_shows_beside_the_estimate_when_the_records_carry_it(trainer, qtbot):
+    # No GPU here: a CPU run reports no peak, and a record as a CUDA run writes it is handed over as
+    # the worker would hand it.
+    _window, panel, _seen = trainer()
+    assert "measured peak" not in panel.memory_label.text()
+    record = BatchRecord(epoch=1, step=3, batch=3, loss=2.0, accuracy=0.1, lr=0.05, samples_per_s=900.0,
+                         eta_s=12.0, peak_memory=12_345_678)
+    panel.session.records.emit("run", [record])
+    assert panel.memory_label.text().endswith(" · measured peak 12.3 MB")
+    assert panel.monitor.status.text() == "Epoch 1 · ETA 0:12 · 900 samples/s · loss 2"

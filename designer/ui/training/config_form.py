@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
 
 from designer.graph.errors import GraphError
@@ -207,7 +208,8 @@ class TrainingForm(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.document: Document | None = None
-        self.rows: dict[str, ParamRow] = {}
+        self._rows: dict[str, ParamRow] = {}
+        self._devices: Sequence[DeviceInfo] | None = None
         self._watch: GraphSubscriptions | None = None
         self._config: TrainingConfig = DEFAULT
         self._problem: str | None = None
@@ -219,9 +221,21 @@ class TrainingForm(QWidget):
         self.problem_label.setStyleSheet("color: #c62828;")
         self.problem_label.hide()
         self._layout.addRow(self.problem_label)
-        self._build()
+
+    @property
+    def rows(self) -> dict[str, ParamRow]:
+        """Each setting's editor with the refusal under it, by key (built on first use)."""
+        if not self._rows:
+            self._build()
+        return self._rows
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._build()  # two dozen editors take ~25 ms: made when first seen, not as the window opens
+        super().showEvent(event)
 
     def _build(self) -> None:
+        if self._rows:
+            return
         section = ""
         for setting in SETTINGS:
             if setting.section != section:
@@ -232,9 +246,12 @@ class TrainingForm(QWidget):
             row = ParamRow(editor)
             label = QLabel(setting.param.name)
             label.setToolTip(setting.param.help)
-            self.rows[setting.param.name] = row
+            self._rows[setting.param.name] = row
             self._layout.addRow(label, row)
             editor.edited.connect(lambda value, key=setting.param.name: self._apply(key, value))
+        if self._devices is not None:
+            self._device_editor().set_devices(self._devices)
+        self._show_values()
 
     # -- what it shows ----------------------------------------------------------------
 
@@ -265,9 +282,14 @@ class TrainingForm(QWidget):
         return {key: self.error_text(key) for key in self.rows if self.error_text(key)}
 
     def set_devices(self, devices: Sequence[DeviceInfo]) -> None:
-        editor = self.editor("device")
+        self._devices = devices
+        if self._rows:
+            self._device_editor().set_devices(devices)
+
+    def _device_editor(self) -> DeviceEditor:
+        editor = self._rows["device"].editor
         assert isinstance(editor, DeviceEditor)
-        editor.set_devices(devices)
+        return editor
 
     def _on_meta_changed(self, key: str) -> None:
         if key == "training":
@@ -278,16 +300,16 @@ class TrainingForm(QWidget):
         self._config, self._problem = config_from_meta(meta)
         self.problem_label.setText(self._problem or "")
         self.problem_label.setVisible(self._problem is not None)
-        for name, row in self.rows.items():
-            row.editor.set_value(getattr(self._config, name))
-            row.show_error("")
-        self._show_applicable()
+        self._show_values()
         self.config_changed.emit(self._config)
 
-    def _show_applicable(self) -> None:
-        for setting in SETTINGS:
+    def _show_values(self) -> None:
+        for name, row in self._rows.items():
+            row.editor.set_value(getattr(self._config, name))
+            row.show_error("")
+        for setting in SETTINGS if self._rows else ():
             visible = setting.applies is None or setting.applies(self._config)
-            self._layout.setRowVisible(self.rows[setting.param.name], visible)
+            self._layout.setRowVisible(self._rows[setting.param.name], visible)
 
     # -- edits ------------------------------------------------------------------------
 

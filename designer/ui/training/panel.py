@@ -7,9 +7,11 @@ dataset picker reports a problem, the project's settings are invalid, or a run
 is under way. Records go on to the window as signals: ``records(run_id, list)``
 for the plots, ``node_stats(stats)`` for the canvas.
 
-Nothing here imports torch when the window opens: the device list is probed on
-a worker thread the first time the panel is shown, and the worker module is
-imported when the first run starts.
+Nothing here imports torch when the window opens. The panel's content stays
+hidden, so that the dataset picker loads no preview, until :meth:`activate`
+(the window calls it when the Training tab is first brought up: a tabbed dock
+counts as shown even behind another tab); then the device list is probed on a
+worker thread. The worker module is imported when the first run starts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -130,9 +131,14 @@ class TrainingPanel(QWidget):
         splitter.setChildrenCollapsible(False)
         splitter.addWidget(scroll)
         splitter.addWidget(bottom)
+        self.content = QWidget()
+        column = QVBoxLayout(self.content)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        column.addWidget(splitter, 1)
+        self.content.hide()  # until activate(): a hidden picker loads no preview
         layout = QVBoxLayout(self)
-        layout.addWidget(self.banner)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.content, 1)
         self.start_button.clicked.connect(self.start)
         self.pause_button.clicked.connect(self._toggle_pause)
         self.stop_button.clicked.connect(self.session.stop)
@@ -317,9 +323,15 @@ class TrainingPanel(QWidget):
 
     # -- devices -----------------------------------------------------------------------------------
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
+    def activate(self) -> None:
+        """The user looks at the panel: show its content (the picker starts its preview), list devices."""
+        self.content.show()
         self._detect_devices()
+
+    def dock_visibility_changed(self, visible: bool) -> None:
+        """For ``QDockWidget.visibilityChanged``: activate when the dock's tab first comes to the front."""
+        if visible and self.content.isHidden():
+            self.activate()
 
     def _detect_devices(self) -> None:
         if self.devices is not None or self._probe is not None:

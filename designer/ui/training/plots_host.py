@@ -1,7 +1,7 @@
 """The Plots dock's content: the live :class:`TrainingPlots`, made when first needed.
 
 pyqtgraph costs ~0.3 s to import, so the window opens with a line of text here
-and the plots are built the first time the dock is shown or records arrive.
+and the plots are built the first time the dock comes to the front or records arrive.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from designer.training.records import Record
@@ -65,6 +64,11 @@ class PlotsHost(QWidget):
     def set_label(self, run_id: str, text: str) -> None:
         self.plots.set_label(run_id, text)
 
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        _ = self.plots  # shown: the user wants to see them now
+    def dock_visibility_changed(self, visible: bool) -> None:
+        """For ``QDockWidget.visibilityChanged``: build the plots when the dock's tab comes to the front.
+
+        (A tabbed dock counts as shown even behind another tab, so ``showEvent`` would
+        build them as the window opens.)
+        """
+        if visible:
+            _ = self.plots
