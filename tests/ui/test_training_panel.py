@@ -95,6 +95,7 @@ def test_start_trains_on_digits_and_the_panel_shows_progress_and_the_log(trainer
     window, panel, seen = trainer(epochs=1, batch_size=64, log_every=1)
     assert window.graph.meta["training"] == {"lr": 0.05, "epochs": 1, "log_every": 1}  # 64 is the default
     assert panel.memory_label.text().startswith("Memory: ≈ 4.84 MB (params 247 kB")
+    assert not any(b.isEnabled() for b in (panel.pause_button, panel.stop_button, panel.continue_button))
     window.plots_dock.raise_()
     press(panel.start_button)
     qtbot.waitUntil(lambda: len(seen.batches()) >= 3, timeout=TIMEOUT)

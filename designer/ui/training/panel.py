@@ -91,46 +91,15 @@ class TrainingPanel(QWidget):
         self.session.run_started.connect(self._on_run_started)
         self.session.records.connect(self._on_records)
         self.session.ended.connect(self._on_ended)
+        self._show_state(IDLE)
         self._refresh()
 
     def _build(self) -> None:
         self.banner = lock_banner()
-        self.picker = DatasetPicker()
-        self.form = TrainingForm()
-        self.memory_label = QLabel()
-        self.memory_label.setWordWrap(True)
-        self.memory_label.setToolTip("Parameters, gradients and optimizer state in float32, and every block's "
-                                     "output kept for the backward pass, at this batch size and precision")
-        settings = QWidget()
-        column = QVBoxLayout(settings)
-        column.addWidget(_title("Dataset"))
-        column.addWidget(self.picker)
-        column.addWidget(_title("Training"))
-        column.addWidget(self.form)
-        column.addStretch()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(settings)
-        self.start_button = QPushButton("Start")
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
-        self.continue_button = QPushButton("Continue")
-        buttons = QHBoxLayout()
-        for button in (self.start_button, self.pause_button, self.stop_button, self.continue_button):
-            buttons.addWidget(button)
-        buttons.addStretch()
-        self.monitor = RunMonitor()
-        bottom = QWidget()
-        box = QVBoxLayout(bottom)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.memory_label)
-        box.addLayout(buttons)
-        box.addWidget(self.monitor, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.setChildrenCollapsible(False)
-        splitter.addWidget(scroll)
-        splitter.addWidget(bottom)
+        splitter.addWidget(self._settings_area())
+        splitter.addWidget(self._run_area())
         self.content = QWidget()
         column = QVBoxLayout(self.content)
         column.setContentsMargins(0, 0, 0, 0)
@@ -146,6 +115,46 @@ class TrainingPanel(QWidget):
         self.picker.changed.connect(self._on_dataset_edited)
         self.picker.problem_changed.connect(self._schedule_refresh)
         self.form.config_changed.connect(self._schedule_refresh)
+
+    def _settings_area(self) -> QWidget:
+        """The dataset picker and the hyperparameter form, scrolling."""
+        self.picker = DatasetPicker()
+        self.form = TrainingForm()
+        settings = QWidget()
+        column = QVBoxLayout(settings)
+        column.addWidget(_title("Dataset"))
+        column.addWidget(self.picker)
+        column.addWidget(_title("Training"))
+        column.addWidget(self.form)
+        column.addStretch()
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(settings)
+        return scroll
+
+    def _run_area(self) -> QWidget:
+        """The memory estimate, the buttons, the progress and the log."""
+        self.memory_label = QLabel()
+        self.memory_label.setWordWrap(True)
+        self.memory_label.setToolTip("Parameters, gradients and optimizer state in float32, and every block's "
+                                     "output kept for the backward pass, at this batch size and precision")
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.continue_button = QPushButton("Continue")
+        buttons = QHBoxLayout()
+        for button in (self.start_button, self.pause_button, self.stop_button, self.continue_button):
+            buttons.addWidget(button)
+        buttons.addStretch()
+        self.monitor = RunMonitor()
+        bottom = QWidget()
+        box = QVBoxLayout(bottom)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.memory_label)
+        box.addLayout(buttons)
+        box.addWidget(self.monitor, 1)
+        return bottom
 
     # -- the open document -------------------------------------------------------------------
 
@@ -285,6 +294,12 @@ class TrainingPanel(QWidget):
     # -- the session -------------------------------------------------------------------------------
 
     def _on_state_changed(self, state: str) -> None:
+        self._show_state(state)
+        if state == IDLE:
+            self._detect_devices()  # starting a run imported torch anyway
+        self._refresh()
+
+    def _show_state(self, state: str) -> None:
         idle = state == IDLE
         self.pause_button.setEnabled(state not in (IDLE, STOPPING))
         self.pause_button.setText("Resume" if state == PAUSED else "Pause")
@@ -292,9 +307,6 @@ class TrainingPanel(QWidget):
         self.continue_button.setEnabled(idle and self.last_stopped is not None)
         self.form.setEnabled(idle)
         self.picker.setEnabled(idle)
-        if idle:
-            self._detect_devices()  # starting a run imported torch anyway
-        self._refresh()
 
     def _on_run_started(self, record: RunStarted) -> None:
         config = self.form.config()
