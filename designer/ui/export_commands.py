@@ -51,6 +51,9 @@ ONNX = ExportFormat("ONNX model", "ONNX models (*.onnx)", ".onnx")
 PT2 = ExportFormat("ExportedProgram", "PyTorch ExportedProgram (*.pt2)", ".pt2")
 WEIGHTS = ExportFormat("initial weights",
                        "safetensors (*.safetensors);;PyTorch state_dict (*.pt *.pth)", ".safetensors")
+TRAINED = ExportFormat("trained network",
+                       "safetensors weights (*.safetensors);;PyTorch state_dict (*.pt *.pth);;"
+                       "ONNX models (*.onnx);;PyTorch ExportedProgram (*.pt2)", ".safetensors")
 DIAGRAM = ExportFormat("diagram", "PNG images (*.png);;SVG pictures (*.svg)", ".png")
 
 
@@ -114,6 +117,29 @@ def export_weights(window: MainWindow) -> bool:
 
     graph = window.graph
     return _export_file(window, WEIGHTS, lambda path: write(graph, path))
+
+
+def export_trained(window: MainWindow, checkpoint: Path) -> bool:
+    """A run's trained network, by the suffix chosen: weights, ONNX or an ExportedProgram."""
+    from designer.export import export_onnx as write_onnx
+    from designer.export import export_pt2 as write_pt2
+    from designer.export import export_weights as write_weights
+    from designer.training.trained import open_trained
+
+    path = _ask_path(window, TRAINED)
+    if path is None:
+        return False
+    if path.suffix == ".onnx" and not onnx_available():
+        window.show_error(f"Cannot export {TRAINED.what}", ONNX_MISSING)
+        return False
+    writers = {".onnx": write_onnx, ".pt2": write_pt2}
+
+    def write(target: Path) -> None:
+        trained = open_trained(checkpoint)  # a TrainingError is a GraphError: _write reports it
+        weights = trained.model.state_dict()
+        writers.get(target.suffix, write_weights)(trained.graph, target, weights)
+
+    return _write(window, TRAINED, path, write, TORCH_EXPORTERS)
 
 
 def export_diagram(window: MainWindow) -> bool:

@@ -36,6 +36,7 @@ from designer.ui.summary_table import SummaryPanel, SummaryTable
 from designer.ui.training.lock import GraphLockGuard
 from designer.ui.training.panel import TrainingPanel
 from designer.ui.training.plots_host import PlotsHost
+from designer.ui.training.runs_dock import RunsController
 
 ORGANISATION = "Designer"
 APPLICATION = "Designer"
@@ -59,20 +60,20 @@ class MainWindow(QMainWindow):
         self.inspector = InspectorPanel()
         self.summary = SummaryPanel()
         self.docks = [
-            self._dock("Blocks", "palette", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
-            self._dock("Inspector", "inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
-            self._dock("Summary", "summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea),
+            self.add_dock("Blocks", "palette", self.palette_panel, Qt.DockWidgetArea.LeftDockWidgetArea),
+            self.add_dock("Inspector", "inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea),
+            self.add_dock("Summary", "summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea),
         ]
         self.resizeDocks(self.docks[:2], [200, 340], Qt.Orientation.Horizontal)
         self.resizeDocks(self.docks[2:], [190], Qt.Orientation.Vertical)
         self.training_panel = TrainingPanel()
-        self.training_dock = self._dock("Training", "training", self.training_panel,
-                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.training_dock = self.add_dock("Training", "training", self.training_panel,
+                                           Qt.DockWidgetArea.RightDockWidgetArea)
         self.docks.append(self.training_dock)
         self.tabifyDockWidget(self.docks[1], self.training_dock)
         self.docks[1].raise_()  # the inspector in front; the Training tab beside it
         self.plots = PlotsHost()  # the plots themselves are built when first shown or fed
-        self.plots_dock = self._dock("Plots", "plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.plots_dock = self.add_dock("Plots", "plots", self.plots, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.docks.append(self.plots_dock)
         self.tabifyDockWidget(self.docks[2], self.plots_dock)
         self.docks[2].raise_()
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         self.training_panel.node_stats.connect(self.show_node_stats)
         self.training_panel.run_started.connect(self.plots.set_label)
         self.training_panel.records.connect(self.plots.add_records)
+        self.runs = RunsController(self)
+        self.docks[2].raise_()
         self.menu_actions = build_menus(self)
         self.lock_guard = GraphLockGuard(self)
         self.statusBar()
@@ -93,7 +96,7 @@ class MainWindow(QMainWindow):
         self.set_document(source if isinstance(source, Document) else Document(source))
         self._restore_settings()
 
-    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+    def add_dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"{name}_dock")
         dock.setWidget(widget)
@@ -127,6 +130,8 @@ class MainWindow(QMainWindow):
         self.summary.set_graph(document.graph)
         self.autosaver.watch(document)
         self.training_panel.set_document(document)
+        self.runs.follow()
+        document.path_changed.connect(self.runs.follow)
         self.lock_guard.watch(document)
         document.modified_changed.connect(self._update_title)
         document.path_changed.connect(self._update_title)
@@ -419,6 +424,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.training_panel.shutdown()  # stops a run after its batch and waits for its checkpoint
+        self.runs.shutdown()
         self.settings.setValue("main_window/geometry", self.saveGeometry())
         self.settings.setValue("main_window/state", self.saveState())
         self.settings.sync()
