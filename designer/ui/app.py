@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -11,21 +13,58 @@ if TYPE_CHECKING:
     from designer.ui.main_window import MainWindow
 
 DEFAULT_EXAMPLE = "alexnet"
+REPORT_SHOWN_VARIABLE = "DESIGNER_REPORT_SHOWN"  # set to 1: print when the first window has painted
+_IMPORTED = time.time()
 
 
 def run(src: str | None = None) -> int:
+    from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
     from designer.ui.main_window import APPLICATION, ORGANISATION
-    from designer.ui.theme import apply_light_theme
+    from designer.ui.theme import set_theme_mode
+    from designer.ui.theme_menu import saved_mode
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName(APPLICATION)
     app.setOrganizationName(ORGANISATION)
-    apply_light_theme(app)  # type: ignore[arg-type]
+    set_theme_mode(saved_mode(QSettings(ORGANISATION, APPLICATION)))
     window = first_window(src)
+    if os.environ.get(REPORT_SHOWN_VARIABLE):
+        _report_when_painted(window)
     window.show()
     return app.exec()
+
+
+def _report_when_painted(window: MainWindow) -> None:
+    """Print how long after the process started the window first painted (benchmarks/app_start.py)."""
+    from PySide6.QtCore import QEvent, QObject, QTimer
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                watched.removeEventFilter(self)
+                QTimer.singleShot(0, report)  # once this paint is done
+            return False
+
+    def report() -> None:
+        now = time.time()
+        print(f"designer: window shown {now - process_start_time():.3f} s after the process started "
+              f"(at {now:.3f})", flush=True)
+
+    window.view.viewport().installEventFilter(FirstPaint(window))
+
+
+def process_start_time() -> float:
+    """When this process started (seconds since the epoch); where the system does not say, when
+    this module was imported."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as stat, open("/proc/uptime", encoding="ascii") as up:
+            started_ticks = int(stat.read().rsplit(")", 1)[1].split()[19])
+            uptime = float(up.read().split()[0])
+        return time.time() - uptime + started_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return _IMPORTED
 
 
 def first_window(src: str | None = None, ask_restore: Callable[[Leftover], bool] | None = None) -> MainWindow:

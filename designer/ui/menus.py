@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QMenu
 from designer.graph.templates import template_description, template_names
 from designer.ui.canvas.stat_item import STAT_LABELS
 from designer.ui.export_commands import ONNX_MISSING, onnx_available
+from designer.ui.theme_menu import add_theme_menu
 
 if TYPE_CHECKING:
     from designer.ui.main_window import MainWindow
@@ -208,6 +209,7 @@ def build_menus(window: MainWindow) -> Actions:
     _fill(menu, [actions.fit, actions.zoom_in, actions.zoom_out, None, actions.auto_layout, None,
                  *(dock.toggleViewAction() for dock in window.docks)])
     _stat_menu(window, menu.addMenu("&Colour Blocks By"), actions)
+    add_theme_menu(menu.addMenu("&Theme"), window.settings)
     return actions
 
 

@@ -20,8 +20,8 @@ from designer.graph.errors import GraphError
 from designer.graph.files import write_atomic
 from designer.graph.graph import Graph
 from designer.graph.layout import apply_layout
-from designer.ui import theme
 from designer.ui.canvas.scene import GraphScene
+from designer.ui.theme import LIGHT
 
 FORMATS = (".svg", ".png")
 MARGIN = 24.0
@@ -45,7 +45,7 @@ def render(graph: Graph, path: str | os.PathLike[str], layout: str | None = "LR"
         graph = graph.copy()  # the caller's positions stay as they were
         # Wider columns than the editor's, so every edge has room for its shape label.
         apply_layout(graph, layout, column_gap=COLUMN_GAP)
-    scene = GraphScene(graph)
+    scene = GraphScene(graph, theme=LIGHT)  # papers and slides are white, whatever the editor's theme
     for item in scene.items():
         # Cached items would reach the SVG as bitmaps; drawn directly they stay text and lines.
         item.setCacheMode(item.CacheMode.NoCache)
@@ -60,7 +60,7 @@ def render(graph: Graph, path: str | os.PathLike[str], layout: str | None = "LR"
 def _paint(scene: GraphScene, painter: QPainter, target: QRectF, source: QRectF) -> None:
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
-    painter.fillRect(target, theme.CANVAS_BACKGROUND)
+    painter.fillRect(target, scene.theme.canvas_background)
     scene.render(painter, target, source, Qt.AspectRatioMode.KeepAspectRatio)
 
 

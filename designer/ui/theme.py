@@ -1,46 +1,191 @@
-"""Colours, fonts and the light application palette shared by every view.
+"""Colours, fonts and the application palette: a light and a dark :class:`Theme`, following the system.
 
-The canvas paints with these constants only, so a theme is one place to change.
+The canvas paints with the colours of the theme in force (:func:`current`,
+or the fixed theme of a scene that is drawn for export, see
+:func:`theme_of`), so switching theme is one call: :func:`set_theme_mode`
+("system", "light" or "dark") or :func:`apply_theme`. Either sets a Fusion
+palette on the application and emits :func:`notifier`'s ``theme_changed``,
+which the canvas scenes answer with a repaint. In "system" mode the theme
+follows the desktop's colour scheme (``QStyleHints.colorScheme``) as it changes.
+
+The module-level constants (``CANVAS_BACKGROUND``, ``MESSAGE_ERROR``, ...) are
+the light theme's colours, for widgets that do not follow the theme yet.
 """
 
 from __future__ import annotations
 
-from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
-CATEGORY_COLOURS = {
-    "Input": "#546e7a",
-    "Convolution": "#1e88e5",
-    "Pooling": "#00897b",
-    "Normalization": "#8e24aa",
-    "Activation": "#f57c00",
-    "Regularization": "#6d4c41",
-    "Shape": "#78909c",
-    "Linear": "#3949ab",
-    "Merge": "#43a047",
-    "Output": "#d81b60",
-}
-DEFAULT_CATEGORY_COLOUR = "#757575"
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QGraphicsItem
 
-CANVAS_BACKGROUND = QColor("#f6f7f9")
-CANVAS_GRID = QColor("#e3e6ea")
-BLOCK_FILL = QColor("#ffffff")
-BLOCK_BORDER = QColor("#b8c0cc")
-BLOCK_TEXT = QColor("#1f2933")
-BLOCK_MUTED = QColor("#6b7785")
-SELECTION = QColor("#1565c0")
-ERROR = QColor("#c62828")
-ERROR_FILL = QColor("#fdecea")
-UNKNOWN = QColor("#9aa3ad")
-EDGE = QColor("#8893a2")
-EDGE_LABEL_FILL = QColor(255, 255, 255, 230)
-PORT_FREE = QColor("#ffffff")
-PORT_ALLOWED = QColor("#2e7d32")
+SYSTEM, LIGHT_MODE, DARK_MODE = "system", "light", "dark"
+THEME_MODES = (SYSTEM, LIGHT_MODE, DARK_MODE)
+SETTINGS_KEY = "theme"  # where the chosen mode is kept in QSettings
+
+Role = QPalette.ColorRole
+
+
+@dataclass(frozen=True, eq=False)
+class Theme:
+    """Every colour the editor paints with; instances compare by identity."""
+
+    name: str
+    dark: bool
+    canvas_background: QColor
+    canvas_grid: QColor
+    block_fill: QColor
+    block_border: QColor
+    block_text: QColor
+    block_muted: QColor
+    selection: QColor
+    error: QColor
+    error_fill: QColor
+    unknown: QColor
+    edge: QColor
+    edge_label_fill: QColor
+    port_free: QColor
+    port_allowed: QColor
+    header_alpha: int  # how strongly a block's header is tinted with its category colour
+    categories: Mapping[str, str]
+    default_category: str
+    palette_roles: Mapping[QPalette.ColorRole, str]
+    disabled_text: str
+
+    def category_colour(self, category: str) -> QColor:
+        """The colour of a block category (shared: copy it before changing it)."""
+        return _category_colour(self, category)
+
+    def palette(self) -> QPalette:
+        palette = QPalette()
+        for role, colour in self.palette_roles.items():
+            palette.setColor(role, QColor(colour))
+        for role in (Role.Text, Role.ButtonText, Role.WindowText):
+            palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(self.disabled_text))
+        return palette
+
+
+@functools.cache
+def _category_colour(theme: Theme, category: str) -> QColor:
+    # Asked for on every block repaint; a theme and its categories are few.
+    return QColor(theme.categories.get(category, theme.default_category))
+
+
+LIGHT = Theme(
+    name="light", dark=False,
+    canvas_background=QColor("#f6f7f9"), canvas_grid=QColor("#e3e6ea"),
+    block_fill=QColor("#ffffff"), block_border=QColor("#b8c0cc"),
+    block_text=QColor("#1f2933"), block_muted=QColor("#6b7785"),
+    selection=QColor("#1565c0"), error=QColor("#c62828"), error_fill=QColor("#fdecea"),
+    unknown=QColor("#9aa3ad"), edge=QColor("#8893a2"), edge_label_fill=QColor(255, 255, 255, 230),
+    port_free=QColor("#ffffff"), port_allowed=QColor("#2e7d32"), header_alpha=40,
+    categories=MappingProxyType({
+        "Input": "#546e7a", "Convolution": "#1e88e5", "Pooling": "#00897b", "Normalization": "#8e24aa",
+        "Activation": "#ef6c00", "Regularization": "#6d4c41", "Shape": "#78909c", "Linear": "#3949ab",
+        "Merge": "#43a047", "Output": "#d81b60",
+    }),
+    default_category="#757575",
+    palette_roles=MappingProxyType({
+        Role.Window: "#eef0f3", Role.WindowText: "#1f2933", Role.Base: "#ffffff",
+        Role.AlternateBase: "#f5f7fa", Role.Text: "#1f2933", Role.Button: "#f4f5f7",
+        Role.ButtonText: "#1f2933", Role.Highlight: "#1565c0", Role.HighlightedText: "#ffffff",
+        Role.ToolTipBase: "#fffff0", Role.ToolTipText: "#1f2933", Role.PlaceholderText: "#8a94a0",
+        Role.Link: "#1565c0",
+    }),
+    disabled_text="#9aa3ad",
+)
+
+# The same hues, lighter (Material 300 shades where the light theme uses 600s),
+# so that the thin category stripe and the ports stand out against dark blocks.
+DARK = Theme(
+    name="dark", dark=True,
+    canvas_background=QColor("#1b1e23"), canvas_grid=QColor("#262a31"),
+    block_fill=QColor("#2a2f37"), block_border=QColor("#465061"),
+    block_text=QColor("#e6e9ee"), block_muted=QColor("#a0aab6"),
+    selection=QColor("#64b5f6"), error=QColor("#ef5350"), error_fill=QColor("#3d2528"),
+    unknown=QColor("#737e8b"), edge=QColor("#7d8896"), edge_label_fill=QColor(27, 30, 35, 230),
+    port_free=QColor("#2a2f37"), port_allowed=QColor("#66bb6a"), header_alpha=60,
+    categories=MappingProxyType({
+        "Input": "#90a4ae", "Convolution": "#64b5f6", "Pooling": "#4db6ac", "Normalization": "#ba68c8",
+        "Activation": "#ffb74d", "Regularization": "#a1887f", "Shape": "#b0bec5", "Linear": "#7986cb",
+        "Merge": "#81c784", "Output": "#f06292",
+    }),
+    default_category="#bdbdbd",
+    palette_roles=MappingProxyType({
+        Role.Window: "#2b2f36", Role.WindowText: "#e6e9ee", Role.Base: "#1f2227",
+        Role.AlternateBase: "#272b31", Role.Text: "#e6e9ee", Role.Button: "#353a42",
+        Role.ButtonText: "#e6e9ee", Role.Highlight: "#2f6fbf", Role.HighlightedText: "#ffffff",
+        Role.ToolTipBase: "#353a42", Role.ToolTipText: "#e6e9ee", Role.PlaceholderText: "#8a94a0",
+        Role.Link: "#64b5f6", Role.BrightText: "#ffffff", Role.Light: "#4a505a", Role.Midlight: "#3c424b",
+        Role.Mid: "#2a2e34", Role.Dark: "#16181c", Role.Shadow: "#0b0c0e",
+    }),
+    disabled_text="#6b7480",
+)
+
+# The light theme's colours under their old names, for widgets that do not follow the theme.
+CATEGORY_COLOURS = dict(LIGHT.categories)
+DEFAULT_CATEGORY_COLOUR = LIGHT.default_category
+CANVAS_BACKGROUND = LIGHT.canvas_background
+CANVAS_GRID = LIGHT.canvas_grid
+BLOCK_FILL = LIGHT.block_fill
+BLOCK_BORDER = LIGHT.block_border
+BLOCK_TEXT = LIGHT.block_text
+BLOCK_MUTED = LIGHT.block_muted
+SELECTION = LIGHT.selection
+ERROR = LIGHT.error
+ERROR_FILL = LIGHT.error_fill
+UNKNOWN = LIGHT.unknown
+EDGE = LIGHT.edge
+EDGE_LABEL_FILL = LIGHT.edge_label_fill
+PORT_FREE = LIGHT.port_free
+PORT_ALLOWED = LIGHT.port_allowed
 MESSAGE_ERROR = "#c62828"
 
 
+class ThemeNotifier(QObject):
+    """Emits ``theme_changed(theme)`` after the application's theme changed, ``mode_changed(mode)``
+    after the user's choice did (which need not change the theme)."""
+
+    theme_changed = Signal(object)
+    mode_changed = Signal(str)
+
+
+class _State:
+    current: Theme = LIGHT
+    mode: str = LIGHT_MODE  # until set_theme_mode: what tests and the render command see
+    notifier: ThemeNotifier | None = None
+    following_system = False
+
+
+def current() -> Theme:
+    """The theme the application paints with now."""
+    return _State.current
+
+
+def theme_mode() -> str:
+    """SYSTEM, LIGHT_MODE or DARK_MODE: what the user chose."""
+    return _State.mode
+
+
+def notifier() -> ThemeNotifier:
+    if _State.notifier is None:
+        _State.notifier = ThemeNotifier()
+    return _State.notifier
+
+
+def theme_of(item: QGraphicsItem) -> Theme:
+    """The theme ``item`` is drawn in: its scene's fixed theme (an export), else the current one."""
+    fixed = getattr(item.scene(), "theme", None)
+    return fixed if isinstance(fixed, Theme) else _State.current
+
+
 def category_colour(category: str) -> QColor:
-    return QColor(CATEGORY_COLOURS.get(category, DEFAULT_CATEGORY_COLOUR))
+    """The current theme's colour for a block category."""
+    return _State.current.category_colour(category)
 
 
 def canvas_font(point_size: float, bold: bool = False) -> QFont:
@@ -50,26 +195,79 @@ def canvas_font(point_size: float, bold: bool = False) -> QFont:
     return font
 
 
+class TextMetrics:
+    """Widths of texts in one canvas font, remembered: blocks and edges ask on every layout,
+    mostly for the same few texts (shapes such as ``64×16×16``)."""
+
+    LIMIT = 4096
+
+    def __init__(self, font: QFont) -> None:
+        self.font = font
+        self._metrics: QFontMetricsF | None = None  # made when first needed, after the application
+        self._widths: dict[str, float] = {}
+
+    @property
+    def metrics(self) -> QFontMetricsF:
+        if self._metrics is None:
+            self._metrics = QFontMetricsF(self.font)
+        return self._metrics
+
+    def width(self, text: str) -> float:
+        width = self._widths.get(text)
+        if width is None:
+            if len(self._widths) >= self.LIMIT:
+                self._widths.clear()
+            width = self._widths[text] = self.metrics.horizontalAdvance(text)
+        return width
+
+
+def system_theme() -> Theme:
+    """DARK when the desktop asks for a dark colour scheme, else LIGHT (also when it does not say)."""
+    app = QGuiApplication.instance()
+    if not isinstance(app, QGuiApplication):
+        return LIGHT
+    return DARK if QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark else LIGHT
+
+
+def apply_theme(app: QApplication, theme: Theme) -> None:
+    """Fusion with ``theme``'s palette (the same look on every platform, offscreen included)."""
+    if app.style().name().lower() != "fusion":
+        app.setStyle("Fusion")
+    app.setPalette(theme.palette())
+    changed = theme is not _State.current
+    _State.current = theme
+    if changed:
+        notifier().theme_changed.emit(theme)
+
+
 def apply_light_theme(app: QApplication) -> None:
-    """Fusion with a light palette: the same look on every platform, offscreen included."""
-    app.setStyle("Fusion")
-    palette = QPalette()
-    roles = {
-        QPalette.ColorRole.Window: "#eef0f3",
-        QPalette.ColorRole.WindowText: "#1f2933",
-        QPalette.ColorRole.Base: "#ffffff",
-        QPalette.ColorRole.AlternateBase: "#f5f7fa",
-        QPalette.ColorRole.Text: "#1f2933",
-        QPalette.ColorRole.Button: "#f4f5f7",
-        QPalette.ColorRole.ButtonText: "#1f2933",
-        QPalette.ColorRole.Highlight: "#1565c0",
-        QPalette.ColorRole.HighlightedText: "#ffffff",
-        QPalette.ColorRole.ToolTipBase: "#fffff0",
-        QPalette.ColorRole.ToolTipText: "#1f2933",
-        QPalette.ColorRole.PlaceholderText: "#8a94a0",
-    }
-    for role, colour in roles.items():
-        palette.setColor(role, QColor(colour))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#9aa3ad"))
-    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#9aa3ad"))
-    app.setPalette(palette)
+    apply_theme(app, LIGHT)
+
+
+def set_theme_mode(mode: str) -> None:
+    """Use the LIGHT or DARK theme, or (SYSTEM) whichever the desktop's colour scheme asks for."""
+    if mode not in THEME_MODES:
+        raise ValueError(f"unknown theme {mode!r}: expected one of {', '.join(THEME_MODES)}")
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        raise RuntimeError("set_theme_mode() needs a QApplication")
+    changed = mode != _State.mode
+    _State.mode = mode
+    if mode == SYSTEM and not _State.following_system:
+        QGuiApplication.styleHints().colorSchemeChanged.connect(_on_system_scheme_changed)
+        _State.following_system = True
+    apply_theme(app, theme_for_mode(mode))
+    if changed:
+        notifier().mode_changed.emit(mode)
+
+
+def theme_for_mode(mode: str) -> Theme:
+    if mode == SYSTEM:
+        return system_theme()
+    return DARK if mode == DARK_MODE else LIGHT
+
+
+def _on_system_scheme_changed(scheme: Qt.ColorScheme) -> None:
+    app = QApplication.instance()
+    if _State.mode == SYSTEM and isinstance(app, QApplication):
+        apply_theme(app, DARK if scheme == Qt.ColorScheme.Dark else LIGHT)

@@ -149,8 +149,9 @@ class GroupItem(QGraphicsItem):
     def _paint_box(self, painter: QPainter) -> None:
         rect = self._rect
         selected = self.isSelected()
-        painter.setPen(QPen(theme.SELECTION if selected else FRAME_COLOUR, 2.2 if selected else 1.4))
-        painter.setBrush(theme.BLOCK_FILL)
+        colours = theme.theme_of(self)
+        painter.setPen(QPen(colours.selection if selected else FRAME_COLOUR, 2.2 if selected else 1.4))
+        painter.setBrush(colours.block_fill)
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
         # a second outline offset behind suggests a stack of blocks
         painter.setPen(QPen(FRAME_COLOUR, 1.0))
@@ -160,15 +161,15 @@ class GroupItem(QGraphicsItem):
         tint.setAlpha(40)
         painter.fillRect(QRectF(rect.left() + 1, rect.top() + 1, rect.width() - 2, HEADER - 1), tint)
         left = rect.left() + 10
-        painter.setPen(theme.BLOCK_TEXT)
+        painter.setPen(colours.block_text)
         painter.setFont(NAME_FONT)
         painter.drawText(QRectF(left, rect.top(), rect.width() - 20, HEADER),
                          int(Qt.AlignmentFlag.AlignVCenter), f"▸ {self.name}")
         painter.setFont(INFO_FONT)
-        painter.setPen(theme.BLOCK_MUTED)
+        painter.setPen(colours.block_muted)
         painter.drawText(QPointF(left, rect.top() + HEADER + 12), self.info)
         painter.setFont(SHAPE_FONT)
-        painter.setPen(theme.BLOCK_TEXT)
+        painter.setPen(colours.block_text)
         painter.drawText(QPointF(left, rect.top() + HEADER + 30), "→ " + self.shape_text)
         painter.setBrush(FRAME_COLOUR)
         painter.setPen(Qt.PenStyle.NoPen)

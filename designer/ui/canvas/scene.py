@@ -4,6 +4,10 @@ The scene never edits the graph. It subscribes to the model's events in its
 constructor and mirrors each one in a private ``_on_*`` handler, touching only
 the items concerned (a ``shapes_changed`` repaints the named blocks and the
 edges leaving them). Call :meth:`GraphScene.detach` before dropping it.
+
+Its items paint in the scene's :attr:`~GraphScene.theme`: the application's
+current theme, repainting when it changes, or a fixed one (an exported picture
+is always light).
 """
 
 from __future__ import annotations
@@ -12,18 +16,24 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPixmapCache
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from designer.graph.events import Event
 from designer.graph.graph import Edge, Graph, Node
-from designer.graph.inference import OK
+from designer.graph.inference import OK, NodeResult
 from designer.graph.summary import human
 from designer.ui.canvas.block_item import BlockItem
 from designer.ui.canvas.edge_item import EdgeItem
 from designer.ui.canvas.group_item import GroupItem
 from designer.ui.canvas.port_item import PortItem
 from designer.ui.canvas.stat_item import StatItem, format_value, fractions, heat
+from designer.ui.theme import Theme, current, notifier
+
+# The items' cached pictures live in QPixmapCache; its default 10 MB would not
+# hold a thousand blocks and edges on a high-density screen, and an evicted
+# picture is redrawn on every repaint.
+PIXMAP_CACHE_KB = 64 * 1024
 
 
 class GraphScene(QGraphicsScene):
@@ -31,9 +41,12 @@ class GraphScene(QGraphicsScene):
 
     group_toggle_requested = Signal(str, bool)  # a group's header or box asks to (un)collapse it
 
-    def __init__(self, graph: Graph, parent: Any = None) -> None:
+    def __init__(self, graph: Graph, parent: Any = None, theme: Theme | None = None) -> None:
         super().__init__(parent)
         self.graph = graph
+        self._fixed_theme = theme
+        if QPixmapCache.cacheLimit() < PIXMAP_CACHE_KB:
+            QPixmapCache.setCacheLimit(PIXMAP_CACHE_KB)
         self._blocks: dict[str, BlockItem] = {}
         self._edges: dict[Edge, EdgeItem] = {}
         self._groups: dict[str, GroupItem] = {}
@@ -58,12 +71,28 @@ class GraphScene(QGraphicsScene):
         ]
         for event, callback in self._subscriptions:
             event.connect(callback)
+        self._follows_theme = theme is None
+        if self._follows_theme:
+            notifier().theme_changed.connect(self._on_theme_changed)
 
     def detach(self) -> None:
-        """Stop following the graph."""
+        """Stop following the graph (and the application's theme)."""
         for event, callback in self._subscriptions:
             event.disconnect(callback)
         self._subscriptions = []
+        if self._follows_theme:
+            notifier().theme_changed.disconnect(self._on_theme_changed)
+            self._follows_theme = False
+
+    @property
+    def theme(self) -> Theme:
+        """The colours the items paint in."""
+        return self._fixed_theme or current()
+
+    def _on_theme_changed(self, theme: Theme) -> None:
+        for item in self.items():
+            item.update()  # drops the cached pictures drawn in the old colours
+        self.update()
 
     # -- maps -------------------------------------------------------------------
 
@@ -179,7 +208,7 @@ class GraphScene(QGraphicsScene):
         item = EdgeItem(edge, source, target)
         self._edges[edge] = item
         self.addItem(item)
-        self._label_edge(item)
+        self._label_edge(item, self.graph.results.get(edge.source))
         if self._groups:
             self._route_edges([edge.source, edge.target])
 
@@ -196,18 +225,20 @@ class GraphScene(QGraphicsScene):
             self._blocks[edge.source].output_port.set_connected(bool(self.graph.out_edges(edge.source)))
 
     def _on_shapes_changed(self, names: Iterable[str]) -> None:
+        results = self.graph.results
         for name in names:
             item = self._blocks.get(name)
             if item is None:
                 continue
-            item.set_result(self.graph.results.get(name))
-            for edge in self.graph.out_edges(name):
-                self._label_edge(self._edges[edge])
+            result = results.get(name)
+            item.set_result(result)
+            for edge in item.edges:  # the block's own edge items: quicker than asking the graph
+                if edge.source is item:
+                    self._label_edge(edge, result)
         if self._groups:
             self._refresh_groups_of(names)
 
-    def _label_edge(self, item: EdgeItem) -> None:
-        result = self.graph.results.get(item.edge.source)
+    def _label_edge(self, item: EdgeItem, result: NodeResult | None) -> None:
         if result is None:
             item.set_label("…", known=False)
         else:
