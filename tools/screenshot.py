@@ -1,8 +1,11 @@
-"""Renders the main window offscreen to docs/screenshot.png for the README.
+"""Renders the main window offscreen to docs/screenshot.png and docs/training.png for the README.
 
-The AlexNet template (or the project or template named on the command line) is
-laid out in layers, its second convolution is selected so the inspector shows
-its parameters, and the window is grabbed at a fixed size with the light theme.
+screenshot.png: the AlexNet template (or the project or template named on the
+command line) is laid out in layers, its second convolution is selected so the
+inspector shows its parameters, and the window is grabbed at a fixed size with
+the light theme. training.png (``--training``): LeNet-5 training on the built-in
+digits from the Training tab, grabbed mid-run with the plots, the progress and
+the blocks tagged with their gradient norms.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ SIZE = (1440, 900)
 def main() -> None:
     app = QApplication(sys.argv[:1])
     apply_light_theme(app)
+    if "--training" in sys.argv:
+        training(app)
+        return
     source = sys.argv[1] if len(sys.argv) > 1 else "alexnet"
     graph = designer.load(source)
     apply_layout(graph)
@@ -51,6 +57,46 @@ def main() -> None:
             app.processEvents()
         out = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
         window.grab().save(str(out))
+        window.close()
+    print("wrote", out)
+
+
+def training(app: QApplication) -> None:
+    """LeNet-5 on digits, paused in its fifth epoch, with the Training and Plots tabs in front."""
+    from designer.training.records import EpochRecord
+    from designer.ui.training.session import PAUSED
+
+    graph = designer.load("lenet5")
+    graph.set_meta("training", {"lr": 0.05, "epochs": 12, "log_every": 2, "stats_every": 10})
+    with tempfile.TemporaryDirectory() as folder:
+        settings = QSettings(str(Path(folder) / "screenshot.ini"), QSettings.Format.IniFormat)
+        document = Document(graph)
+        document.save(Path(folder) / "lenet5.json")
+        window = MainWindow(document, settings)
+        window.ask_stop_training = lambda: True  # type: ignore[method-assign]
+        window.resize(*SIZE)
+        window.show()
+        window.training_dock.raise_()
+        window.plots_dock.raise_()
+        window.resizeDocks([window.plots_dock], [330], Qt.Orientation.Vertical)
+        window.set_stat_key("grad_norm")
+        app.processEvents()
+        epochs: list[EpochRecord] = []
+        panel = window.training_panel
+        panel.records.connect(
+            lambda run_id, items: epochs.extend(r for r in items if isinstance(r, EpochRecord)))
+        panel.start()
+        while len(epochs) < 4:
+            app.processEvents()
+        panel.session.pause()
+        while panel.session.state != PAUSED:
+            app.processEvents()
+        window.frame_document()
+        for _ in range(5):
+            app.processEvents()
+        out = Path(__file__).resolve().parent.parent / "docs" / "training.png"
+        window.grab().save(str(out))
+        panel.shutdown()
         window.close()
     print("wrote", out)
 

@@ -123,13 +123,16 @@ class TrainingPlots(QWidget):
         self._tools.addWidget(self.export_csv_button)
 
     def _build_plots(self) -> None:
-        titles = {"loss": "Loss (faint: each batch record; line: smoothed; ○ validation)",
-                  "accuracy": "Accuracy (line: train top-1, smoothed; ○ val top-1; △ val top-5)",
+        titles = {"loss": "Loss · ○ validation", "accuracy": "Accuracy · ○ val top-1 · △ val top-5",
                   "lr": "Learning rate"}
+        tips = {"loss": "faint: each batch record; line: smoothed; ○ validation",
+                "accuracy": "line: train top-1, smoothed; ○ validation top-1; △ validation top-5"}
         self.crosshairs: list[Any] = []
-        for row, name in enumerate(PLOT_NAMES):
-            plot = self.graphics.addPlot(row=row, col=0)
+        for column, name in enumerate(PLOT_NAMES):
+            # side by side: the Plots tab is wide and short, and three stacked plots would be slivers
+            plot = self.graphics.addPlot(row=0, col=column)
             plot.setTitle(titles[name], color=FOREGROUND, size="9pt")
+            plot.setToolTip(tips.get(name, ""))
             # No grid: pyqtgraph draws it translucent, which costs more than all the curves together
             # in Qt's raster engine; the crosshair's readout gives exact values instead.
 
@@ -150,7 +153,8 @@ class TrainingPlots(QWidget):
             plot.addItem(line, ignoreBounds=True)
             self.crosshairs.append(line)
             self.plots[name] = plot
-        self.plots["lr"].setLabel("bottom", X_LABELS[self._x_mode], color=FOREGROUND)
+        for plot in self.plots.values():
+            plot.setLabel("bottom", X_LABELS[self._x_mode], color=FOREGROUND)
         self.legend: Any = self.plots["loss"].addLegend(offset=(-10, 10), labelTextColor=FOREGROUND)
 
     # -- runs -----------------------------------------------------------------------------
@@ -300,7 +304,8 @@ class TrainingPlots(QWidget):
 
     def _on_x_axis_chosen(self, index: int) -> None:
         self._x_mode = X_MODES[index]
-        self.plots["lr"].setLabel("bottom", X_LABELS[self._x_mode], color=FOREGROUND)
+        for plot in self.plots.values():
+            plot.setLabel("bottom", X_LABELS[self._x_mode], color=FOREGROUND)
         self._following = True  # the old range means nothing on the new axis
         self._window = (None, self._window[1])
         self._refresh_all()
