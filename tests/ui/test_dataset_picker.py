@@ -30,8 +30,8 @@ from designer.data.prepare import prepare
 from designer.graph.graph import Graph
 from designer.ui.commands import SetParams
 from designer.ui.document import Document
+from designer.ui.training.background import running_tasks
 from designer.ui.training.dataset_picker import DatasetPicker
-from designer.ui.training.dataset_tasks import running_tasks
 from tests.data.writers import write_mnist
 
 WAIT = 30_000  # ms: the first preview imports torch on the worker thread

@@ -1,16 +1,23 @@
-"""One slow call (open a checkpoint, evaluate a network, predict an image) run on its own QThread.
+"""Slow calls (list devices, load a preview, download a dataset, evaluate, predict) run off the GUI thread.
 
-The evaluation and predict views hand their torch work to a :class:`TaskRunner`
-so that the GUI thread never waits for it: the outcome reaches the GUI thread
-queued, after the call has returned, as ``succeeded(result)`` or
-``failed(message)``. A call cannot be cancelled halfway (those calls have no
-stop flag), so the runner keeps each thread alive until it ends, drops results
-nobody waits for any more, and ``wait`` lets a closing view block until the
-calls it started have returned.
+A view owns a :class:`TaskRunner` and hands it a function; the function runs on
+its own QThread (a :class:`BackgroundTask`), and its outcome reaches the GUI
+thread queued, after it has returned: ``succeeded(result)``, ``failed(message)``
+(a sentence, never a traceback) or ``cancelled()``; ``progressed(value)`` is
+whatever the function reports on the way. Only the newest call's signals are
+delivered: a call still running when a newer one starts finishes unseen.
+
+A thread cannot be interrupted, only outlived: every task stays referenced here
+until its thread has ended, so dropping a runner or closing the view that owns
+it never destroys a running thread (that would take the process down).
+:meth:`TaskRunner.cancel` only sets a flag that the function checks through
+:meth:`BackgroundTask.check_cancelled`; :meth:`TaskRunner.shutdown` is for
+closing the window: cancel, deliver nothing more, wait for the threads.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -18,86 +25,117 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from designer.graph.errors import GraphError
 
+SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
+
+
+class Cancelled(Exception):
+    """Raised inside a task's function when the task was asked to stop."""
+
 
 def user_message(exc: BaseException) -> str:
     """The engine's own errors are sentences for the user; anything else gets its type named."""
     if isinstance(exc, GraphError):
         return str(exc)
+    if isinstance(exc, MemoryError):
+        return "not enough memory"
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc}"
     return f"{type(exc).__name__}: {exc}".rstrip(": ")
 
 
-class _Task(QThread):
-    """Runs ``call()`` once on its thread and emits ``outcome((task, ok, value))`` from there."""
+class BackgroundTask(QThread):
+    """Runs ``work(task)`` once on its thread; emits ``outcome((task, kind, value))`` from there, then ends.
+
+    ``work`` receives the task to call :meth:`check_cancelled` between steps and
+    :meth:`report` with its progress.
+    """
 
     outcome = Signal(object)
+    progress = Signal(object)
 
-    def __init__(self, call: Callable[[], Any]) -> None:
+    def __init__(self, work: Callable[[BackgroundTask], Any]) -> None:
         super().__init__()
-        self._call = call
+        self._work = work
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def check_cancelled(self) -> None:
+        """Called by the function between steps: raises Cancelled once :meth:`cancel` was called."""
+        if self._cancel.is_set():
+            raise Cancelled
+
+    def report(self, value: object) -> None:
+        """Called by the function: ``value`` reaches the runner's ``progressed`` (if still the newest)."""
+        self.progress.emit((self, value))
 
     def run(self) -> None:
         try:
-            result = self._call()
+            result = self._work(self)
+        except Cancelled:
+            self.outcome.emit((self, CANCELLED, None))
         except Exception as exc:  # every fault reaches the view as a message; none may end the thread silently
-            self.outcome.emit((self, False, user_message(exc)))
+            self.outcome.emit((self, FAILED, user_message(exc)))
         else:
-            self.outcome.emit((self, True, result))
+            self.outcome.emit((self, SUCCEEDED, result))
 
 
 class _Reaper(QObject):
-    """Holds every running task until its thread has ended, whether or not its view still exists.
-
-    A QThread whose Python object is collected while it runs takes the process
-    down; a view closed halfway through an evaluation must not do that.
-    """
+    """Holds every task until its thread has ended, whether or not its runner or view still exists."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.alive: set[_Task] = set()
+        self.alive: set[BackgroundTask] = set()
 
-    def keep(self, task: _Task) -> None:
+    def keep(self, task: BackgroundTask) -> None:
         self.alive.add(task)
-        task.outcome.connect(self._on_outcome)  # queued: this object lives on the GUI thread
+        task.finished.connect(self._on_finished)  # queued: this object lives on the GUI thread
 
-    @Slot(object)
-    def _on_outcome(self, outcome: tuple[_Task, bool, object]) -> None:
-        task = outcome[0]
+    @Slot()
+    def _on_finished(self) -> None:
+        task = self.sender()
+        assert isinstance(task, BackgroundTask)
         task.wait()  # it has emitted its last signal; its thread is ending now
         self.alive.discard(task)
-        task.deleteLater()
+        task.deleteLater()  # not deleted here: Qt is still delivering this task's signal
 
 
 _reaper: _Reaper | None = None
 
 
-def _keep(task: _Task) -> None:
+def _keep(task: BackgroundTask) -> None:
     global _reaper
     if _reaper is None:  # made on first use, so on the GUI thread that starts tasks
         _reaper = _Reaper()
     _reaper.keep(task)
 
 
-class TaskRunner(QObject):
-    """Runs calls on their own threads for one view; only the newest call's outcome is delivered.
+def running_tasks() -> int:
+    """How many tasks, of every runner, have not ended yet (for tests)."""
+    return 0 if _reaper is None else len(_reaper.alive)
 
-    ``succeeded(result)`` or ``failed(message)`` come on the GUI thread after the
-    call returned. A call still running when a newer one starts finishes unseen
-    (its thread cannot be interrupted, only outlived).
-    """
+
+class TaskRunner(QObject):
+    """Runs calls on their own threads for one view; only the newest call's signals are delivered."""
 
     succeeded = Signal(object)
     failed = Signal(str)
+    cancelled = Signal()
+    progressed = Signal(object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._tasks: list[_Task] = []
-        self._current: _Task | None = None
+        self._tasks: list[BackgroundTask] = []
+        self._current: BackgroundTask | None = None
 
     @property
     def busy(self) -> bool:
-        """Whether the newest call is still running."""
+        """Whether the newest call is still running (its outcome not delivered yet)."""
         return self._current is not None
 
     @property
@@ -105,28 +143,50 @@ class TaskRunner(QObject):
         """How many of the calls this runner started have not returned yet, outdated ones included."""
         return len(self._tasks)
 
-    def start(self, call: Callable[[], Any]) -> None:
-        task = _Task(call)
+    @property
+    def cancel_requested(self) -> bool:
+        """Whether the newest call, still running, was asked to stop."""
+        return self._current is not None and self._current.cancel_requested
+
+    def start(self, work: Callable[[BackgroundTask], Any]) -> None:
+        """Run ``work(task)`` on a new thread; a call still running is not stopped, only no longer heard."""
+        task = BackgroundTask(work)
         _keep(task)
         self._tasks.append(task)
         self._current = task
         task.outcome.connect(self._on_outcome)  # queued to the GUI thread, where this object lives
+        task.progress.connect(self._on_progress)
         task.start()
 
+    def cancel(self) -> None:
+        """Ask the newest call to stop; it ends with ``cancelled()`` if its function checks the flag."""
+        if self._current is not None:
+            self._current.cancel()
+
+    def shutdown(self, ms: int | None = None) -> bool:
+        """Cancel every call, deliver nothing more, wait ``ms`` (None: until they end); False on time-out."""
+        self._current = None
+        for task in self._tasks:
+            task.cancel()
+        return all(task.wait() if ms is None else task.wait(ms) for task in list(self._tasks))
+
     @Slot(object)
-    def _on_outcome(self, outcome: tuple[_Task, bool, object]) -> None:
-        task, ok, value = outcome
+    def _on_progress(self, progress: tuple[BackgroundTask, object]) -> None:
+        task, value = progress
+        if task is self._current:
+            self.progressed.emit(value)
+
+    @Slot(object)
+    def _on_outcome(self, outcome: tuple[BackgroundTask, str, object]) -> None:
+        task, kind, value = outcome
         if task in self._tasks:
             self._tasks.remove(task)
         if task is not self._current:
             return
         self._current = None
-        if ok:
+        if kind == SUCCEEDED:
             self.succeeded.emit(value)
-        else:
+        elif kind == FAILED:
             self.failed.emit(str(value))
-
-    def wait(self, ms: int = 60_000) -> bool:
-        """Block until every call this runner started has returned (for closing); False on time-out."""
-        self._current = None  # a closing view takes no more results
-        return all(task.wait(ms) for task in list(self._tasks))
+        else:
+            self.cancelled.emit()

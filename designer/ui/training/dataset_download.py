@@ -19,7 +19,7 @@ from designer.data.download import CATALOG, download_dataset
 from designer.data.downloaded import download_folder
 from designer.data.fit_report import DISPLAY_NAMES
 from designer.ui import theme
-from designer.ui.training.dataset_tasks import BackgroundTask
+from designer.ui.training.background import BackgroundTask, TaskRunner
 
 PROGRESS_STEPS = 1000  # the bar's range: tenths of a percent
 _PROGRESS_INTERVAL = 0.05  # seconds between progress reports: the GUI thread gets at most 20 a second
@@ -42,7 +42,11 @@ class DownloadRow(QWidget):
         self.base_url: str | None = None
         self._name: str | None = None
         self._finished: str | None = None  # the dataset whose download succeeded last
-        self._task: BackgroundTask | None = None
+        self._downloads = TaskRunner(self)
+        self._downloads.progressed.connect(self._on_progress)
+        self._downloads.succeeded.connect(self._on_succeeded)
+        self._downloads.failed.connect(self._on_failed)
+        self._downloads.cancelled.connect(self._on_cancelled)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.download_button = QPushButton("Download")
@@ -69,7 +73,7 @@ class DownloadRow(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._task is not None
+        return self._downloads.busy
 
     def offer(self, name: str, *, needed: bool) -> None:
         """Offer to download ``name`` if ``needed``, else hide (but keep showing a finished download of it).
@@ -91,35 +95,27 @@ class DownloadRow(QWidget):
         if self.busy or self._name is None:
             return
         name = self._name
-        self._task = BackgroundTask(_download_work(name, self.base_url))
-        self._task.progressed.connect(self._on_progress)
-        self._task.succeeded.connect(self._on_succeeded)
-        self._task.failed.connect(self._on_failed)
-        self._task.cancelled.connect(self._on_cancelled)
         self.progress.setValue(0)
         self._show(f"Downloading {DISPLAY_NAMES[name]}…", progress=True, cancel=True)
-        self._task.begin()
+        self._downloads.start(_download_work(name, self.base_url))
         self.busy_changed.emit(True)
 
     @Slot()
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        if self.busy:
+            self._downloads.cancel()
             self._show("Cancelling…", progress=True)
 
     def shutdown(self) -> None:
         """Cancel a running download and wait for its thread (for closing the window)."""
-        task = self._task
-        if task is not None:
-            task.cancel()
-            task.wait()
+        self._downloads.shutdown()
 
     # -- outcomes, on the GUI thread -------------------------------------------------------
 
     @Slot(object)
     def _on_progress(self, state: tuple[float, str]) -> None:
         fraction, text = state
-        if self._task is not None and not self._task.cancel_requested:
+        if not self._downloads.cancel_requested:
             self.progress.setValue(round(fraction * PROGRESS_STEPS))
             self.message.setText(text)
 
@@ -141,7 +137,6 @@ class DownloadRow(QWidget):
         self._show("Download cancelled; the next download resumes where this one stopped.", button="Download")
 
     def _end(self) -> str:
-        self._task = None
         self.busy_changed.emit(False)
         return self._name or ""
 
@@ -168,7 +163,7 @@ def _download_work(name: str, base_url: str | None) -> Callable[[BackgroundTask]
             now = time.monotonic()
             if now - last >= _PROGRESS_INTERVAL or (total is not None and done >= total):
                 last = now
-                task.progressed.emit(_progress_state(name, files, file, done, total))
+                task.report(_progress_state(name, files, file, done, total))
 
         return download_dataset(name, base_url=base_url, progress=progress)
 

@@ -35,10 +35,10 @@ from designer.data.fit_report import DISPLAY_NAMES, DatasetFacts, FitReport, des
 from designer.graph.errors import GraphError
 from designer.graph.graph import Graph
 from designer.ui import theme
+from designer.ui.training.background import BackgroundTask, TaskRunner
 from designer.ui.training.dataset_download import DownloadRow
 from designer.ui.training.dataset_form import FOLDER_SOURCES, DatasetForm
 from designer.ui.training.dataset_preview import PreviewPanel, to_qimages
-from designer.ui.training.dataset_tasks import BackgroundTask
 
 PREVIEW_DELAY_MS = 250  # a preview starts once the options have stayed put this long
 FIT_COLOURS = {"ok": "#2e7d32", "note": "#9a6700", "error": theme.MESSAGE_ERROR}
@@ -80,7 +80,6 @@ class DatasetPicker(QWidget):
         self._announced: str | None = None
         # The preview: the key wanted now, the key being loaded, and the last outcome with its key.
         self._wanted: PreviewKey | None = None
-        self._task: BackgroundTask | None = None
         self._running: PreviewKey | None = None
         self._loaded: tuple[PreviewKey, LoadedPreview | str] | None = None
         self._build()
@@ -98,6 +97,9 @@ class DatasetPicker(QWidget):
         layout = QVBoxLayout(self)
         for widget in (self._form, self.status_label, self.fit_label, self.preview):
             layout.addWidget(widget)
+        self._previews = TaskRunner(self)  # one at a time: the next starts when it ends
+        self._previews.succeeded.connect(self._on_preview_done)
+        self._previews.failed.connect(self._on_preview_done)
         self._preview_timer = _single_shot(self, PREVIEW_DELAY_MS, self._start_preview)
         self._fit_timer = _single_shot(self, 0, self._check_fit)  # coalesces a burst of graph events
         self._form.edited.connect(self._on_edited)
@@ -158,8 +160,7 @@ class DatasetPicker(QWidget):
     def shutdown(self) -> None:
         """Cancel a download and wait for the worker threads (for closing the window)."""
         self.download.shutdown()
-        if self._task is not None:
-            self._task.wait()
+        self._previews.shutdown()
 
     # -- dialogs (tests replace these) ------------------------------------------------------------
 
@@ -262,20 +263,16 @@ class DatasetPicker(QWidget):
     def _start_preview(self) -> None:
         """Load the wanted preview unless one is loading already (it starts the next when it ends)."""
         key, config = self._wanted, self._config
-        if key is None or config is None or self._task is not None or not self.isVisible():
+        if key is None or config is None or self._previews.busy or not self.isVisible():
             return
         if self._outcome() is not None:
             return
         self._running = key
-        self._task = BackgroundTask(_preview_work(config, self._folder_size(), self._base_dir))
-        self._task.succeeded.connect(self._on_preview_done)
-        self._task.failed.connect(self._on_preview_done)
-        self._task.begin()
+        self._previews.start(_preview_work(config, self._folder_size(), self._base_dir))
 
     @Slot(object)
     def _on_preview_done(self, outcome: LoadedPreview | str) -> None:
         assert self._running is not None
-        self._task = None
         self._loaded = (self._running, outcome)
         if self._running == self._wanted:
             self._show_outcome(outcome)

@@ -123,7 +123,7 @@ class EvaluationPanel(QWidget):
         self.classes.setRowCount(0)
         self.samples.clear()
         self._set_status(f"Evaluating {html.escape(_short(path))} on its validation data…")
-        self.tasks.start(lambda: run_evaluation(path, dataset, device))
+        self.tasks.start(lambda _task: run_evaluation(path, dataset, device))
 
     def _on_evaluated(self, outcome: EvaluationResult) -> None:
         self.result = outcome
@@ -169,7 +169,7 @@ class EvaluationPanel(QWidget):
 
         Closing the panel need not wait: an evaluation that ends after it is simply not shown.
         """
-        return self.tasks.wait(ms)
+        return self.tasks.shutdown(ms)
 
 
 def _class_table() -> QTableWidget:

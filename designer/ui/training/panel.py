@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -37,6 +37,7 @@ from designer.graph.errors import GraphError
 from designer.training.memory import estimate_memory
 from designer.training.records import NodeStats, Record, RunEnded, RunStarted
 from designer.ui.document import Document
+from designer.ui.training.background import BackgroundTask, TaskRunner
 from designer.ui.training.config_form import TrainingForm
 from designer.ui.training.dataset_picker import DatasetPicker
 from designer.ui.training.lock import lock_banner
@@ -46,22 +47,16 @@ from designer.ui.training.subscriptions import GraphSubscriptions
 
 GRAPH_EVENTS = ("shapes_changed", "params_changed", "node_added", "node_removed", "edge_added",
                 "edge_removed")
-_PROBES: set[QThread] = set()  # device probes still running; kept alive past a closed panel
 
 
-class DeviceProbe(QThread):
-    """Lists the devices (``describe_devices`` imports torch) off the GUI thread."""
+def probe_devices(_task: BackgroundTask) -> list[Any]:
+    """Lists the devices (``describe_devices`` imports torch: run it off the GUI thread)."""
+    try:
+        from designer.training.devices import describe_devices
 
-    found = Signal(list)
-
-    def run(self) -> None:
-        try:
-            from designer.training.devices import describe_devices
-
-            devices = describe_devices()
-        except Exception:  # no devices listed is no reason to fail: "auto" still trains
-            devices = []
-        self.found.emit(devices)
+        return describe_devices()
+    except Exception:  # no devices listed is no reason to fail: "auto" still trains
+        return []
 
 
 class TrainingPanel(QWidget):
@@ -83,8 +78,9 @@ class TrainingPanel(QWidget):
         self.devices: list[Any] | None = None  # DeviceInfo, once probed
         self.last_stopped: Path | None = None  # the run Continue goes on with
         self._watch: GraphSubscriptions | None = None
-        self._probe: DeviceProbe | None = None
         self._build()
+        self._device_probe = TaskRunner(self)
+        self._device_probe.succeeded.connect(self._on_devices)
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)  # one refresh per burst of edits
         self._refresh_timer.timeout.connect(self._refresh)
         self.session.state_changed.connect(self._on_state_changed)
@@ -288,8 +284,7 @@ class TrainingPanel(QWidget):
         """Stop a run and wait for its checkpoint, and for the picker's threads (closing the window)."""
         self.session.shutdown()
         self.picker.shutdown()
-        if self._probe is not None:
-            self._probe.wait()
+        self._device_probe.shutdown()
 
     # -- the session -------------------------------------------------------------------------------
 
@@ -346,13 +341,9 @@ class TrainingPanel(QWidget):
             self.activate()
 
     def _detect_devices(self) -> None:
-        if self.devices is not None or self._probe is not None:
+        if self.devices is not None or self._device_probe.busy:
             return
-        probe = self._probe = DeviceProbe()
-        _PROBES.add(probe)
-        probe.found.connect(self._on_devices)
-        probe.finished.connect(lambda: _PROBES.discard(probe))
-        probe.start()
+        self._device_probe.start(probe_devices)
 
     def _on_devices(self, devices: list[Any]) -> None:
         self.devices = devices

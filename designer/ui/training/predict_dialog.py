@@ -88,7 +88,7 @@ class PredictDialog(QDialog):
         self._runner.succeeded.connect(self._on_predicted)
         self._runner.failed.connect(self._on_failed)
         checkpoint = self.checkpoint  # the thread must not touch the dialog, which may be gone by then
-        self._loader.start(lambda: _open(checkpoint))
+        self._loader.start(lambda _task: _open(checkpoint))
 
     def _lay_out(self) -> None:
         grid = QGridLayout()
@@ -147,7 +147,7 @@ class PredictDialog(QDialog):
         trained = self.trained
         assert trained is not None
         self._set_message(f"Predicting {html.escape(path.name)}…")
-        self._runner.start(lambda: _predict(trained, path))
+        self._runner.start(lambda _task: _predict(trained, path))
 
     # -- results -----------------------------------------------------------------------------
 
@@ -217,7 +217,7 @@ class PredictDialog(QDialog):
 
         Closing the dialog need not wait: a call that ends after it is simply not shown.
         """
-        return self._loader.wait(ms) and self._runner.wait(ms)
+        return self._loader.shutdown(ms) and self._runner.shutdown(ms)
 
 
 def _bar() -> QProgressBar:
