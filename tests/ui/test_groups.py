@@ -179,3 +179,20 @@ def test_rename_a_group_from_the_menu(window, monkeypatch):
     window.menu_actions.undo.trigger()
     assert "stage1" in graph.groups
     check(window)
+
+
+def test_the_frame_follows_a_block_while_it_is_dragged(window, monkeypatch):
+    group_stage(window, monkeypatch)
+    view, scene = window.view, window.view.graph_scene
+    frame = scene.item_for_group("stage1")
+    select_by_mouse(window, "s2")
+    block = scene.item_for_node("s2")
+    start = at(view, block.sceneBoundingRect().center() + QPointF(0, 8))
+    viewport = view.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for step in range(1, 6):
+        QTest.mouseMove(viewport, start + QPoint(0, 30 * step))
+    assert frame.sceneBoundingRect().contains(block.sceneBoundingRect())  # mid-drag, before any command
+    end = start + QPoint(0, 150)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+    check(window)

@@ -27,6 +27,7 @@ from designer.ui.theme import Theme, theme_of
 
 if TYPE_CHECKING:
     from designer.ui.canvas.edge_item import EdgeItem
+    from designer.ui.canvas.group_item import GroupItem
 
 WIDTH = 150.0
 PAD = 10.0
@@ -106,6 +107,7 @@ class BlockItem(QGraphicsRectItem):
         self.error = ""
         self.formula = ""
         self.edges: set[EdgeItem] = set()
+        self.group_item: GroupItem | None = None  # the group it is in (set by the scene)
         self.output_port = PortItem(self, OUTPUT)
         self.input_ports: dict[int, PortItem] = {}
         self._rect = QRectF()  # the block's body; the item's rect() also holds the ports
@@ -316,4 +318,6 @@ class BlockItem(QGraphicsRectItem):
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
             for edge in self.edges:
                 edge.update_path()
+            if self.group_item is not None and not self.group_item.collapsed:
+                self.group_item.follow_members()  # the frame keeps around its blocks while one is dragged
         return super().itemChange(change, value)

@@ -61,7 +61,11 @@ class GroupItem(QGraphicsItem):
 
     def sync(self, name: str, members: Iterable[BlockItem], collapsed: bool, info: str,
              shape_text: str) -> None:
+        for block in self.members:
+            block.group_item = None
         self.name, self.members, self.collapsed = name, list(members), collapsed
+        for block in self.members:
+            block.group_item = self
         self.info, self.shape_text = info, shape_text
         flags = QGraphicsItem.GraphicsItemFlag
         self.setFlag(flags.ItemIsMovable, collapsed)

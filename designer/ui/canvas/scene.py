@@ -259,6 +259,7 @@ class GraphScene(QGraphicsScene):
             del self._groups[name]
             for block in item.members:
                 block.setVisible(True)
+                block.group_item = None
             item.members = []
             item.edges.clear()
             self.removeItem(item)
