@@ -10,17 +10,18 @@ can be replaced (``base_url``) to test against a local server.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import re
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from designer.data.errors import ChecksumError, DownloadError
 from designer.data.paths import downloads_dir
+
+if TYPE_CHECKING:
+    import http.client
 
 # (file name, bytes so far, total bytes or None). Raising from it cancels the download;
 # the partial file stays, so the next call resumes.
@@ -122,6 +123,11 @@ def download_file(url: str, dest: Path, *, md5: str | None = None, sha256: str |
 
 
 def _fetch(url: str, part: Path, progress: Progress | None, timeout: float) -> None:
+    # Imported here: with ssl they take 70 ms, and the app imports this module as it starts.
+    import http.client
+    import urllib.error
+    import urllib.request
+
     have = part.stat().st_size if part.is_file() else 0
     headers = {"User-Agent": "designer", **({"Range": f"bytes={have}-"} if have else {})}
     try:
@@ -158,6 +164,8 @@ def _total(response: http.client.HTTPResponse, start: int) -> int | None:
 
 def _copy(response: http.client.HTTPResponse, part: Path, start: int, total: int | None,
           progress: Progress | None, url: str) -> None:
+    import http.client  # already imported by _fetch
+
     done = start
     try:
         with part.open("r+b" if start else "wb") as file:
