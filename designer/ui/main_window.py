@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.training_panel.node_stats.connect(self.show_node_stats)
         self.training_panel.run_started.connect(self.plots.set_label)
         self.training_panel.records.connect(self.plots.add_records)
+        self.training_panel.run_ended.connect(lambda status, message: self.plots.flush())
         self.runs = RunsController(self)
         self.docks[2].raise_()
         self.menu_actions = build_menus(self)

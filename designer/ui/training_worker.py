@@ -13,6 +13,7 @@ waits, for the current batch and its checkpoint. The pattern is superqt's
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -30,6 +31,7 @@ from designer.training.trainer import RunResult
 
 JobFactory = Callable[[Control], TrainingJob]
 DELIVERY_MS = 34  # ≤ 30 deliveries a second
+SWITCH_INTERVAL_S = 0.001
 
 
 class RecordQueue:
@@ -137,6 +139,9 @@ class TrainingWorker(QObject):
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("this worker has run already; make a new one")
+        # Python hands the GIL between threads every 5 ms by default: the GUI thread, waking for a
+        # repaint or a click, would wait that long for the training thread each time it needs it.
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         self._thread = QThread()
         self._loop = _Loop(self._make_job, self.control, self._queue)
         self._loop.moveToThread(self._thread)

@@ -2,6 +2,9 @@
 
 pyqtgraph costs ~0.3 s to import, so the window opens with a line of text here
 and the plots are built the first time the dock comes to the front or records arrive.
+Records are drawn at most ten times a second: a repaint of the three plots costs
+~10 ms of the GUI thread, which on a small machine is taken from training
+(benchmarks/README.md, "GUI while training"), and curves need no more.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from designer.training.records import Record
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from designer.ui.training.plots import TrainingPlots
 
 PLACEHOLDER = "Loss, accuracy and learning rate appear here while a run trains."
+DRAW_MS = 100
 
 
 class PlotsHost(QWidget):
@@ -32,6 +36,11 @@ class PlotsHost(QWidget):
         self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._placeholder.setWordWrap(True)
         self._layout.addWidget(self._placeholder)
+        self._pending: dict[str, list[Record]] = {}
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(DRAW_MS)
+        self._timer.timeout.connect(self.flush)
 
     @property
     def built(self) -> bool:
@@ -59,9 +68,20 @@ class PlotsHost(QWidget):
             widget.setParent(self, widget.windowFlags())
 
     def add_records(self, run_id: str, records: Sequence[Record]) -> None:
-        self.plots.add_records(run_id, records)
+        """Draw ``records`` with the next update, within DRAW_MS."""
+        self._pending.setdefault(run_id, []).extend(records)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Draw every record still waiting."""
+        self._timer.stop()
+        pending, self._pending = self._pending, {}
+        for run_id, records in pending.items():
+            self.plots.add_records(run_id, records)
 
     def set_label(self, run_id: str, text: str) -> None:
+        self.flush()  # a new run: what is waiting belongs to the one before
         self.plots.set_label(run_id, text)
 
     def dock_visibility_changed(self, visible: bool) -> None:
