@@ -29,36 +29,12 @@ from designer.graph.graph import Node
 from designer.graph.inference import ERROR, OK
 from designer.ui import theme
 from designer.ui.document import Document
+from designer.ui.inspector_multi import MultiForm
 from designer.ui.param_editors import ParamEditor, editor_for
+from designer.ui.param_row import ParamRow as ParamRow  # re-exported: the training form uses it
+from designer.ui.param_row import message_label
 
 PLACEHOLDER = "Select a block to see and edit its parameters."
-
-
-def _message_label() -> QLabel:
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setStyleSheet(f"color: {theme.MESSAGE_ERROR}; font-size: 8pt;")
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
-
-
-class ParamRow(QWidget):
-    """One parameter's editor with the reason for a refused value under it."""
-
-    def __init__(self, editor: ParamEditor) -> None:
-        super().__init__()
-        self.editor = editor
-        self.message = _message_label()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(2)
-        layout.addWidget(editor)
-        layout.addWidget(self.message)
-
-    def show_error(self, text: str) -> None:
-        self.message.setText(text)
-        self.message.setVisible(bool(text))
 
 
 class InspectorPanel(QWidget):
@@ -67,6 +43,7 @@ class InspectorPanel(QWidget):
         self.document: Document | None = None
         self.node_name: str | None = None
         self.rows: dict[str, ParamRow] = {}
+        self.multi: MultiForm | None = None  # the form for several blocks, when that is what is shown
         self.name_edit: QLineEdit | None = None
         self.name_message: QLabel | None = None
         self.output_label: QLabel | None = None
@@ -101,13 +78,19 @@ class InspectorPanel(QWidget):
     def set_selection(self, names: list[str]) -> None:
         if len(names) == 1:
             self.set_node(names[0])
+        elif len(names) > 1 and self.document is not None and all(n in self.document.graph for n in names):
+            self.set_node(None)
+            self.multi = MultiForm(self.document, names)
+            self.rows = self.multi.rows
+            self._scroll.setWidget(self.multi)
         else:
-            self.set_node(None, f"{len(names)} blocks selected." if names else PLACEHOLDER)
+            self.set_node(None)
 
     def set_node(self, name: str | None, placeholder: str = PLACEHOLDER) -> None:
         if name is not None and name == self.node_name:
             return
         self.node_name = None
+        self.multi = None
         self.rows, self._labels = {}, {}
         self.name_edit = self.name_message = self.output_label = None
         if name is None or self.document is None or name not in self.document.graph:
@@ -142,7 +125,7 @@ class InspectorPanel(QWidget):
         box.setContentsMargins(0, 0, 0, 0)
         box.setSpacing(2)
         self.name_edit = QLineEdit(node.name)
-        self.name_message = _message_label()
+        self.name_message = message_label()
         box.addWidget(self.name_edit)
         box.addWidget(self.name_message)
         form.addRow("Name", name_box)
@@ -247,6 +230,8 @@ class InspectorPanel(QWidget):
     # -- model events --------------------------------------------------------------
 
     def _on_params_changed(self, node: Node, keys: Iterable[str]) -> None:
+        if self.multi is not None:
+            self.multi.on_params_changed(node, keys)
         if node.name != self.node_name:
             return
         for key in keys:
@@ -256,6 +241,8 @@ class InspectorPanel(QWidget):
                 row.show_error("")
 
     def _on_node_renamed(self, node: Node, old: str) -> None:
+        if self.multi is not None:
+            self.multi.on_node_renamed(node, old)
         if old != self.node_name:
             return
         self.node_name = node.name
@@ -264,7 +251,7 @@ class InspectorPanel(QWidget):
         self._show_name_error("")
 
     def _on_node_removed(self, node: Node) -> None:
-        if node.name == self.node_name:
+        if node.name == self.node_name or (self.multi is not None and node.name in self.multi.names):
             self.set_node(None)
 
     def _on_shapes_changed(self, names: Iterable[str]) -> None:
