@@ -3,10 +3,15 @@
 It follows the graph's events and rebuilds once per burst of edits (a deferred
 refresh), so deleting twenty blocks costs one rebuild, not sixty. Clicking a
 row asks for that block to be selected (:attr:`SummaryTable.node_clicked`).
+
+The panel's "what if the input were …" field shows the table for another input
+size: each refresh runs on a fresh copy of the graph with the first Input's shape
+replaced, so the document itself (its undo stack, its saved state) never changes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 from collections.abc import Callable
 from typing import Any
@@ -15,21 +20,27 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
+from designer.graph.errors import GraphError
 from designer.graph.events import Event
 from designer.graph.graph import Graph
-from designer.graph.summary import human, rows, totals
+from designer.graph.shapes import fmt_shape
+from designer.graph.summary import human, parse_shape, rows, totals
 
 COLUMNS = ("Name", "Type", "Connected to", "Output", "Params", "MACs", "RF", "Formula")
 ERROR_BRUSH = QBrush(QColor("#c62828"))
 UNKNOWN_BRUSH = QBrush(QColor("#8a8a8a"))
+WHAT_IF_COLOR = "#ef6c00"  # orange: reads on the light and the dark theme, unlike the error red
 
 
 class SummaryTable(QTableWidget):
@@ -49,6 +60,9 @@ class SummaryTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         self._graph: Graph | None = None
+        # derive: what to show instead of the graph itself (the what-if copy); shown: what was shown.
+        self.derive: Callable[[Graph], Graph] | None = None
+        self.shown: Graph | None = None
         self._names: list[str] = []
         self._subscriptions: list[tuple[Event, Callable[..., Any]]] = []
         self._timer = QTimer(self)
@@ -82,7 +96,8 @@ class SummaryTable(QTableWidget):
         self._timer.stop()
         if self._graph is None:
             return
-        table = rows(self._graph)
+        self.shown = self._graph if self.derive is None else self.derive(self._graph)
+        table = rows(self.shown)
         selected = [self._names[i.row()] for i in self.selectionModel().selectedRows()
                     if i.row() < len(self._names)]
         scrolled = self.verticalScrollBar().value()
@@ -127,26 +142,106 @@ class SummaryTable(QTableWidget):
 
 
 class SummaryPanel(QWidget):
-    """The totals line over the table."""
+    """The totals line and the what-if input size over the table."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.header = QLabel()
         self.header.setWordWrap(True)
+        self.what_if = QLineEdit()
+        self.what_if.setPlaceholderText("C×H×W")
+        self.what_if.setToolTip("See the table for another input size; the graph itself is not changed.")
+        self.what_if.setMaximumWidth(140)
+        self.reset_button = QPushButton("Reset")
+        self.what_if_message = QLabel()
+        self.what_if_message.setStyleSheet("color:#c62828")
         self.table = SummaryTable()
+        row = QHBoxLayout()
+        row.addWidget(QLabel("What if the input were"))
+        row.addWidget(self.what_if)
+        row.addWidget(self.reset_button)
+        row.addWidget(self.what_if_message, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
+        layout.addLayout(row)
         layout.addWidget(self.table)
         self.table.refreshed.connect(self._update_header)
+        self.what_if.returnPressed.connect(self._on_what_if_entered)
+        self.reset_button.clicked.connect(self.reset_what_if)
         self._graph: Graph | None = None
+        self._shape: tuple[int, ...] | None = None  # the what-if input shape, None: the real graph
 
     def set_graph(self, graph: Graph) -> None:
         self._graph = graph
+        self._clear_what_if()  # another network: its own input size
         self.table.set_graph(graph)
 
+    @property
+    def what_if_shape(self) -> tuple[int, ...] | None:
+        """The input shape the table shows instead of the real one; None when it shows the graph."""
+        return self._shape
+
+    def reset_what_if(self) -> None:
+        self._clear_what_if()
+        self.table.refresh()
+
+    def _clear_what_if(self) -> None:
+        self._shape = None
+        self.table.derive = None
+        self.what_if.clear()
+        self.what_if_message.clear()
+
+    def _on_what_if_entered(self) -> None:
+        text = self.what_if.text()
+        if not text.strip():
+            self.reset_what_if()
+            return
+        try:
+            shape = parse_shape(text)
+            self._check_shape(shape)
+        except (ValueError, GraphError) as error:
+            self.what_if_message.setText(str(error))  # the table stays as it was
+            return
+        self.what_if_message.clear()
+        self._shape = shape
+        self.table.derive = self._derive
+        self.table.refresh()
+
+    def _check_shape(self, shape: tuple[int, ...]) -> None:
+        """Raise the reason the first Input block would refuse ``shape``."""
+        if self._graph is None or not self._graph.inputs():
+            raise ValueError("the graph has no Input block")
+        node = self._graph.node(self._graph.inputs()[0])
+        node.spec.coerce_params({"shape": shape}, node.params)
+
+    def _derive(self, graph: Graph) -> Graph:
+        """A fresh copy of ``graph`` with the what-if shape on its first Input (the graph as is if it can't)."""
+        copy = graph.copy()
+        inputs = copy.inputs()
+        if self._shape is not None and inputs:
+            # The first Input may have changed under the what-if and refuse it: the header says so.
+            with contextlib.suppress(GraphError):
+                copy.set_params(inputs[0], {"shape": self._shape})
+        return copy
+
+    def _what_if_text(self, graph: Graph) -> str:
+        if self._shape is None:
+            return ""
+        inputs = graph.inputs()
+        if not inputs:
+            note = " (the graph has no Input block: nothing to apply it to)"
+        elif graph.node(inputs[0]).params["shape"] != self._shape:
+            note = f" ({_escape(inputs[0])} does not accept it)"
+        elif len(inputs) > 1:
+            note = f" (applied to {_escape(inputs[0])}, the first of {len(inputs)} Input blocks)"
+        else:
+            note = ""
+        return (f"<span style='color:{WHAT_IF_COLOR}'><b>What if the input were "
+                f"{fmt_shape(self._shape)}</b>{note}:</span> ")
+
     def _update_header(self) -> None:
-        graph = self._graph
+        graph = self.table.shown
         if graph is None:
             return
         total = totals(graph)
@@ -154,7 +249,7 @@ class SummaryPanel(QWidget):
         status = f"<span style='color:#c62828'>{len(errors)} error(s)</span>" if errors else "no errors"
         description = f" — {_escape(graph.description)}" if graph.description else ""
         self.header.setText(
-            f"<b>{_escape(graph.name)}</b>{description}<br>"
+            f"<b>{_escape(graph.name)}</b>{description}<br>{self._what_if_text(graph)}"
             f"{len(graph)} blocks · {total['params']:,} parameters ({human(total['params'])}) · "
             f"{human(total['macs'])} MACs per sample · {status}"
         )
