@@ -15,7 +15,7 @@ from designer.ui.canvas.view import GraphView
 from designer.ui.quick_add import QuickAddPopup
 from tests.ui.gestures import activate, assert_mirrors, at, drag
 
-EMPTY = QPointF(150.0, 400.0)  # a scene point with no block near it
+EMPTY = QPointF(120.0, 280.0)  # a scene point with no block near it, inside the fixture window's canvas
 
 
 def small_graph() -> Graph:
@@ -48,6 +48,7 @@ def no_popup_left() -> bool:
 
 
 def press_tab_at(view: GraphView, point: QPoint, target: str = "view") -> None:
+    assert view.viewport().rect().contains(point), "the point must be on the canvas, or Tab uses its centre"
     QTest.mouseMove(view.viewport(), point)
     QTest.keyClick(view if target == "view" else view.viewport(), Qt.Key.Key_Tab)
 
