@@ -77,10 +77,15 @@ def test_work_of_a_killed_app_is_offered_back_at_the_next_start(qtbot, tmp_path)
 
     project_file.save(designer.load("lenet5"), project)
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    errors = tmp_path / "session.err"  # a file, not a pipe nobody reads, which could fill and block it
     child = subprocess.Popen([sys.executable, "-c", KILLED_SESSION, str(project), str(tmp_path / "s.ini")],
-                             stdout=subprocess.PIPE, text=True, env=env)
+                             stdout=subprocess.PIPE, stderr=errors.open("w"), text=True, env=env)
     try:
-        assert child.stdout.readline().strip() == "AUTOSAVED"
+        line = child.stdout.readline().strip()
+        if line != "AUTOSAVED":  # the session ended before its autosave: show why
+            child.kill()
+            child.wait(timeout=30)
+            pytest.fail(f"the app session printed {line!r}; its stderr:\n{errors.read_text()}")
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
