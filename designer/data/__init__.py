@@ -18,10 +18,9 @@ and ``npz`` (``x`` and ``y``). ``download_dataset`` fetches CIFAR and MNIST.
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from designer.lazy import lazy_names
 
 if TYPE_CHECKING:
     from designer.data.batches import Split, batch_count, batches
@@ -53,30 +52,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-class _Package(types.ModuleType):
-    """Keeps ``designer.data.prepare`` and ``.batches`` the functions, as eager imports made them.
-
-    Importing a submodule sets it as an attribute of its package, and the submodules
-    ``prepare`` and ``batches`` share their names with the functions they define.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _HOMES.get(name) == name:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
+__getattr__ = lazy_names(__name__, _HOMES)
 
 __all__ = [
     "CATALOG",

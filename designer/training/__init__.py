@@ -13,10 +13,9 @@ turns the records into signals. Typical use::
 
 from __future__ import annotations
 
-import importlib
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from designer.lazy import lazy_names
 
 if TYPE_CHECKING:
     from designer.training.checkpoints import DataState, load_checkpoint
@@ -101,26 +100,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-class _Package(types.ModuleType):
-    """Keeps ``designer.training.evaluate`` the function, as the eager import made it.
-
-    Importing a submodule sets it as an attribute of its package, and the submodule
-    ``evaluate`` shares its name with the function it defines.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and _HOMES.get(name) == name:
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+__getattr__ = lazy_names(__name__, _HOMES)
