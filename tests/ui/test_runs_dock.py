@@ -93,3 +93,20 @@ def test_evaluate_predict_and_export_a_trained_run(two_runs, qtbot, tmp_path, mo
     assert written.keys() == checkpoint["model"].keys()
     assert all(torch.equal(written[key], checkpoint["model"][key]) for key in written)
     assert "Exported" in window.statusBar().currentMessage()
+
+
+def test_exporting_a_run_with_a_corrupt_checkpoint_says_so_and_writes_nothing(two_runs, tmp_path, monkeypatch):
+    window, (fast, _slow) = two_runs
+    runs = window.runs.panel
+    window.runs.runs_dock.raise_()
+    for checkpoint in (tmp_path / "runs" / fast / "checkpoints").glob("*.pt"):
+        checkpoint.write_bytes(b"not a checkpoint")
+    errors: list[tuple[str, str]] = []
+    monkeypatch.setattr(window, "show_error", lambda title, message: errors.append((title, message)))
+    target = tmp_path / "trained.safetensors"
+    monkeypatch.setattr(window, "ask_export_path", lambda title, suggested, filter: str(target))
+    click_run(runs, fast)
+    click_action(runs, "export")
+    assert len(errors) == 1 and errors[0][0] == "Cannot export trained network"
+    assert "not a Designer training checkpoint" in errors[0][1] and "best.pt" in errors[0][1]
+    assert not target.exists()
