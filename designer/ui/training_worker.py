@@ -8,11 +8,14 @@ and every record arrives, in order. ``start``, ``pause``, ``resume`` and
 ``stop`` only start the thread or flip the run's :class:`Control`, so they
 return at once; ``shutdown`` (for closing the window) is the one call that
 waits, for the current batch and its checkpoint. The pattern is superqt's
-``GeneratorWorker`` with its ``abort_requested``.
+``GeneratorWorker`` with its ``abort_requested``. The worker thread trains at a
+lower priority than the GUI thread (:func:`run_in_background`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -32,6 +35,8 @@ from designer.training.trainer import RunResult
 JobFactory = Callable[[Control], TrainingJob]
 DELIVERY_MS = 34  # ≤ 30 deliveries a second
 SWITCH_INTERVAL_S = 0.001
+NICE = 10  # added to the training threads' nice value on Linux, as `nice -n 10` would
+MAX_NICE = 19
 
 
 class RecordQueue:
@@ -65,6 +70,7 @@ class _Loop(QObject):
 
     @Slot()
     def run(self) -> None:
+        run_in_background()
         self.began.emit()
         try:
             if self._control.stop_requested:
@@ -77,6 +83,25 @@ class _Loop(QObject):
             self.error = _message(exc)
         finally:
             self.done.emit()
+
+
+def run_in_background() -> None:
+    """Lower the priority of the calling thread, and of the threads torch starts from it, below the GUI's.
+
+    Training keeps every core busy. At equal priority the GUI thread, waking for
+    a repaint or a click, queues behind torch's threads for its share of a core;
+    below it, training gets what the window leaves, which is nearly everything
+    (benchmarks/README.md, "GUI while training"). On Linux a thread has its own
+    nice value and the threads it starts inherit it: torch's OpenMP pool, made on
+    the first parallel operation, does. Elsewhere Qt lowers this thread only.
+    """
+    if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        with contextlib.suppress(OSError):  # a sandbox may forbid it: training runs as before
+            nice = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, thread) + NICE)
+            os.setpriority(os.PRIO_PROCESS, thread, nice)
+    else:
+        QThread.currentThread().setPriority(QThread.Priority.LowPriority)
 
 
 def _message(exc: Exception) -> str:

@@ -7,7 +7,10 @@ records come far faster than the 30 deliveries a second the worker allows.
 from __future__ import annotations
 
 import json
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QThread
@@ -15,7 +18,16 @@ from PySide6.QtWidgets import QApplication
 
 import designer
 from designer.data import DatasetConfig
-from designer.training import BatchRecord, Note, Paused, Resumed, RunEnded, TrainingConfig, load_checkpoint
+from designer.training import (
+    BatchRecord,
+    EpochRecord,
+    Note,
+    Paused,
+    Resumed,
+    RunEnded,
+    TrainingConfig,
+    load_checkpoint,
+)
 from designer.ui.training_worker import TrainingWorker
 
 FAST = TrainingConfig(batch_size=16, epochs=1, log_every=1, lr=0.05)
@@ -109,6 +121,39 @@ def test_a_flood_of_records_comes_in_a_few_batches_with_none_lost(qtbot):
     assert [r.message for r in watcher.records] == [str(i) for i in range(20_000)]
     assert len(watcher.deliveries) < 200 and max(len(items) for _, items in watcher.deliveries) > 100
     assert_throttled(watcher)
+
+
+def nice_values() -> dict[int, int]:
+    """Each thread of this process, by its native id, with its nice value (field 19 of its stat)."""
+    values = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        values[int(task.name)] = int(stat.rsplit(")", 1)[1].split()[16])
+    return values
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice values are Linux's")
+def test_training_threads_run_below_the_gui_threads_priority(qtbot, workers):
+    import torch
+
+    gui = threading.get_native_id()
+    before = nice_values()
+    worker, _ = workers(FAST.replace(epochs=2))
+    seen: list[dict[int, int]] = []
+    # Looked at once an epoch has trained, while the run still goes: torch's threads exist then.
+    worker.records.connect(lambda items: seen.append(nice_values()) if any(
+        isinstance(r, EpochRecord) for r in items) and not seen else None)
+    with qtbot.waitSignal(worker.finished, timeout=TIMEOUT):
+        worker.start()
+    during = seen[0]
+    assert during[gui] == before[gui]  # the window keeps its priority
+    lowered = [tid for tid, nice in during.items() if tid not in before and nice > before[gui]]
+    # the worker thread and, when torch trains on several threads, the pool it started from there
+    assert len(lowered) >= torch.get_num_threads(), (before, during)
+    assert all(during[tid] == min(19, before[gui] + 10) for tid in lowered)
 
 
 def test_pause_holds_the_run_and_resume_goes_on(qtbot, workers):

@@ -44,8 +44,7 @@ def _pen(colour: QColor, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.So
 def _long_curve(pen: Any, name: str | None = None) -> Any:
     """A per-batch curve, handed points already decimated to the view (:meth:`RunData.curve_points`).
 
-    Its plot also clips and downsamples it (see TrainingPlots), which costs
-    next to nothing on so few points.
+    pyqtgraph's own downsampling and clipping stay off (see TrainingPlots).
     """
     item = pg.PlotDataItem(pen=pen, name=name)
     item.setDynamicRangeLimit(None)  # would scan every point on each update; loss spikes draw fine anyway
@@ -53,8 +52,10 @@ def _long_curve(pen: Any, name: str | None = None) -> Any:
 
 
 def _epoch_curve(colour: QColor, style: Qt.PenStyle, symbol: str) -> Any:
-    return pg.PlotDataItem(pen=_pen(colour, 1.2, style), symbol=symbol, symbolSize=7,
+    item = pg.PlotDataItem(pen=_pen(colour, 1.2, style), symbol=symbol, symbolSize=7,
                            symbolPen=_pen(colour, 1.0), symbolBrush=QColor(colour))
+    item.setDynamicRangeLimit(None)  # a point per epoch: nothing to limit, and a y range change would redo them
+    return item
 
 
 # What each plot draws of a run: long curves (keys of LONG_CURVES) and per-epoch columns.

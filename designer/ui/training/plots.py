@@ -136,10 +136,8 @@ class TrainingPlots(QWidget):
             # No grid: pyqtgraph draws it translucent, which costs more than all the curves together
             # in Qt's raster engine; the crosshair's readout gives exact values instead.
 
-            # The plot hands these to every curve added to it (and would override the curve's own).
-            # Our long curves come decimated to the view already; for them this is a safety net.
-            plot.setDownsampling(auto=True, mode="peak")
-            plot.setClipToView(True)
+            # No pyqtgraph downsampling or clip-to-view: our long curves come decimated to the view, and
+            # with either set every curve of a plot re-processes its data whenever the x range moves.
             plot.hideButtons()  # its "A" would hand the ranges to pyqtgraph's autorange; Autoscale is ours
             plot.vb.disableAutoRange()  # see _follow_data
             for side in ("left", "bottom"):
