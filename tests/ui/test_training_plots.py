@@ -230,6 +230,33 @@ def test_the_ranges_follow_the_data_until_the_user_pans_and_autoscale_brings_the
     assert y_range(plots, "loss")[1] > 20.0
 
 
+def test_a_live_run_moves_its_ranges_in_a_few_jumps_up_to_its_planned_end(plots):
+    # Each range change lays out and draws that plot's axes anew: step-by-step deliveries must cause few.
+    epochs, per_epoch = 10, 30
+    steps = epochs * per_epoch
+    changes: dict[str, list[int]] = {"x": [], "loss": [], "accuracy": []}
+    plots.plots["loss"].vb.sigXRangeChanged.connect(lambda *_: changes["x"].append(1))
+    for name in ("loss", "accuracy"):
+        plots.plots[name].vb.sigYRangeChanged.connect(lambda *_, name=name: changes[name].append(1))
+    plots.add_records("live", [RunStarted("live", "/runs/live", "cpu", "CPU", epochs, per_epoch, time=0.0)])
+    for step in range(1, steps + 1):
+        epoch = (step - 1) // per_epoch + 1
+        delivery: list[Record] = [BatchRecord(epoch, step, (step - 1) % per_epoch + 1, 2.0 / math.sqrt(step),
+                                              min(1.0, step / 150), 0.05, 800.0, (steps - step) * 0.1)]
+        if step % per_epoch == 0:
+            delivery.append(EpochRecord(epoch, step, 2.0 / math.sqrt(step), 0.9, 2.2 / math.sqrt(step),
+                                        min(1.0, 0.5 + epoch / 10), 1.0, 0.05, 3.0, 1.0, False))
+        plots.add_records("live", delivery)
+        assert plots.plots["loss"].vb.viewRange()[0][1] <= steps * 1.021  # never past the planned end
+    assert len(changes["x"]) <= 16, changes  # widening by a quarter of the span each time would take ~26
+    assert len(changes["loss"]) <= 12 and len(changes["accuracy"]) <= 12, changes
+    low, high = plots.plots["loss"].vb.viewRange()[0]
+    assert low < 1 and steps <= high
+    accuracy_low, accuracy_high = y_range(plots, "accuracy")
+    assert accuracy_low < 0.01 and 1.0 < accuracy_high <= 1.06  # no room above 1: no accuracy goes there
+    assert -0.1 < y_range(plots, "loss")[0] < 2.0 / math.sqrt(steps)
+
+
 def test_log_loss_draws_log10_of_the_loss(plots, qtbot):
     plots.add_records("run-a", whole_run())
     QTest.mouseClick(plots.log_loss_box, Qt.MouseButton.LeftButton)

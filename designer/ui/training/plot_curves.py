@@ -3,10 +3,10 @@
 Loss: every batch record's loss, faint, under its smoothed line (the one in
 the legend, with the run's label) and the validation loss per epoch as
 markers. Accuracy: the smoothed train top-1 of the batch records, validation
-top-1 (circles) and top-5 (triangles) per epoch. Learning rate: per batch
+top-1 (discs) and top-5 (squares) per epoch. Learning rate: per batch
 record. The long per-batch curves are handed only what the view can show, about
 two points per pixel column (:mod:`~designer.ui.training.plot_lod`), so that a
-million points redraw within a frame.
+million points redraw within a frame, and each is one light :class:`Curve`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QPen
 
+from designer.ui.training.plot_item import Curve
 from designer.ui.training.plot_records import RunData
-from designer.ui.training.plot_series import Array, Series
+from designer.ui.training.plot_series import Series
 
 Window = tuple[tuple[float, float] | None, int]  # the x range in view (None: all the data), its width in pixels
 RUN_COLOURS = ("#1565c0", "#d84315", "#2e7d32", "#6a1b9a", "#00838f", "#c62828", "#5d4037", "#ad1457",
@@ -34,28 +34,15 @@ def faded(colour: QColor, share: float) -> QColor:
     return QColor.fromRgbF(*(1.0 - share * (1.0 - c) for c in (colour.redF(), colour.greenF(), colour.blueF())))
 
 
-def _pen(colour: QColor, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
-    pen = pg.mkPen(colour, width=width)
+def _pen(colour: QColor, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
+    pen = QPen(colour, width)
     pen.setStyle(style)
     pen.setCosmetic(True)
     return pen
 
 
-def _long_curve(pen: Any, name: str | None = None) -> Any:
-    """A per-batch curve, handed points already decimated to the view (:meth:`RunData.curve_points`).
-
-    pyqtgraph's own downsampling and clipping stay off (see TrainingPlots).
-    """
-    item = pg.PlotDataItem(pen=pen, name=name)
-    item.setDynamicRangeLimit(None)  # would scan every point on each update; loss spikes draw fine anyway
-    return item
-
-
-def _epoch_curve(colour: QColor, style: Qt.PenStyle, symbol: str) -> Any:
-    item = pg.PlotDataItem(pen=_pen(colour, 1.2, style), symbol=symbol, symbolSize=7,
-                           symbolPen=_pen(colour, 1.0), symbolBrush=QColor(colour))
-    item.setDynamicRangeLimit(None)  # a point per epoch: nothing to limit, and a y range change would redo them
-    return item
+def _epoch_curve(colour: QColor, style: Qt.PenStyle, marker: Qt.PenCapStyle) -> Curve:
+    return Curve(_pen(colour, 1.2, style), marker=marker)
 
 
 # What each plot draws of a run: long curves (keys of LONG_CURVES) and per-epoch columns.
@@ -75,25 +62,26 @@ def value_range(data: RunData, plot: str) -> tuple[float, float] | None:
 class RunCurves:
     """One run's items in the loss, accuracy and learning-rate plots."""
 
-    def __init__(self, plots: tuple[Any, Any, Any], colour: QColor, label: str) -> None:
+    def __init__(self, plots: tuple[Any, Any, Any], legend: Any, colour: QColor, label: str) -> None:
         self.colour = QColor(colour)
         self.label = label
         loss_plot, accuracy_plot, lr_plot = plots
-        self.loss_raw = _long_curve(_pen(faded(colour, RAW_SHARE), 1.0))
-        self.loss_smooth = _long_curve(_pen(colour, 2.0), name=label)
-        self.val_loss = _epoch_curve(colour, Qt.PenStyle.DashLine, "o")
-        self.train_accuracy = _long_curve(_pen(colour, 2.0))
-        self.val_top1 = _epoch_curve(colour, Qt.PenStyle.DashLine, "o")
-        self.val_top5 = _epoch_curve(colour, Qt.PenStyle.DotLine, "t")
-        self.lr = _long_curve(_pen(colour, 1.5))
+        self.loss_raw = Curve(_pen(faded(colour, RAW_SHARE), 1.0))
+        self.loss_smooth = Curve(_pen(colour, 2.0), name=label)
+        self.val_loss = _epoch_curve(colour, Qt.PenStyle.DashLine, Qt.PenCapStyle.RoundCap)
+        self.train_accuracy = Curve(_pen(colour, 2.0))
+        self.val_top1 = _epoch_curve(colour, Qt.PenStyle.DashLine, Qt.PenCapStyle.RoundCap)
+        self.val_top5 = _epoch_curve(colour, Qt.PenStyle.DotLine, Qt.PenCapStyle.SquareCap)
+        self.lr = Curve(_pen(colour, 1.5))
         self._placed = ((loss_plot, (self.loss_raw, self.loss_smooth, self.val_loss)),
                         (accuracy_plot, (self.train_accuracy, self.val_top1, self.val_top5)),
                         (lr_plot, (self.lr,)))
         for plot, items in self._placed:
             for item in items:
                 plot.addItem(item)
+        legend.addItem(self.loss_smooth, label)
 
-    def items(self) -> list[Any]:
+    def items(self) -> list[Curve]:
         return [item for _, items in self._placed for item in items]
 
     def remove(self, legend: Any) -> None:
@@ -125,13 +113,7 @@ class RunCurves:
             x = data.epochs.x(mode)
             for item, name in ((self.val_loss, "val_loss"), (self.val_top1, "val_top1"),
                                (self.val_top5, "val_top5")):
-                _set_finite(item, x, data.epochs.y(name))
-
-
-def _set_finite(item: Any, x: Array, y: Array) -> None:
-    """Per-epoch points, leaving out the epochs that did not measure this value."""
-    keep = np.isfinite(y)
-    item.setData(x[keep], y[keep])
+                item.setData(x, data.epochs.y(name))  # an epoch that did not measure it is NaN: left out
 
 
 def _at(series: Series, mode: str, x: float, value: Callable[[int], float]) -> tuple[float, float] | None:

@@ -101,6 +101,16 @@ class RunData:
         series, key = LONG_CURVES[curve]
         return self._decimators[series].points(key, mode, x_range, pixels)
 
+    def planned_end(self, mode: str) -> float | None:
+        """Where the latest session means to end on the ``mode`` axis (its last step); None when not known.
+
+        Seconds are not known ahead: the pace changes as the run goes.
+        """
+        session = self._session
+        if not session.total_steps or mode == "time":
+            return None
+        return session.total_steps / session.steps_per_epoch if mode == "epoch" else float(session.total_steps)
+
     def curve_bounds(self, curve: str) -> tuple[float, float] | None:
         """The least and greatest value of a long curve (a key of LONG_CURVES), in O(1); None when empty."""
         series, key = LONG_CURVES[curve]

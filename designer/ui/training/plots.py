@@ -17,6 +17,7 @@ training is first shown, not at start-up.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,16 @@ DEFAULT_BETA = 0.6
 SLIDER_STEPS = 100  # the slider runs 0..99: β = value / 100, at most 0.99
 PLOT_NAMES = ("loss", "accuracy", "lr")
 DEFAULT_PIXELS = 1000  # the plot width assumed until the plots are laid out and report their own
-# While following the data, the x range ends this share of the data's span past the last point, and each
-# y range leaves this share of the values' span above and below them: most updates then change no range.
-HEADROOM = 0.25
+# While following the data, a range that the data outgrows is widened past it by a share of the data's span
+# (HEADROOM for x, Y_HEADROOM for y), so that most updates change no range: a range change makes pyqtgraph lay
+# out and draw that plot's axes anew, several times the cost of drawing new points. The x range stops at the
+# run's planned end, and a y range at what the plot's values can be (a loss or a learning rate is not
+# negative, an accuracy lies between 0 and 1), with a margin of LEFT_MARGIN or Y_MARGIN of the span.
+HEADROOM = 0.5
+Y_HEADROOM = 0.5
 LEFT_MARGIN = 0.02
 Y_MARGIN = 0.05
+Y_LIMITS = {"loss": (0.0, math.inf), "accuracy": (0.0, 1.0), "lr": (0.0, math.inf)}
 FOREGROUND, BACKGROUND, CROSSHAIR = "#1f2933", "#ffffff", "#8893a2"
 
 
@@ -123,10 +129,10 @@ class TrainingPlots(QWidget):
         self._tools.addWidget(self.export_csv_button)
 
     def _build_plots(self) -> None:
-        titles = {"loss": "Loss · ○ validation", "accuracy": "Accuracy · ○ val top-1 · △ val top-5",
+        titles = {"loss": "Loss · ● validation", "accuracy": "Accuracy · ● val top-1 · ■ val top-5",
                   "lr": "Learning rate"}
-        tips = {"loss": "faint: each batch record; line: smoothed; ○ validation",
-                "accuracy": "line: train top-1, smoothed; ○ validation top-1; △ validation top-5"}
+        tips = {"loss": "faint: each batch record; line: smoothed; ● validation",
+                "accuracy": "line: train top-1, smoothed; ● validation top-1; ■ validation top-5"}
         self.crosshairs: list[Any] = []
         for column, name in enumerate(PLOT_NAMES):
             # side by side: the Plots tab is wide and short, and three stacked plots would be slivers
@@ -223,7 +229,7 @@ class TrainingPlots(QWidget):
         free = [colour for colour in RUN_COLOURS if colour not in used]
         colour = QColor(free[0] if free else RUN_COLOURS[len(self._curves) % len(RUN_COLOURS)])
         plots = (self.plots["loss"], self.plots["accuracy"], self.plots["lr"])
-        self._curves[run_id] = RunCurves(plots, colour, label)
+        self._curves[run_id] = RunCurves(plots, self.legend, colour, label)
         data = self._runs[run_id] = RunData(self._beta)
         return data
 
@@ -260,11 +266,8 @@ class TrainingPlots(QWidget):
     def _follow_data(self, refit: bool = False) -> None:
         """Keep all the data in view, widening the ranges in jumps so that most updates leave them alone.
 
-        A changed range makes pyqtgraph lay out that plot's axes again, which
-        costs more than drawing the new points (pyqtgraph's autorange would do
-        it at every new loss minimum). The y ranges come from each curve's
-        min/max pyramid, without reading the points. Log-scale loss is left to
-        pyqtgraph's autorange.
+        The y ranges come from each curve's min/max pyramid, without reading the
+        points. Log-scale loss is left to pyqtgraph's autorange.
         """
         if not self._following:
             return
@@ -274,7 +277,12 @@ class TrainingPlots(QWidget):
             span = hi - lo if hi > lo else 1.0
             view_lo, view_hi = self.plots["loss"].vb.viewRange()[0]
             if refit or lo < view_lo or hi > view_hi or view_hi - view_lo > (1 + 3 * HEADROOM) * span:
-                self.plots["loss"].vb.setXRange(lo - LEFT_MARGIN * span, hi + HEADROOM * span, padding=0)
+                end = hi + HEADROOM * span
+                planned = self._planned_end()
+                if planned is not None and planned >= hi:
+                    end = min(end, planned + LEFT_MARGIN * (planned - lo))
+                self.plots["loss"].vb.setXRange(lo - LEFT_MARGIN * span, max(end, hi + LEFT_MARGIN * span),
+                                                padding=0)
         for name, plot in self.plots.items():
             if not (name == "loss" and self.log_loss_box.isChecked()):
                 self._follow_y(name, plot.vb, refit)
@@ -286,9 +294,20 @@ class TrainingPlots(QWidget):
         lo, hi = min(low for low, _ in ranges), max(high for _, high in ranges)
         span = hi - lo if hi > lo else max(abs(hi), 1e-12)  # one value: give it room of its own size
         view_lo, view_hi = view.viewRange()[1]
-        too_wide = view_hi - view_lo > 1.5 * (1 + 2 * Y_MARGIN) * span  # after a run went away, say
-        if refit or lo < view_lo or hi > view_hi or too_wide:
-            view.setYRange(lo - Y_MARGIN * span, hi + Y_MARGIN * span, padding=0)
+        tight = (lo - Y_MARGIN * span, hi + Y_MARGIN * span)
+        if refit or view_hi - view_lo > 1.5 * (1 + 2 * Y_MARGIN + Y_HEADROOM) * span:  # a run went away, say
+            view.setYRange(*tight, padding=0)
+        elif lo < view_lo or hi > view_hi:
+            floor, ceiling = Y_LIMITS[plot]
+            room = Y_HEADROOM * span
+            below = view_lo if lo >= view_lo else min(tight[0], max(lo - room, floor - Y_MARGIN * span))
+            above = view_hi if hi <= view_hi else max(tight[1], min(hi + room, ceiling + Y_MARGIN * span))
+            view.setYRange(below, above, padding=0)
+
+    def _planned_end(self) -> float | None:
+        """The furthest planned end of the runs shown (None if any run's is unknown)."""
+        ends = [data.planned_end(self._x_mode) for data in self._runs.values()]
+        return None if not ends or None in ends else max(e for e in ends if e is not None)
 
     def _x_extent(self) -> tuple[float, float] | None:
         ends = [(float(x[0]), float(x[-1])) for data in self._runs.values()
