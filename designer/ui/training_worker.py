@@ -2,7 +2,7 @@
 
 The loop (:meth:`TrainingJob.records`) runs on a worker thread, data preparation
 included, and puts each record into a lock-guarded queue. A timer on the GUI
-thread empties the queue at most 30 times a second and emits ``records(list)``:
+thread empties the queue at most 10 times a second and emits ``records(list)``:
 however fast batches come, the GUI thread handles a bounded number of updates,
 and every record arrives, in order. ``start``, ``pause``, ``resume`` and
 ``stop`` only start the thread or flip the run's :class:`Control`, so they
@@ -33,7 +33,9 @@ from designer.training.records import Record
 from designer.training.trainer import RunResult
 
 JobFactory = Callable[[Control], TrainingJob]
-DELIVERY_MS = 34  # ≤ 30 deliveries a second
+# ≤ 10 deliveries a second, as tqdm refreshes: every delivery repaints the progress bars and the status
+# line, and at 30 a second that was a few per cent of a core taken from training (benchmarks/README.md).
+DELIVERY_MS = 100
 SWITCH_INTERVAL_S = 0.001
 NICE = 10  # added to the training threads' nice value on Linux, as `nice -n 10` would
 MAX_NICE = 19

@@ -18,7 +18,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from designer.training import load_checkpoint
-from designer.training.records import BatchRecord, RunStarted
+from designer.training.records import BatchRecord, EpochRecord, RunStarted
 from designer.ui.commands import SetMeta
 from designer.ui.document import Document, DocumentLocked
 from designer.ui.training.session import LOCK_REASON
@@ -374,3 +374,18 @@ def test_the_measured_peak_shows_beside_the_estimate_when_the_records_carry_it(t
     panel.session.records.emit("run", [record])
     assert panel.memory_label.text().endswith(" · measured peak 12.3 MB")
     assert panel.monitor.status.text() == "Epoch 1 · ETA 0:12 · 900 samples/s · loss 2"
+
+
+def test_a_delivery_that_ends_an_epoch_leaves_the_bars_at_that_epochs_end(trainer):
+    # Ten deliveries a second carry many records: an epoch's last batch and its end often come together.
+    _window, panel, _seen = trainer()
+    started = RunStarted("run", "/runs/run", "cpu", "CPU", 3, 4, time=0.0)
+    batches = [BatchRecord(1, step, step, 2.0, 0.1, 0.05, 900.0, 1.0) for step in range(1, 5)]
+    end = EpochRecord(1, 4, 2.0, 0.1, 2.1, 0.2, None, 0.05, 1.0, 2.0, True)
+    panel.session.records.emit("run", [started, *batches, end])
+    monitor = panel.monitor
+    assert (monitor.epoch_bar.value(), monitor.batch_bar.value()) == (1, 4)
+    assert monitor.status.text().startswith("Epoch 1 done")
+    panel.session.records.emit("run", [BatchRecord(2, 5, 1, 1.9, 0.2, 0.05, 900.0, 1.0)])
+    assert (monitor.epoch_bar.value(), monitor.batch_bar.value()) == (1, 1)
+    assert monitor.status.text().startswith("Epoch 2 · ETA")

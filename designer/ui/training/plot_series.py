@@ -1,6 +1,6 @@
 """Growing numeric columns for the live plots, and the debiased EMA that smooths them (no Qt).
 
-A training run adds a few points 30 times a second and may reach millions, so a
+A training run adds a few points 10 times a second and may reach millions, so a
 column is a numpy buffer whose capacity doubles when full: appending costs
 amortised O(new points) and ``view`` hands the plot the filled part without a
 copy. The smoothing is TensorBoard's: ``ema_t = β·ema_{t-1} + (1-β)·x_t`` from

@@ -1,7 +1,7 @@
 """The live training plots: loss, accuracy and learning rate of one or more runs, overlaid.
 
 ``add_records(run_id, records)`` takes what the :class:`TrainingWorker` delivers
-(at most 30 lists a second) and extends that run's curves; a run id not seen
+(at most 10 lists a second) and extends that run's curves; a run id not seen
 before gets its own colour and a legend entry. ``load_run`` shows a finished run
 read back from its metrics.jsonl (:func:`~designer.ui.training.plot_records.read_metrics`).
 The tool row picks the x axis (steps, epochs, seconds since the run started),
@@ -52,14 +52,16 @@ PLOT_NAMES = ("loss", "accuracy", "lr")
 DEFAULT_PIXELS = 1000  # the plot width assumed until the plots are laid out and report their own
 # While following the data, a range that the data outgrows is widened past it by a share of the data's span
 # (HEADROOM for x, Y_HEADROOM for y), so that most updates change no range: a range change makes pyqtgraph lay
-# out and draw that plot's axes anew, several times the cost of drawing new points. The x range stops at the
-# run's planned end, and a y range at what the plot's values can be (a loss or a learning rate is not
-# negative, an accuracy lies between 0 and 1), with a margin of LEFT_MARGIN or Y_MARGIN of the span.
+# out and draw that plot's axes anew, several times the cost of drawing new points (an x change, three axes:
+# ~10 ms). While the runs' planned end is known the x range spans it from the start and does not move; a y
+# range stops at what the plot's values can be (a loss or a learning rate is not negative, an accuracy lies
+# between 0 and 1). LEFT_MARGIN and Y_MARGIN are the room left beyond the data, as shares of its span.
 HEADROOM = 0.5
 Y_HEADROOM = 0.5
 LEFT_MARGIN = 0.02
 Y_MARGIN = 0.05
 Y_LIMITS = {"loss": (0.0, math.inf), "accuracy": (0.0, 1.0), "lr": (0.0, math.inf)}
+TICK_TEXT_WIDTH = 44  # pixels: "0.00025" or "1.2e-05" at the default size
 FOREGROUND, BACKGROUND, CROSSHAIR = "#1f2933", "#ffffff", "#8893a2"
 
 
@@ -150,6 +152,9 @@ class TrainingPlots(QWidget):
                 axis = plot.getAxis(side)
                 axis.setPen(FOREGROUND)
                 axis.setTextPen(FOREGROUND)
+                # A fixed room for the tick labels: by default an axis widens or narrows with them, and each
+                # time the plots are laid out and drawn again at once, doubling the cost of a range change.
+                axis.setStyle(autoExpandTextSpace=False, tickTextWidth=TICK_TEXT_WIDTH)
             if self.plots:
                 plot.setXLink(self.plots["loss"])
             line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CROSSHAIR, width=1))
@@ -273,19 +278,25 @@ class TrainingPlots(QWidget):
             return
         extent = self._x_extent()
         if extent is not None:
-            lo, hi = extent
-            span = hi - lo if hi > lo else 1.0
-            view_lo, view_hi = self.plots["loss"].vb.viewRange()[0]
-            if refit or lo < view_lo or hi > view_hi or view_hi - view_lo > (1 + 3 * HEADROOM) * span:
-                end = hi + HEADROOM * span
-                planned = self._planned_end()
-                if planned is not None and planned >= hi:
-                    end = min(end, planned + LEFT_MARGIN * (planned - lo))
-                self.plots["loss"].vb.setXRange(lo - LEFT_MARGIN * span, max(end, hi + LEFT_MARGIN * span),
-                                                padding=0)
+            self._follow_x(*extent, refit)
         for name, plot in self.plots.items():
             if not (name == "loss" and self.log_loss_box.isChecked()):
                 self._follow_y(name, plot.vb, refit)
+
+    def _follow_x(self, lo: float, hi: float, refit: bool) -> None:
+        view = self.plots["loss"].vb
+        view_lo, view_hi = view.viewRange()[0]
+        planned = self._planned_end()
+        if planned is not None and planned >= hi:
+            # The whole planned run from the start, as a progress bar shows it: no x change until it ends.
+            margin = LEFT_MARGIN * (planned - lo if planned > lo else 1.0)
+            wanted = (lo - margin, planned + margin)
+            if refit or not (math.isclose(view_lo, wanted[0]) and math.isclose(view_hi, wanted[1])):
+                view.setXRange(*wanted, padding=0)
+            return
+        span = hi - lo if hi > lo else 1.0
+        if refit or lo < view_lo or hi > view_hi or view_hi - view_lo > (1 + 3 * HEADROOM) * span:
+            view.setXRange(lo - LEFT_MARGIN * span, hi + HEADROOM * span, padding=0)
 
     def _follow_y(self, plot: str, view: Any, refit: bool) -> None:
         ranges = [found for data in self._runs.values() if (found := value_range(data, plot)) is not None]

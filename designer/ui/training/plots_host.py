@@ -2,9 +2,10 @@
 
 pyqtgraph costs ~0.3 s to import, so the window opens with a line of text here
 and the plots are built the first time the dock comes to the front or records arrive.
-Records are drawn at most ten times a second: a repaint of the three plots costs
-~10 ms of the GUI thread, which on a small machine is taken from training
-(benchmarks/README.md, "GUI while training"), and curves need no more.
+Records are drawn at most ten times a second, in an event-loop turn of their own
+(the next one, when the last drawing is 100 ms old): an update of the three plots
+costs a few ms of the GUI thread, which on a small machine is taken from
+training (benchmarks/README.md, "GUI while training"), and curves need no more.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QVBoxLayout, QWidget
 
 from designer.training.records import Record
@@ -41,6 +42,7 @@ class PlotsHost(QWidget):
         self._timer.setSingleShot(True)
         self._timer.setInterval(DRAW_MS)
         self._timer.timeout.connect(self.flush)
+        self._drawn = QElapsedTimer()  # since the last flush
 
     @property
     def built(self) -> bool:
@@ -71,11 +73,13 @@ class PlotsHost(QWidget):
         """Draw ``records`` with the next update, within DRAW_MS."""
         self._pending.setdefault(run_id, []).extend(records)
         if not self._timer.isActive():
-            self._timer.start()
+            since = self._drawn.elapsed() if self._drawn.isValid() else DRAW_MS
+            self._timer.start(max(0, DRAW_MS - since))
 
     def flush(self) -> None:
         """Draw every record still waiting."""
         self._timer.stop()
+        self._drawn.start()
         pending, self._pending = self._pending, {}
         for run_id, records in pending.items():
             self.plots.add_records(run_id, records)
