@@ -5,8 +5,12 @@ runs a few hundred lines of Python per paint and per bounds query (pens,
 downsampling, clipping, symbols rendered through pixmaps): with seven of them
 per run, that Python was most of a live update of the training plots
 (benchmarks/README.md, "GUI while training"). The curves here come decimated
-already, so :class:`Curve` keeps only what a paint needs: the path, the
-marker points and the bounds, all worked out once per ``setData``.
+already, so :class:`Curve` keeps only what a paint needs: the line segments,
+the marker points and the bounds, all worked out once per ``setData``.
+
+The line is drawn as separate segments (``drawLines``), as pyqtgraph draws its
+own: Qt's raster engine joins the segments of a path or polyline, and for a pen
+wider than a pixel over a dense min/max envelope that took ~400× longer.
 
 Markers are the pen's cap drawn at each point (``drawPoints`` with a wide
 pen): a round cap makes discs, a square cap squares.
@@ -18,8 +22,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from pyqtgraph.graphicsItems.PlotCurveItem import arrayToLineSegments
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import QPainter, QPen, QPolygonF
 
 from designer.ui.training.plot_series import Array
 
@@ -46,7 +51,7 @@ class Curve(pg.GraphicsObject):
         self._given: tuple[Array, Array] = (np.empty(0), np.empty(0))
         self._x: Array = np.empty(0)
         self._y: Array = np.empty(0)
-        self._path = QPainterPath()
+        self._segments = arrayToLineSegments(np.empty(0), np.empty(0), connect="all", finiteCheck=False)
         self._points = QPolygonF()
         self._bounds = QRectF()  # of the data; empty when there is none
         self._rect: QRectF | None = None  # the bounds with room for the pen, in data units: depends on the view
@@ -77,7 +82,7 @@ class Curve(pg.GraphicsObject):
             x, y = x[keep], y[keep]
         self.prepareGeometryChange()
         self._x, self._y = x, y
-        self._path = pg.arrayToQPath(x, y, connect="all", finiteCheck=False) if len(x) > 1 else QPainterPath()
+        self._segments = arrayToLineSegments(x, y, connect="all", finiteCheck=False, out=self._segments)
         if self._marker_pen is not None:
             self._points = QPolygonF([QPointF(a, b) for a, b in zip(x.tolist(), y.tolist())])
         if len(x):
@@ -115,7 +120,8 @@ class Curve(pg.GraphicsObject):
         if not len(self._x):
             return
         painter.setPen(self.opts["pen"])
-        painter.drawPath(self._path)
+        if len(self._x) > 1:
+            painter.drawLines(*self._segments.drawargs())
         if self._marker_pen is not None:
             smooth = painter.testRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)  # round marks, not octagons
