@@ -81,6 +81,9 @@ class RunMonitor(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        # Opaque: its bars and status line change ten times a second, and Qt would otherwise repaint every
+        # widget beneath them, up to the main window, each time.
+        self.setAutoFillBackground(True)
         self.epochs, self.steps_per_epoch = 0, 0
         self.peak_memory: int | None = None
         self.epoch_bar = _bar("Epoch %v / %m")

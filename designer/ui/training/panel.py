@@ -308,6 +308,7 @@ class TrainingPanel(QWidget):
         self.run_started.emit(record.run_id, f"{record.run_id} (lr {config.lr:g}, batch {config.batch_size})")
 
     def _on_records(self, run_id: str, items: list[Record]) -> None:
+        peak = self.monitor.peak_memory
         self.monitor.add_records(items)
         stats = [record for record in items if isinstance(record, NodeStats)]
         if stats:
@@ -317,7 +318,8 @@ class TrainingPanel(QWidget):
                 self.last_stopped = self.session.run_dir if record.status == "stopped" else None
         if run_id:
             self.records.emit(run_id, items)
-        self._show_memory()
+        if self.monitor.peak_memory != peak:  # the estimate stands while a run trains; only the peak moves
+            self._show_memory()
 
     def _on_ended(self, status: str, message: str) -> None:
         self.monitor.ended(status, message)
