@@ -22,6 +22,7 @@ headless. Run: ``QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/gui_respo
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -42,6 +43,7 @@ from designer.training import EpochRecord, RunStarted, TrainingConfig
 from designer.training.jobs import start_job
 from designer.ui.document import Document
 from designer.ui.main_window import MainWindow
+from designer.ui.training.panel import TrainingPanel
 
 TICK_MS = 5
 
@@ -63,8 +65,8 @@ def headless(root: Path) -> float:
     return throughput(list(job.records()))
 
 
-def in_app(app: QApplication, root: Path, probe: bool) -> tuple[float, list[float], float]:
-    """The run started from the Training tab, as a user starts it, with the Plots tab in front."""
+def _window(app: QApplication, root: Path) -> tuple[MainWindow, TrainingPanel]:
+    """A shown main window on LeNet-5 saved in ``root``, set to train with CONFIG, its Plots tab in front."""
     document = Document.open("lenet5")
     settings = {"batch_size": CONFIG.batch_size, "epochs": CONFIG.epochs, "lr": CONFIG.lr}
     document.graph.meta["training"] = settings
@@ -80,6 +82,12 @@ def in_app(app: QApplication, root: Path, probe: bool) -> tuple[float, list[floa
     app.processEvents()
     panel = window.training_panel
     assert panel.form.config() == CONFIG and panel.picker.dataset_config() == DatasetConfig()
+    return window, panel
+
+
+def in_app(app: QApplication, root: Path, probe: bool) -> tuple[float, list[float], float]:
+    """The run started from the Training tab, as a user starts it, with the Plots tab in front."""
+    window, panel = _window(app, root)
     records: list[object] = []
     cpu: list[tuple[float, float]] = []  # GUI thread CPU seconds and wall seconds: first delivery, end
 
@@ -120,6 +128,66 @@ def in_app(app: QApplication, root: Path, probe: bool) -> tuple[float, list[floa
     return throughput(records), stalls, (cpu_end - cpu_start) / (wall_end - wall_start)
 
 
+def live_and_quiet(app: QApplication, root: Path, block_s: float = 1.0) -> list[float]:
+    """One run in the app, its seconds alternately live (records delivered to the window) and quiet.
+
+    Quiet seconds hold the worker's deliveries back, so the window does nothing
+    but wait, as it would with no window at all; the records come when the next
+    live second begins. Each record's time is taken as the worker queues it.
+    Returns, for each live second between two quiet ones, its training speed
+    over the mean of theirs: neighbours within a second of each other, so the
+    machine's drift cancels.
+    """
+    from designer.training import BatchRecord
+    from designer.ui import training_worker
+
+    stamps: list[tuple[float, int]] = []  # (time queued, step) of each batch record
+    put = training_worker.RecordQueue.put
+
+    def stamped_put(queue: training_worker.RecordQueue, record: object) -> None:
+        if isinstance(record, BatchRecord):
+            stamps.append((time.perf_counter(), record.step))
+        put(queue, record)  # type: ignore[arg-type]
+
+    training_worker.RecordQueue.put = stamped_put  # type: ignore[method-assign]
+    window, panel = _window(app, root)
+    live = [True]
+    switches: list[float] = []
+
+    def switch() -> None:
+        worker = panel.session.worker
+        if worker is None or not stamps:
+            return
+        live[0] = not live[0]
+        switches.append(time.perf_counter())
+        delivery = worker._timer  # the benchmark holds it back; the app never does
+        delivery.start() if live[0] else delivery.stop()
+
+    flip = QTimer()
+    flip.setInterval(int(block_s * 1000))
+    flip.timeout.connect(switch)
+    loop = QEventLoop()
+    panel.run_ended.connect(lambda status, message: loop.quit())
+    assert panel.start(), panel.monitor.log.toPlainText()
+    flip.start()
+    loop.exec()
+    flip.stop()
+    window.close()
+    window.deleteLater()
+    app.processEvents()
+    training_worker.RecordQueue.put = put  # type: ignore[method-assign]
+    speeds = []  # steps per second in each block, from its first and last batch record
+    for start, end in itertools.pairwise(switches):
+        inside = [(t, step) for t, step in stamps if start <= t < end]
+        if len(inside) >= 2:
+            speeds.append((inside[-1][1] - inside[0][1]) / (inside[-1][0] - inside[0][0]))
+        else:
+            speeds.append(float("nan"))
+    # switches[0] began the first quiet block: blocks alternate quiet, live, quiet, ...
+    return [speeds[i] / ((speeds[i - 1] + speeds[i + 1]) / 2) for i in range(1, len(speeds) - 1, 2)
+            if all(v == v for v in speeds[i - 1:i + 2])]
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -134,6 +202,9 @@ def one_case(case: str, epochs: int) -> None:
             print(json.dumps({"speed": headless(Path(folder)), "stalls": [], "gui_cpu": 0.0}))
             return
         app = QApplication.instance() or QApplication(sys.argv[:1])
+        if case == "live and quiet":
+            print(json.dumps({"ratios": live_and_quiet(app, Path(folder))}))
+            return
         speed, stalls, gui_cpu = in_app(app, Path(folder), probe=case != "app")  # type: ignore[arg-type]
         print(json.dumps({"speed": speed, "stalls": stalls, "gui_cpu": gui_cpu}))
 
@@ -142,6 +213,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--ab-runs", type=int, default=4, help="runs of the live-and-quiet case")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
@@ -172,6 +244,15 @@ def main() -> None:
     print("target: app ÷ headless ≥ 0.95 (the GUI thread CPU share bounds what the window takes)")
     print(f"GUI stalls over {len(stalls):,} ticks of {TICK_MS} ms: p50 {percentile(stalls, 0.5):.2f} ms, "
           f"p99 {percentile(stalls, 0.99):.2f} ms (target ≤ 12), max {max(stalls):.2f} ms (target ≤ 25)")
+    ratios: list[float] = []
+    for _ in range(args.ab_runs):
+        command = [sys.executable, __file__, "--case", "live and quiet", "--epochs", str(4 * args.epochs)]
+        out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        ratios += json.loads(out.strip().splitlines()[-1])["ratios"]
+    if ratios:
+        quartiles = statistics.quantiles(ratios, n=4)
+        print(f"live ÷ quiet seconds of one run in the app, {len(ratios)} pairs: median "
+              f"{statistics.median(ratios):.3f} (quartiles {quartiles[0]:.3f}–{quartiles[2]:.3f})")
 
 CONFIG = TrainingConfig()
 

@@ -257,6 +257,18 @@ def test_a_live_run_spans_its_planned_end_at_once_and_widens_y_in_a_few_jumps(pl
     assert -0.1 < y_range(plots, "loss")[0] < 2.0 / math.sqrt(steps)
 
 
+def test_spread_updates_lay_out_the_x_axes_and_the_y_axes_in_separate_turns(plots, qtbot):
+    # A run's first draw moves every range: spread, the y ranges follow one event-loop turn later.
+    y_before = {name: y_range(plots, name) for name in ("loss", "accuracy", "lr")}
+    plots.add_records("run-a", whole_run()[:12], spread=True)
+    assert plots.plots["loss"].vb.viewRange()[0][1] >= EPOCHS * SPE  # x at once: the planned run
+    assert {name: y_range(plots, name) for name in y_before} == y_before
+    qtbot.waitUntil(lambda: y_range(plots, "loss")[1] > loss_at(1), timeout=1000)
+    assert y_range(plots, "lr")[0] < 0.1 < y_range(plots, "lr")[1]
+    plots.add_records("run-a", [BatchRecord(2, 12, 2, 50.0, 0.5, 0.05, 800.0, 1.0)], spread=True)  # a spike
+    assert y_range(plots, "loss")[1] > 50.0  # x stayed: y follows at once
+
+
 def test_log_loss_draws_log10_of_the_loss(plots, qtbot):
     plots.add_records("run-a", whole_run())
     QTest.mouseClick(plots.log_loss_box, Qt.MouseButton.LeftButton)

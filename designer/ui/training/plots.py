@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QPointF, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice, QObject, QPointF, Qt, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -63,6 +63,7 @@ Y_HEADROOM = 0.5
 LEFT_MARGIN = 0.02
 Y_MARGIN = 0.05
 Y_LIMITS = {"loss": (0.0, math.inf), "accuracy": (0.0, 1.0), "lr": (0.0, math.inf)}
+SPREAD_MS = 10  # see add_records(spread=True)
 TICK_TEXT_WIDTH = 44  # pixels: "0.00025" or "1.2e-05" at the default size
 FOREGROUND, BACKGROUND, CROSSHAIR = "#1f2933", "#ffffff", "#8893a2"
 
@@ -189,8 +190,13 @@ class TrainingPlots(QWidget):
 
     # -- runs -----------------------------------------------------------------------------
 
-    def add_records(self, run_id: str, records: Sequence[Record]) -> None:
-        """Extend ``run_id``'s curves with ``records`` (a new run id gets new curves, labelled with it)."""
+    def add_records(self, run_id: str, records: Sequence[Record], *, spread: bool = False) -> None:
+        """Extend ``run_id``'s curves with ``records`` (a new run id gets new curves, labelled with it).
+
+        ``spread``: when the x range moves, the y ranges follow in the next event-loop
+        turn, so that no one paint lays out all six axes (a run's first draw would:
+        ~20 ms of the GUI thread on a loaded machine).
+        """
         data = self._runs.get(run_id)
         if data is None:
             data = self._add_run(run_id, run_id)
@@ -202,7 +208,7 @@ class TrainingPlots(QWidget):
         if after != before:
             changed = [a != b for a, b in zip(after, before)]
             self._curves[run_id].refresh(data, self._x_mode, self._window, *changed)
-            self._follow_data()
+            self._follow_data(spread=spread)
 
     def load_run(self, run_id: str, label: str, records: Sequence[Record]) -> None:
         """Show a whole run at once (a finished one, read back), replacing any curves it had."""
@@ -289,7 +295,7 @@ class TrainingPlots(QWidget):
         """Whether the x range follows the data (until the user zooms or pans; Autoscale restores it)."""
         return self._following
 
-    def _follow_data(self, refit: bool = False) -> None:
+    def _follow_data(self, refit: bool = False, spread: bool = False) -> None:
         """Keep all the data in view, widening the ranges in jumps so that most updates leave them alone.
 
         The y ranges come from each curve's min/max pyramid, without reading the
@@ -298,13 +304,22 @@ class TrainingPlots(QWidget):
         if not self._following:
             return
         extent = self._x_extent()
-        if extent is not None:
-            self._follow_x(*extent, refit)
+        moved = extent is not None and self._follow_x(*extent, refit)
+        if moved and spread:
+            # Not at 0 ms: Qt would run it straight after this turn's paint, before other waiting events.
+            QTimer.singleShot(SPREAD_MS, self, self._follow_all_y)
+        else:
+            self._follow_all_y(refit)
+
+    def _follow_all_y(self, refit: bool = False) -> None:
+        if not self._following:
+            return  # the user zoomed meanwhile
         for name, plot in self.plots.items():
             if not (name == "loss" and self.log_loss_box.isChecked()):
                 self._follow_y(name, plot.vb, refit)
 
-    def _follow_x(self, lo: float, hi: float, refit: bool) -> None:
+    def _follow_x(self, lo: float, hi: float, refit: bool) -> bool:
+        """Move the x range to the data if it must; whether it moved."""
         view = self.plots["loss"].vb
         view_lo, view_hi = view.viewRange()[0]
         planned = self._planned_end()
@@ -314,10 +329,13 @@ class TrainingPlots(QWidget):
             wanted = (lo - margin, planned + margin)
             if refit or not (math.isclose(view_lo, wanted[0]) and math.isclose(view_hi, wanted[1])):
                 view.setXRange(*wanted, padding=0)
-            return
+                return True
+            return False
         span = hi - lo if hi > lo else 1.0
         if refit or lo < view_lo or hi > view_hi or view_hi - view_lo > (1 + 3 * HEADROOM) * span:
             view.setXRange(lo - LEFT_MARGIN * span, hi + HEADROOM * span, padding=0)
+            return True
+        return False
 
     def _follow_y(self, plot: str, view: Any, refit: bool) -> None:
         ranges = [found for data in self._runs.values() if (found := value_range(data, plot)) is not None]

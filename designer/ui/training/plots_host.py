@@ -104,7 +104,7 @@ class PlotsHost(QWidget):
         pending, self._pending = self._pending, {}
         started = time.thread_time()
         for run_id, records in pending.items():
-            self.plots.add_records(run_id, records)
+            self.plots.add_records(run_id, records, spread=True)
         self._flush_cost = time.thread_time() - started
         self._painted = self.plots.graphics.paint_seconds
 
