@@ -32,7 +32,7 @@ MARKER_PX = 7
 EDGE_PX = 4  # room around the data for the pen and the markers, in pixels
 
 
-class Curve(pg.GraphicsObject):
+class Curve(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph has no type hints
     """``setData(x, y)`` draws a polyline through the finite points; ``marker`` adds a mark at each.
 
     ``opts`` holds the ``pen`` and ``name`` pyqtgraph's legend reads. Plots in

@@ -68,7 +68,7 @@ TICK_TEXT_WIDTH = 44  # pixels: "0.00025" or "1.2e-05" at the default size
 FOREGROUND, BACKGROUND, CROSSHAIR = "#1f2933", "#ffffff", "#8893a2"
 
 
-class _Graphics(pg.GraphicsLayoutWidget):
+class _Graphics(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph has no type hints
     """pyqtgraph's layout widget, adding up the CPU time its paints take (the Plots tab paces updates by it)."""
 
     def __init__(self) -> None:
