@@ -1,7 +1,9 @@
-"""Writing files so that a crash or a full disk never leaves half a file behind.
+"""Reading and writing files so that a special file never hangs us and a crash never leaves half a file.
 
 Every file the app writes (projects, exports, checkpoints, downloads) goes
-through :func:`write_atomic`.
+through :func:`write_atomic`. Every file it reads is first checked by
+:func:`file_problem`: opening a FIFO blocks until someone writes to it, and a
+device can stream forever, so only regular files are read.
 """
 
 from __future__ import annotations
@@ -11,6 +13,38 @@ import os
 import secrets
 import stat
 from pathlib import Path
+
+_KINDS = ((stat.S_ISDIR, "is a folder, not a file"), (stat.S_ISFIFO, "is a named pipe (FIFO), not a file"),
+          (stat.S_ISCHR, "is a device, not a file"), (stat.S_ISBLK, "is a device, not a file"),
+          (stat.S_ISSOCK, "is a socket, not a file"))
+
+
+def file_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why ``path`` cannot be read as a file, in words for a message (``None`` when it can).
+
+    Links are followed; nothing is opened, so a FIFO or a device is named, not read.
+    Each layer wraps the reason in its own error type with the path in front.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "no such file"
+    except NotADirectoryError:
+        return "no such file (a folder on its path is a file)"
+    except PermissionError:
+        return "cannot be read: permission denied (on a folder of its path)"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    except ValueError as exc:  # a NUL byte in the name
+        return f"not a usable file name ({exc})"
+    for is_kind, words in _KINDS:
+        if is_kind(info.st_mode):
+            return words
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if not os.access(path, os.R_OK):
+        return "cannot be read: permission denied"
+    return None
 
 
 def write_atomic(path: Path, data: bytes) -> None:
