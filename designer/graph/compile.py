@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from designer.graph.errors import GraphError
+from designer.graph.machine import FLOAT32, format_bytes, too_big_for_memory
 from designer.graph.naming import Namespace, class_name
 from designer.graph.spec import ModuleCall
 
@@ -56,9 +57,16 @@ class Plan:
 
 
 def module_attribute_names() -> set[str]:
+    """Every name a layer attribute must not take: a class attribute or method of ``nn.Module``, an
+    attribute its ``__init__`` sets on each instance (``training``, ``_parameters``), and what the
+    compiled class adds (``code``). Setting a layer as ``training`` would hide the train/eval flag.
+    """
     import torch.nn as nn
 
-    return set(dir(nn.Module))
+    return set(dir(nn.Module)) | set(vars(nn.Module())) | set(COMPILED_CLASS_ATTRIBUTES)
+
+
+COMPILED_CLASS_ATTRIBUTES = ("code", "forward")
 
 
 def plan(graph: Graph) -> Plan:
@@ -126,6 +134,26 @@ def compile_graph(graph: Graph) -> torch.nn.Module:
     exec(compile(source, filename, "exec"), namespace)
     cls = type(p.class_name, (nn.Module,), {"forward": namespace["forward"], "code": source})
     module = cls()
+    _check_memory(graph)
     for name, call in p.modules.items():
-        module.add_module(p.idents[name], getattr(nn, call.cls)(*call.args, **dict(call.kwargs)))
+        try:
+            layer = getattr(nn, call.cls)(*call.args, **dict(call.kwargs))
+        except (MemoryError, RuntimeError) as exc:
+            if not isinstance(exc, MemoryError) and "alloc" not in str(exc):
+                raise
+            raise GraphError(f"not enough memory to build the network: {name} needs "
+                             f"{format_bytes(graph.result(name).param_count * FLOAT32)} "
+                             "for its parameters") from None
+        module.add_module(p.idents[name], layer)
     return module
+
+
+def _check_memory(graph: Graph) -> None:
+    """Refuse before allocating when the parameters alone cannot fit (torch would fail deep inside)."""
+    params = sum(r.param_count for r in graph.results.values())
+    reason = too_big_for_memory(params)
+    if reason is not None:
+        largest = max(graph.results, key=lambda n: graph.results[n].param_count)
+        share = graph.results[largest].param_count
+        raise GraphError(f"the network is too large to build: {reason} ({largest} alone has {share:,}); "
+                         "make its largest layers smaller")

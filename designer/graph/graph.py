@@ -217,8 +217,14 @@ class Graph:
     def errors(self) -> list[tuple[str | None, str]]:
         """``(node, message)`` for every problem; node None for the graph as a whole."""
         found: list[tuple[str | None, str]] = []
-        if not self.inputs():
+        inputs = self.inputs()
+        if not inputs:
             found.append((None, "the graph has no Input block"))
+        elif not self.outputs():
+            found.append((None, "the graph has no block after its Input: add a layer that reads it"))
+        else:
+            found += [(name, "nothing reads this Input: connect its output to a block, or delete it")
+                      for name in inputs if self._nx.out_degree(name) == 0]
         for name in self.topological_order():
             result = self._inference.results[name]
             if result.status == "error" and result.error:

@@ -8,6 +8,7 @@ from typing import Any
 
 from designer.graph.graph import Graph
 from designer.graph.inference import OK
+from designer.graph.machine import too_big_for_memory
 
 # (size_h, size_w, jump_h, jump_w) in input pixels; None: no spatial layout.
 Field = tuple[int, int, int, int]
@@ -93,6 +94,12 @@ def totals(graph: Graph) -> dict[str, int]:
     }
 
 
+def warning_list(graph: Graph) -> list[str]:
+    """What is not an error in the graph but will fail on this machine."""
+    reason = too_big_for_memory(totals(graph)["params"])
+    return [] if reason is None else [f"the network cannot be built here: {reason}"]
+
+
 def error_list(graph: Graph) -> list[str]:
     return [f"{node}: {message}" if node else message for node, message in graph.errors()]
 
@@ -121,6 +128,7 @@ def as_json(graph: Graph) -> dict[str, Any]:
         "total_macs": total["macs"],
         "total_activations": total["activations"],
         "errors": error_list(graph),
+        "warnings": warning_list(graph),
     }
 
 
@@ -145,7 +153,7 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 def human(n: int) -> str:
     """1234567 -> '1.23M'."""
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+    for unit, scale in (("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(n) >= scale:
             return f"{n / scale:.3g}{unit}"
     return str(n)
@@ -178,6 +186,7 @@ def as_text(graph: Graph) -> str:
     out.append(f"Total MACs per sample: {total['macs']:,} ({human(total['macs'])})")
     out.append(f"Activations per sample: {total['activations']:,} values, "
                f"{total['activations'] * 4 / 2**20:.2f} MiB as float32")
+    out.extend(f"warning: {w}" for w in warning_list(graph))
     errors = error_list(graph)
     if errors:
         out.append(f"{len(errors)} error{'s' if len(errors) > 1 else ''}:")

@@ -23,9 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from designer.graph.graph import Graph
+from designer.graph.machine import FLOAT32, format_bytes
 from designer.training.config import TrainingConfig
 
-FLOAT32 = 4
 HALF = 2
 
 
@@ -75,11 +75,3 @@ def estimate_memory(graph: Graph, config: TrainingConfig) -> MemoryEstimate:
         optimizer=params * FLOAT32 * optimizer_slots(config.optimizer, config.momentum),
         activations=values * config.batch_size * activation_bytes(config.precision),
     )
-
-
-def format_bytes(size: float) -> str:
-    """Bytes in decimal units with three significant digits: 950 B, 247 kB, 4.84 MB, 1.2 GB."""
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if size >= scale:
-            return f"{size / scale:.3g} {unit}"
-    return f"{int(size)} B"

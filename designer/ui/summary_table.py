@@ -35,7 +35,7 @@ from designer.graph.errors import GraphError
 from designer.graph.events import Event
 from designer.graph.graph import Graph
 from designer.graph.shapes import fmt_shape
-from designer.graph.summary import human, parse_shape, rows, totals
+from designer.graph.summary import human, parse_shape, rows, totals, warning_list
 
 COLUMNS = ("Name", "Type", "Connected to", "Output", "Params", "MACs", "RF", "Formula")
 ERROR_BRUSH = QBrush(QColor("#c62828"))
@@ -247,6 +247,7 @@ class SummaryPanel(QWidget):
         total = totals(graph)
         errors = graph.errors()
         status = f"<span style='color:#c62828'>{len(errors)} error(s)</span>" if errors else "no errors"
+        status += "".join(f"<br><span style='color:#c62828'>{_escape(w)}</span>" for w in warning_list(graph))
         description = f" — {_escape(graph.description)}" if graph.description else ""
         self.header.setText(
             f"<b>{_escape(graph.name)}</b>{description}<br>{self._what_if_text(graph)}"

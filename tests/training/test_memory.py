@@ -8,8 +8,9 @@ import sys
 import pytest
 
 import designer
+from designer.graph.machine import format_bytes
 from designer.training.config import TrainingConfig
-from designer.training.memory import MemoryEstimate, estimate_memory, format_bytes, optimizer_slots
+from designer.training.memory import MemoryEstimate, estimate_memory, optimizer_slots
 
 # LeNet-5 by hand: conv 6·(1·5·5)+6, conv 16·(6·5·5)+16, linear 120·400+120, 84·120+84, 10·84+10
 LENET_PARAMS = 156 + 2_416 + 48_120 + 10_164 + 850

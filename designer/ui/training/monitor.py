@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.training.memory import format_bytes
+from designer.graph.machine import format_bytes
 from designer.training.records import (
     BatchRecord,
     EpochRecord,
