@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import textwrap
 
 import pytest
@@ -87,3 +88,55 @@ def test_weights_need_a_known_suffix(capsys, tmp_path, net_file):
     code, out, err = run(capsys, "import", f"{net_file}:Net", "--input-shape", "3,32,32",
                          "-o", str(tmp_path / "n.json"), "--weights", str(tmp_path / "w.bin"))
     assert_one_line_error(code, out, err, "--weights: give a file ending in .pt")
+
+
+FACTORIES = textwrap.dedent("""
+    from torch import nn
+
+    CALLED = []
+
+
+    class Small(nn.Module):
+        def __init__(self, width=4):
+            super().__init__()
+            self.fc = nn.Linear(width, 2)
+
+        def forward(self, x):
+            return self.fc(x)
+
+
+    def small(width: int = 4) -> Small:
+        return Small(width)
+
+
+    def unannotated(width=4):
+        CALLED.append(width)
+        return Small(width)
+""")
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ("os:system", "system is a function, not a torch.nn.Module class"),
+    ("subprocess:getoutput", "getoutput is a function, not a torch.nn.Module class"),
+    ("{file}:unannotated", "unannotated is a function"),
+    ("{file}:CALLED", "CALLED is a list, not a torch.nn.Module class"),
+])
+def test_nothing_is_called_that_is_not_known_to_build_a_module(capsys, tmp_path, spec, fragment):
+    """`designer import os:system --args '["touch …"]'` used to run the shell command before any check."""
+    factories = tmp_path / "factories.py"
+    factories.write_text(FACTORIES, encoding="utf-8")
+    witness = tmp_path / "ran"
+    code, out, err = run(capsys, "import", spec.replace("{file}", str(factories)), "--input-shape", "4",
+                         "--args", json.dumps([f"touch {witness}"]), "-o", str(tmp_path / "out.json"))
+    assert_one_line_error(code, out, err, fragment)
+    assert not witness.exists()
+    assert not (tmp_path / "out.json").exists()
+
+
+def test_a_factory_annotated_to_return_a_module_is_imported(capsys, tmp_path):
+    factories = tmp_path / "factories.py"
+    factories.write_text(FACTORIES, encoding="utf-8")
+    code, _, err = run(capsys, "import", f"{factories}:small", "--input-shape", "6", "--args", '{"width": 6}',
+                       "-o", str(tmp_path / "small.json"))
+    assert code == 0, err
+    assert designer.load(str(tmp_path / "small.json")).result("fc").param_count == 14

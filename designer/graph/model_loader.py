@@ -166,10 +166,14 @@ def _classes(module: ModuleType) -> list[str]:
 def _instantiate(found: Any, attr: str, args: list[Any], kwargs: dict[str, Any]) -> nn.Module:
     import torch.nn as nn
 
-    if inspect.isclass(found) and not issubclass(found, nn.Module):
-        raise ModelImportError(f"{attr} is not a torch.nn.Module subclass")
-    if not callable(found):
-        raise ModelImportError(f"{attr} is a {type(found).__name__}, not a torch.nn.Module class")
+    if inspect.isclass(found):
+        if not issubclass(found, nn.Module):
+            raise ModelImportError(f"{attr} is not a torch.nn.Module subclass")
+    elif not _builds_a_module(found):
+        # Never call what is not known to build a model: `os:system` would run a shell command.
+        what = "a function" if callable(found) else f"a {type(found).__name__}"
+        raise ModelImportError(f"{attr} is {what}, not a torch.nn.Module class (a function is imported only "
+                               "when its return annotation is an nn.Module class, like `-> ResNet`)")
     _check_arguments(found, attr, args, kwargs)
     try:
         model = found(*args, **kwargs)
@@ -178,6 +182,21 @@ def _instantiate(found: Any, attr: str, args: list[Any], kwargs: dict[str, Any])
     if not isinstance(model, nn.Module):
         raise ModelImportError(f"{attr}() gives a {type(model).__name__}, not a torch.nn.Module")
     return model
+
+
+def _builds_a_module(found: Any) -> bool:
+    """Whether ``found`` is a factory function whose return annotation is an nn.Module subclass."""
+    import typing
+
+    import torch.nn as nn
+
+    if not inspect.isfunction(found):
+        return False
+    try:
+        returned = typing.get_type_hints(found).get("return")
+    except Exception:  # an annotation that does not resolve tells nothing
+        return False
+    return inspect.isclass(returned) and issubclass(returned, nn.Module)
 
 
 def _check_arguments(found: Any, attr: str, args: list[Any], kwargs: dict[str, Any]) -> None:

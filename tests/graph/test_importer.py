@@ -627,7 +627,7 @@ NEEDS_ARGUMENTS = """
     ("{dir}/missing.py:Net", None, ["missing.py: no such file"]),
     ("{dir}/net.py:Nope", None, ["has no class 'Nope'", "(it defines Net, Broken)"]),
     ("{dir}/net.py:Plain", None, ["Plain is not a torch.nn.Module subclass"]),
-    ("{dir}/net.py:helper", None, ["helper() gives a int, not a torch.nn.Module"]),
+    ("{dir}/net.py:helper", None, ["helper is a function, not a torch.nn.Module class"]),
     ("{dir}/net.py:Net", None, ["Net() needs arguments: pass them as JSON with --args",
                                 "'{\"num_classes\": 10}'", "(missing: num_classes)"]),
     ("{dir}/net.py:Net", '{"num_classes": 3, "depth": 2}', ["Net() does not take these arguments",
