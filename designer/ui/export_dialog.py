@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFontDatabase, QGuiApplication
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.ui.fonts import monospace_font
 from designer.ui.python_highlighter import PythonHighlighter
 
 COPIED_FEEDBACK_MS = 1500
@@ -69,7 +70,7 @@ class CodePreviewDialog(QDialog):
         editor.setObjectName(name)
         editor.setReadOnly(True)
         editor.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        editor.setFont(monospace_font())
         # Before the text, so that it is coloured as it arrives rather than on a later event.
         self.highlighters.append(PythonHighlighter(editor.document()))
         editor.setPlainText(text)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
-from PySide6.QtGui import QFontInfo, QGuiApplication, QImage
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPlainTextEdit
 
@@ -19,6 +19,7 @@ from designer.graph.summary import totals
 from designer.ui.export_dialog import CodePreviewDialog
 from designer.ui.main_window import MainWindow
 from designer.ui.python_highlighter import default_formats
+from tests.ui.test_fonts import assert_monospaced
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -187,7 +188,8 @@ def test_python_code_is_previewed_highlighted_and_saved_as_a_working_model(windo
     dialog = preview(window)
     assert dialog.windowTitle() == "Export Python code" and dialog.isModal()
     editor = dialog.editors["lenet5.py"]
-    assert editor.isReadOnly() and QFontInfo(editor.font()).fixedPitch()
+    assert editor.isReadOnly()
+    assert_monospaced(editor.font())
     assert keyword_formats(editor, "class") == [default_formats()["keyword"].foreground().color().name()]
 
     asked = answer_path(window, tmp_path / "lenet")  # no suffix: .py is added
