@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from designer.data.access import cannot_read, present, require_file, require_folder
 from designer.data.errors import DataFileError
 from designer.data.imageset import ImageSet, RawData, labels_from_array
 from designer.data.safe_pickle import safe_loads
@@ -46,7 +47,11 @@ def load_cifar(path: Path, variant: str) -> RawData:
     """Read a CIFAR archive or folder; its test batch becomes the given validation set."""
     layout = LAYOUTS[variant]
     wanted = (*layout.train, *layout.test, layout.meta)
-    files = _read_archive(path, wanted) if path.is_file() else _read_folder(path, layout)
+    if path.is_dir():
+        files = _read_folder(path, layout)
+    else:
+        require_file(path, "no such file or folder")
+        files = _read_archive(path, wanted)
     missing = [name for name in (*layout.train, *layout.test) if name not in files]
     if missing:
         raise DataFileError(path, f"no {', '.join(missing)} in it: is this the {variant} python version "
@@ -76,17 +81,17 @@ def _read_archive(path: Path, wanted: tuple[str, ...]) -> dict[str, bytes]:
 
 def _read_folder(path: Path, layout: CifarLayout) -> dict[str, bytes]:
     """Batches in ``path`` itself or in its ``cifar-10-batches-py`` (or -100-) sub-folder."""
-    if not path.is_dir():
-        raise DataFileError(path, "no such file or folder")
     folder = path / layout.folder if (path / layout.folder).is_dir() else path
+    require_folder(folder)
     found: dict[str, bytes] = {}
     for name in (*layout.train, *layout.test, layout.meta):
         file = folder / name
-        if file.is_file():
+        if present(file):
+            require_file(file)
             try:
                 found[name] = file.read_bytes()
             except OSError as exc:
-                raise DataFileError(file, f"cannot read it ({exc.strerror})") from exc
+                raise DataFileError(file, cannot_read(exc)) from exc
     return found
 
 

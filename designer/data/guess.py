@@ -12,6 +12,7 @@ import tarfile
 import zlib
 from pathlib import Path
 
+from designer.data.access import require_file
 from designer.data.config import ON_DISK
 from designer.data.errors import DataFileError
 
@@ -23,8 +24,7 @@ def guess_source(path: Path) -> tuple[str, Path]:
     """The source name and the path to give it (an IDX file's folder, not the file)."""
     if path.is_dir():
         return _guess_folder(path), path
-    if not path.is_file():
-        raise DataFileError(path, "no such file or folder")
+    require_file(path, "no such file or folder")
     name = path.name.lower()
     if name.endswith(".npz"):
         return "npz", path

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from designer.data.access import cannot_read, present, require_file, require_folder
 from designer.data.errors import DataFileError
 from designer.data.imageset import ImageSet, RawData, labels_from_array
 
@@ -29,8 +30,7 @@ _TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E:
 
 def load_idx_folder(folder: Path, variant: str) -> RawData:
     """The training pair is required; the t10k pair, when present, is the given validation set."""
-    if not folder.is_dir():
-        raise DataFileError(folder, "no such folder: give the folder that holds the four IDX files")
+    require_folder(folder, "no such folder: give the folder that holds the four IDX files")
     names = CLASS_NAMES[variant]
     train = _pair(folder, *SPLITS["train"], len(names))
     if train is None:
@@ -61,7 +61,7 @@ def _find(folder: Path, stem: str) -> Path | None:
     dotted = stem.replace("-idx", ".idx")
     for where in (folder, folder / "raw"):
         for name in (stem, f"{stem}.gz", dotted, f"{dotted}.gz"):
-            if (where / name).is_file():
+            if present(where / name):  # whatever it is: reading it says if it is not a file
                 return where / name
     return None
 
@@ -85,6 +85,7 @@ def read_idx(path: Path) -> np.ndarray:
 
 
 def _read_bytes(path: Path) -> bytes:
+    require_file(path)
     try:
         with path.open("rb") as file:
             data = file.read()
@@ -93,4 +94,4 @@ def _read_bytes(path: Path) -> bytes:
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
         raise DataFileError(path, f"the gzip stream is truncated or corrupt ({exc})") from exc
     except OSError as exc:
-        raise DataFileError(path, f"cannot read it ({exc.strerror or exc})") from exc
+        raise DataFileError(path, cannot_read(exc)) from exc

@@ -51,6 +51,7 @@ class RawData:
 
 def images_from_array(array: np.ndarray, path: str | Path, key: str = "x") -> torch.Tensor:
     """``[N, H, W]``, ``[N, C, H, W]`` or ``[N, H, W, C]`` as a ``[N, C, H, W]`` tensor."""
+    stored = "×".join(str(d) for d in array.shape)
     if array.ndim == 3:
         array = array[:, None]
     elif array.ndim == 4:
@@ -58,11 +59,13 @@ def images_from_array(array: np.ndarray, path: str | Path, key: str = "x") -> to
         if array.shape[1] not in (1, 3) and array.shape[3] in (1, 3):
             array = array.transpose(0, 3, 1, 2)
     else:
-        shape = "×".join(str(d) for d in array.shape)
         raise DataFileError(path, f"{key} must be images [N, H, W], [N, C, H, W] or [N, H, W, C], "
-                                  f"not an array of shape {shape}")
+                                  f"not an array of shape {stored}")
     if array.shape[0] == 0:
-        raise DataFileError(path, f"{key} holds no images")
+        raise DataFileError(path, f"{key} has shape {stored}: it holds no images")
+    if 0 in array.shape:
+        raise DataFileError(path, f"{key} has shape {stored}: an image needs at least one row, one column "
+                                  "and one channel")
     return torch.from_numpy(np.ascontiguousarray(_pixels(array, path, key)))
 
 
