@@ -40,17 +40,26 @@ class Geometry:
 
 
 def plan_geometry(input_shape: tuple[int, ...], source_channels: int, grayscale_to_rgb: bool,
-                  native_size: tuple[int, int] | None) -> Geometry:
-    """The channels and size the images need for ``input_shape``, or a DataFitError saying why not."""
+                  native_size: tuple[int, int] | None, colour_note: str = "") -> Geometry:
+    """The channels and size the images need for ``input_shape``, or a DataFitError saying why not.
+
+    ``colour_note`` names the few colour images that make a grayscale set RGB
+    (see ``FolderScan.colour_note``); it is offered as the other fix when a
+    1-channel Input is what the rest of the set fits.
+    """
     channels = 3 if grayscale_to_rgb and source_channels == 1 else source_channels
     shape = tuple(int(d) for d in input_shape)
     if len(shape) == 3:
         problem = _channel_problem(channels, source_channels, shape)
         if problem:
-            raise DataFitError(problem)
+            raise DataFitError(problem + _grayscale_fix(colour_note, shape[0] == 1))
         return Geometry(channels, (shape[1], shape[2]), False)
     if len(shape) == 1:
-        return Geometry(channels, _flat_size(shape[0], channels, source_channels, native_size), True)
+        try:
+            size = _flat_size(shape[0], channels, source_channels, native_size)
+        except DataFitError as exc:
+            raise DataFitError(f"{exc}{_grayscale_fix(colour_note, _square_side(shape[0], 1) > 0)}") from None
+        return Geometry(channels, size, True)
     raise DataFitError(f"Input {_fmt(shape)} is neither an image [C, H, W] nor flat features [F]: "
                        "change the Input to one of those")
 
@@ -71,6 +80,10 @@ def check_classes(classes: int, output_shape: tuple[int, ...]) -> None:
     if shape[0] != classes:
         raise DataFitError(f"the last layer gives {shape[0]} outputs but the dataset has {classes} classes: "
                            f"set its width to {classes}")
+
+
+def _grayscale_fix(colour_note: str, gray_fits: bool) -> str:
+    return f", or convert to grayscale {colour_note}" if colour_note and gray_fits else ""
 
 
 def _channel_problem(channels: int, source_channels: int, shape: tuple[int, ...]) -> str | None:

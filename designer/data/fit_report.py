@@ -30,6 +30,7 @@ class DatasetFacts:
 
     ``channels`` and ``size`` are the images' as stored (as loaded, where ``any_size``:
     shapes are drawn and image folders decoded at whatever size the Input asks for).
+    ``colour_note`` names the few colour images of a mostly grayscale folder.
     """
 
     name: str
@@ -41,6 +42,7 @@ class DatasetFacts:
     train_count: int
     val_count: int
     notes: tuple[str, ...] = ()
+    colour_note: str = ""
 
     @property
     def display_name(self) -> str:
@@ -86,7 +88,7 @@ def describe_fit(facts: DatasetFacts, grayscale_to_rgb: bool, input_shape: Shape
     """Whether ``facts``' dataset can train a network taking ``input_shape`` and giving ``output_shape``."""
     native = None if facts.any_size else facts.size
     try:
-        geometry = plan_geometry(input_shape, facts.channels, grayscale_to_rgb, native)
+        geometry = plan_geometry(input_shape, facts.channels, grayscale_to_rgb, native, facts.colour_note)
         check_classes(facts.classes, output_shape)
     except DataFitError as exc:
         return FitReport("error", f"Does not fit: {exc}.")

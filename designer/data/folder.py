@@ -10,6 +10,7 @@ second run reads one file instead of decoding thousands.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from collections.abc import Sequence
@@ -22,12 +23,15 @@ import numpy as np
 import torch
 from PIL import Image
 
+from designer.data.access import cannot_read, require_folder
 from designer.data.errors import DataFileError
 from designer.data.imageset import ImageSet, RawData
+from designer.graph.files import file_problem, write_atomic
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 _VAL_FOLDERS = ("val", "valid", "validation", "test")
 _CACHE_VERSION = 1
+_NAMED = 3  # colour images named in a message; the rest are counted
 Labelled = tuple[tuple[Path, int], ...]
 
 
@@ -50,23 +54,39 @@ class FolderScan:
         text = json.dumps([_CACHE_VERSION, str(self.root.resolve()), self.class_names, listing])
         return hashlib.sha256(text.encode()).hexdigest()[:24]
 
-    @cached_property
+    @property
     def channels(self) -> int:
-        """1 if every image is grayscale, else 3; read from image headers once, then cached."""
+        """1 if every image is grayscale, else 3."""
+        return 3 if self._colour[0] else 1
+
+    @property
+    def colour_note(self) -> str:
+        """Which images make a mostly grayscale folder RGB, for the fit message ('' if none or most do)."""
+        count, first = self._colour
+        total = len(self.train) + len(self.given or ())
+        if not count or 2 * count >= total:
+            return ""
+        more = f" and {count - len(first)} more" if count > len(first) else ""
+        return (f"the {count} colour image{'' if count == 1 else 's'} among the {total} in {self.root}: "
+                f"{', '.join(first)}{more}")
+
+    @cached_property
+    def _colour(self) -> tuple[int, tuple[str, ...]]:
+        """How many images are not grayscale, and the first few (from the root); read from headers once."""
         meta = self.cache_dir / f"folder-{self.key}.json"
         try:
-            return int(json.loads(meta.read_text())["channels"])
-        except (OSError, ValueError, KeyError):
+            saved = json.loads(_read_ours(meta) or b"")
+            return int(saved["colour_count"]), tuple(str(name) for name in saved["colour_first"])
+        except (ValueError, KeyError, TypeError):
             pass
-        modes = {_header_mode(p) for p, _ in (*self.train, *(self.given or ()))}
-        channels = 1 if all(Image.getmodebase(m) == "L" for m in modes) else 3
-        _write_quietly(meta, json.dumps({"channels": channels}).encode())
-        return channels
+        colour = [p for p, _ in (*self.train, *(self.given or ()))
+                  if Image.getmodebase(_header_mode(p)) != "L"]
+        first = tuple(str(p.relative_to(self.root)) for p in colour[:_NAMED])
+        _write_quietly(meta, json.dumps({"colour_count": len(colour), "colour_first": first}).encode())
+        return len(colour), first
 
 
 def scan_folder(root: Path, cache_dir: Path) -> FolderScan:
-    if not root.is_dir():
-        raise DataFileError(root, "no such folder")
     notes: list[str] = []
     subdirs = _subdirs(root)
     val_name = next((n for n in _VAL_FOLDERS if n in subdirs), None)
@@ -79,6 +99,7 @@ def scan_folder(root: Path, cache_dir: Path) -> FolderScan:
 
 
 def _subdirs(folder: Path) -> list[str]:
+    require_folder(folder)
     return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
@@ -103,8 +124,12 @@ def _classes(folder: Path, notes: list[str], known: tuple[str, ...] | None) -> t
 
 
 def _class_images(folder: Path, notes: list[str]) -> list[Path]:
-    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    files = _files_under(folder)
     images = [p for p in files if p.suffix.lower() in EXTENSIONS]
+    for image in images:  # a named pipe would block the decoder; say so before decoding anything
+        problem = file_problem(image)
+        if problem is not None:
+            raise DataFileError(image, problem)
     others = [str(p.relative_to(folder)) for p in files if p.suffix.lower() not in EXTENSIONS]
     if not images:
         has = f" (it has only: {_some(others)})" if others else ""
@@ -112,6 +137,19 @@ def _class_images(folder: Path, notes: list[str]) -> list[Path]:
     if others:
         notes.append(f"{folder}: ignored {len(others)} file(s) that are not PNG/JPEG/BMP: {_some(others)}")
     return images
+
+
+def _files_under(folder: Path) -> list[Path]:
+    """Every file below ``folder``, sorted; a folder that cannot be listed is an error, not an empty one."""
+    require_folder(folder)
+
+    def refuse(exc: OSError) -> None:
+        raise DataFileError(exc.filename or folder, cannot_read(exc))
+
+    found: list[Path] = []
+    for top, _, names in os.walk(folder, onerror=refuse):
+        found += [Path(top, name) for name in names]
+    return sorted(found)
 
 
 def _some(names: Sequence[str], shown: int = 3) -> str:
@@ -170,7 +208,7 @@ def _decode(path: Path, channels: int, size: tuple[int, int]) -> np.ndarray:
 
 
 def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
-    if not path.is_file():
+    if file_problem(path) is not None:
         return None
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -180,21 +218,29 @@ def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
 
 
 def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # write_atomic takes bytes, so the archive is built in memory first: the images are held twice for
+    # the moment of the write, which stays below the peak of prepare (it copies them to split them).
+    archive = io.BytesIO()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("wb") as file:
-            np.savez(file, **arrays)  # type: ignore[arg-type]  # the stubs mix keys with allow_pickle
-        os.replace(tmp, path)
+        np.savez(archive, **arrays)  # type: ignore[arg-type]  # the stubs mix keys with allow_pickle
+    except MemoryError:
+        return
+    _write_quietly(path, archive.getvalue())  # getvalue hands over its buffer without a copy
+
+
+def _read_ours(path: Path) -> bytes | None:
+    """A file of our cache, or None when it is missing, unreadable or not a regular file."""
+    if file_problem(path) is not None:
+        return None
+    try:
+        return path.read_bytes()
     except OSError:
-        tmp.unlink(missing_ok=True)  # an unwritable cache only costs decoding again next time
+        return None
 
 
 def _write_quietly(path: Path, data: bytes) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError:
-        pass  # the header pass simply runs again next time
+        pass  # an unwritable cache only costs decoding (or reading the headers) again next time

@@ -47,7 +47,8 @@ def prepare(config: DatasetConfig, input_shape: tuple[int, ...], device: torch.d
     option. ``base_dir`` is where relative paths start (the project's folder).
     """
     source = open_source(config, base_dir, cache_dir)
-    geometry = plan_geometry(input_shape, source.channels, config.grayscale_to_rgb, source.native_size)
+    geometry = plan_geometry(input_shape, source.channels, config.grayscale_to_rgb, source.native_size,
+                             source.colour_note)
     raw = source.load(geometry.size)
     classes = len(raw.class_names)
     if output_shape is not None:

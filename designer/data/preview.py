@@ -47,7 +47,7 @@ def load_preview(config: DatasetConfig, folder_size: tuple[int, int] | None = No
     info = data.info
     facts = DatasetFacts(config.name, info.source_channels, (info.height, info.width),
                          source.native_size is None, info.classes, info.class_names,
-                         info.train_count, info.val_count, info.notes)
+                         info.train_count, info.val_count, info.notes, source.colour_note)
     first = data.train.images[:count]
     return Preview(facts, _as_pixels(first), tuple(int(v) for v in data.train.labels[:count]))
 

@@ -26,13 +26,15 @@ class Source:
 
     ``native_size`` is the stored image size, or None where the loader draws or
     decodes at whatever size ``load`` is given (shapes, image folders); other
-    loaders ignore the size and leave resizing to the caller.
+    loaders ignore the size and leave resizing to the caller. ``colour_note``
+    names the few colour images of a mostly grayscale folder.
     """
 
     name: str
     channels: int
     native_size: tuple[int, int] | None
     load: Callable[[tuple[int, int]], RawData]
+    colour_note: str = ""
 
 
 def open_source(config: DatasetConfig, base_dir: Path | None = None, cache_dir: Path | None = None) -> Source:
@@ -50,7 +52,7 @@ def open_source(config: DatasetConfig, base_dir: Path | None = None, cache_dir: 
         raw = load_npz(path)  # the file must be read to know its channels
         return Source(name, raw.train.channels, raw.train.size, lambda size: raw)
     scan = scan_folder(path, cache_dir or image_cache_dir())
-    return Source(name, scan.channels, None, lambda size: load_folder(scan, size))
+    return Source(name, scan.channels, None, lambda size: load_folder(scan, size), scan.colour_note)
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:
