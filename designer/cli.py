@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
-from collections.abc import Sequence
-from typing import NoReturn
+from collections.abc import Callable, Sequence
+from typing import NoReturn, TypeVar
 
 from designer.graph.errors import GraphError
+from designer.graph.files import ReadOnlyError
+from designer.training.config import MAX_SEED
 
 EXIT_INVALID_GRAPH = 1
 EXIT_BAD_INPUT = 2
@@ -42,6 +45,36 @@ def _write(text: str) -> None:
     except UnicodeEncodeError:
         encoding = getattr(sys.stdout, "encoding", None) or "ascii"
         sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
+
+
+Number = TypeVar("Number", int, float)
+SHOWN_DIGITS = 32  # of a value too long to repeat whole in a one-line message
+
+
+def bounded(kind: Callable[[str], Number], low: Number, high: Number, *,
+            above: bool = False) -> Callable[[str], Number]:
+    """An argparse ``type``: ``kind`` (int or float) from ``low`` (above it, with ``above``) to ``high``.
+
+    Anything else, infinities and NaN included, is one line naming the range and
+    the value; argparse puts the option in front ("argument --seed: ...").
+    """
+    whole = kind is int
+    lower = f"above {low:g}" if above else f"from {low:,}" if whole else f"from {low:g}"
+    upper = "" if not whole and math.isinf(high) else f" to {high:,}" if whole else f" to {high:g}"
+    allowed = f"{'a whole number' if whole else 'a number'} {lower}{upper}"
+
+    def parse(text: str) -> Number:
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):  # int("9" * 5000) is a ValueError too
+            value = None
+        if (value is None or not (whole or math.isfinite(value)) or value < low or value > high
+                or (above and value == low)):
+            shown = text if len(text) <= SHOWN_DIGITS else f"{text[:SHOWN_DIGITS]}…"
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {shown}")
+        return value
+
+    return parse
 
 
 def _parse_shape(text: str) -> list[int]:
@@ -89,23 +122,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     graph = designer.load(args.src)
     weights = export.load_weights(args.weights) if args.weights else None
+    force = args.force
     if args.format == "python":
         if weights is not None:
             raise CliError("--weights goes with --format weights, onnx, pt2 or train-script; "
                            "the Python file holds code only")
-        export.export_python(graph, args.output)
+        export.export_python(graph, args.output, replace_read_only=force)
     elif args.format == "weights":
-        export.export_weights(graph, args.output, weights, args.seed)
+        export.export_weights(graph, args.output, weights, args.seed, replace_read_only=force)
     elif args.format == "onnx":
-        export.export_onnx(graph, args.output, weights, args.seed)
+        export.export_onnx(graph, args.output, weights, args.seed, replace_read_only=force)
     elif args.format == "pt2":
-        export.export_pt2(graph, args.output, weights, args.seed)
+        export.export_pt2(graph, args.output, weights, args.seed, replace_read_only=force)
     else:
         from designer.train_script import export_train_script
 
         # A relative dataset path in a project file starts at the file's folder.
         base_dir = os.path.dirname(os.path.abspath(args.src)) if os.path.isfile(args.src) else None
-        written = export_train_script(graph, args.output, weights, base_dir)
+        written = export_train_script(graph, args.output, weights, base_dir, replace_read_only=force)
         print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
         return 0
     print(f"wrote {args.output}", file=sys.stderr)
@@ -141,7 +175,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
     app = QApplication.instance() or QApplication(["designer"])
     from designer.ui.render import render
 
-    render(graph, args.output, None if args.keep_positions else args.direction)
+    layout = None if args.keep_positions else args.direction
+    render(graph, args.output, layout, replace_read_only=args.force)
     del app
     print(f"wrote {args.output}", file=sys.stderr)
     return 0
@@ -181,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the file to write (a folder for train-script)")
     p.add_argument("--weights", metavar="FILE",
                    help="trained weights to include (.pt, .pth or .safetensors); default: fresh ones")
-    p.add_argument("--seed", type=int, default=0, help="seed for fresh weights (default 0)")
+    p.add_argument("--seed", type=bounded(int, 0, MAX_SEED), default=0, metavar="N",
+                   help="seed for fresh weights (default 0)")
+    _add_force(p)
     p.set_defaults(run=_cmd_export)
 
     p = sub.add_parser("import", help="turn a PyTorch nn.Module class into a project file")
@@ -202,6 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lay the blocks out left to right (default) or top to bottom")
     p.add_argument("--keep-positions", action="store_true",
                    help="draw the blocks where the project places them instead of laying them out")
+    _add_force(p)
     p.set_defaults(run=_cmd_render)
 
     p = sub.add_parser("open", help="open a project file or template in the app")
@@ -213,9 +251,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_force(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true",
+                        help="replace the output even where it is read-only; it stays read-only "
+                             "(without --force a read-only file is left as it is, as cp would)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (``--help`` exits from argparse, with 0)."""
     parser = build_parser()
+    args = argparse.Namespace()
     try:
         args = parser.parse_args(argv)
         if args.command is None:
@@ -225,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except (GraphError, CliError) as exc:
         _error(str(exc))
+        return EXIT_BAD_INPUT
+    except ReadOnlyError as exc:
+        hint = "; --force replaces it (and it stays read-only)" if "force" in vars(args) else ""
+        _error(f"{exc}{hint}")
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         # `designer summary vgg16 | head`: the reader left; say nothing more.

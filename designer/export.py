@@ -1,9 +1,11 @@
 """Writes a graph out in the formats other tools read: Python code, weights, ONNX, torch.export.
 
 Each exporter refuses a graph with errors (the compile plan lists them) and
-writes its file atomically, so a failed export never leaves half a file. Weights
-are read back only through formats that cannot carry code: ``torch.load`` with
-``weights_only=True``, or safetensors.
+writes its file atomically, so a failed export never leaves half a file; a
+read-only file is replaced only with ``replace_read_only``. Weights and
+checkpoints are read back by :func:`read_tensor_file` alone, only through
+formats that cannot carry code: ``torch.load`` with ``weights_only=True``, or
+safetensors.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import pickle
+import re
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -18,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from designer.graph.errors import GraphError
-from designer.graph.files import write_atomic
+from designer.graph.files import file_problem, write_atomic
 from designer.graph.graph import Graph
 from designer.graph.python_code import python_source
 
@@ -26,18 +30,36 @@ if TYPE_CHECKING:
     import torch
 
 WEIGHT_SUFFIXES = (".pt", ".pth", ".safetensors")
+NOT_TENSORS = "holds Python objects other than tensors; it is not loaded, since unpickling them could run code"
+NOT_WEIGHTS = "not a PyTorch or safetensors weights file"
+DETAIL_CHARS = 120  # of the reader's own words, after ours
+# torch's weights_only message wraps its one useful line in advice for the programmer
+_TORCH_ADVICE = ("Weights only load failed", "Please file an issue", "Check the documentation", "(1) ", "(2) ")
+_TORCH_CAUSE = "WeightsUnpickler error:"  # what follows is the cause, where torch says it this way
+_ESCAPES = re.compile(r"\x1b\[[0-9;]*m")  # torch puts bold text in its messages
+# what torch's safe unpickler says when the file asks for an object (and code) rather than bad bytes
+_OBJECTS = ("GLOBAL", "Can only build", "Can only create")
 
 
 class ExportError(GraphError):
     """An export that cannot be done as asked; the message says why in one line."""
 
 
-def export_python(graph: Graph, path: str | Path) -> None:
-    write_atomic(Path(path), python_source(graph).encode("utf-8"))
+class TensorFileError(ExportError):
+    """A weights or checkpoint file that cannot be read; ``reason`` is why, without the path."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = Path(path)
+        self.reason = reason
+
+
+def export_python(graph: Graph, path: str | Path, *, replace_read_only: bool = False) -> None:
+    write_atomic(Path(path), python_source(graph).encode("utf-8"), replace_read_only=replace_read_only)
 
 
 def export_weights(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tensor] | None = None,
-                   seed: int = 0) -> None:
+                   seed: int = 0, *, replace_read_only: bool = False) -> None:
     """The state_dict, as ``.pt`` (``torch.save``) or ``.safetensors`` by the file's suffix.
 
     Without ``weights``, the freshly initialised weights for ``seed``.
@@ -57,33 +79,54 @@ def export_weights(graph: Graph, path: str | Path, weights: Mapping[str, torch.T
     else:
         raise ExportError(f"{path.name}: weights are saved as {', '.join(WEIGHT_SUFFIXES)}; "
                           f"give the file one of these suffixes")
-    write_atomic(path, data)
+    write_atomic(path, data, replace_read_only=replace_read_only)
+
+
+def read_tensor_file(path: str | Path) -> object:
+    """What a ``.safetensors`` file or a ``torch.save`` file (tensors and plain values only) holds.
+
+    The one reader of weights and checkpoints, so that one cause gets one
+    wording wherever a file is read. A TensorFileError says why not: the
+    file's problem (a FIFO is named, never opened), code that would have run,
+    or not a weights file at all, with the reader's own words shortened after ours.
+    """
+    import torch
+
+    problem = file_problem(path)
+    if problem is not None:
+        raise TensorFileError(path, problem)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's note on pickle protocols would be a second line
+            if Path(path).suffix == ".safetensors":
+                from safetensors.torch import load_file
+
+                return load_file(str(path))
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = NOT_TENSORS if any(words in str(exc) for words in _OBJECTS) else NOT_WEIGHTS
+        raise TensorFileError(path, f"{reason} ({_detail(exc)})") from None
+    except OSError as exc:
+        reason = f"cannot be read: {exc.strerror}" if exc.strerror else f"{NOT_WEIGHTS} ({_detail(exc)})"
+        raise TensorFileError(path, reason) from None
+    except Exception as exc:  # whatever a malformed file makes the decoder raise (safetensors, zip, ...)
+        raise TensorFileError(path, f"{NOT_WEIGHTS} ({_detail(exc)})") from None
+
+
+def _detail(exc: BaseException) -> str:
+    """The reader's own words in one short line: torch's advice to programmers dropped, cut to DETAIL_CHARS."""
+    text = str(exc).split(_TORCH_CAUSE, 1)[-1]
+    lines = [line.strip() for line in text.splitlines()]
+    text = " ".join(line for line in lines if line and not line.startswith(_TORCH_ADVICE))
+    text = _ESCAPES.sub("", text.split(" Please use `torch.serialization", 1)[0]) or type(exc).__name__
+    return text if len(text) <= DETAIL_CHARS else f"{text[:DETAIL_CHARS - 1]}…"
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """A state_dict from ``.pt``/``.pth`` (tensors only, nothing unpickled) or ``.safetensors``."""
-    import pickle
-
     import torch
 
-    path = Path(path)
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return load_file(str(path))
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except OSError as exc:
-        if exc.errno is not None:
-            raise  # no such file, no permission: the CLI words these
-        raise ExportError(f"{path}: not a PyTorch or safetensors weights file") from None
-    except pickle.UnpicklingError as exc:
-        if "Unsupported global" in str(exc):
-            raise ExportError(f"{path}: holds Python objects other than tensors; it is not loaded, "
-                              "since unpickling them could run code") from None
-        raise ExportError(f"{path}: not a PyTorch or safetensors weights file") from None
-    except Exception:  # whatever a malformed file makes the decoder raise (safetensors, zip, ...)
-        raise ExportError(f"{path}: not a PyTorch or safetensors weights file") from None
+    state = read_tensor_file(path)
     if isinstance(state, Mapping) and isinstance(state.get("model"), Mapping):
         state = state["model"]  # a training checkpoint: its model weights
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -133,7 +176,7 @@ def example_inputs(graph: Graph, batch: int = 2) -> tuple[torch.Tensor, ...]:
 
 
 def export_pt2(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tensor] | None = None,
-               seed: int = 0) -> None:
+               seed: int = 0, *, replace_read_only: bool = False) -> None:
     """A ``torch.export`` program with a dynamic batch size, loadable with ``torch.export.load``."""
     import torch
 
@@ -141,11 +184,11 @@ def export_pt2(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tenso
     program = torch.export.export(model, example_inputs(graph), dynamic_shapes=_dynamic_batch(graph))
     buffer = io.BytesIO()
     torch.export.save(program, buffer)
-    write_atomic(Path(path), buffer.getvalue())
+    write_atomic(Path(path), buffer.getvalue(), replace_read_only=replace_read_only)
 
 
 def export_onnx(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tensor] | None = None,
-                seed: int = 0) -> None:
+                seed: int = 0, *, replace_read_only: bool = False) -> None:
     """An ONNX model with a dynamic batch size; needs the ``onnx`` extra."""
     try:
         import onnx  # noqa: F401
@@ -168,7 +211,7 @@ def export_onnx(graph: Graph, path: str | Path, weights: Mapping[str, torch.Tens
         )
     if program is None:  # only the legacy exporter returns nothing
         raise ExportError("the ONNX exporter produced no model")
-    _write_through_file(Path(path), lambda temp: program.save(str(temp)))
+    _write_through_file(Path(path), lambda temp: program.save(str(temp)), replace_read_only)
 
 
 @contextlib.contextmanager
@@ -192,9 +235,9 @@ def _dynamic_batch(graph: Graph) -> tuple[dict[int, object], ...]:
     return tuple({0: batch} for _ in graph.inputs())
 
 
-def _write_through_file(path: Path, writer: Callable[[Path], None]) -> None:
+def _write_through_file(path: Path, writer: Callable[[Path], None], replace_read_only: bool) -> None:
     """For writers that only take a file name: write a private temporary, then atomically."""
     with tempfile.TemporaryDirectory(prefix="designer-export-") as folder:
         temp = Path(folder) / path.name
         writer(temp)
-        write_atomic(path, temp.read_bytes())
+        write_atomic(path, temp.read_bytes(), replace_read_only=replace_read_only)

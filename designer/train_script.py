@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from designer.export import ExportError, export_weights, model_with_weights
 from designer.graph.compile import plan
-from designer.graph.files import write_atomic
+from designer.graph.files import make_folder, write_atomic
 from designer.graph.graph import Graph
 from designer.graph.python_code import INDENT, LINE_LENGTH, python_source
 from designer.train_script_template import TEMPLATE
@@ -93,7 +93,7 @@ def train_script_source(graph: Graph, initial_weights: str | None = None,
 
 
 def export_train_script(graph: Graph, folder: str | Path, weights: Mapping[str, torch.Tensor] | None = None,
-                        base_dir: str | Path | None = None) -> list[Path]:
+                        base_dir: str | Path | None = None, *, replace_read_only: bool = False) -> list[Path]:
     """Write ``model.py`` and ``train.py`` (and ``initial_weights.pt`` with ``weights``) into ``folder``.
 
     The folder is made if missing. Everything is checked before anything is
@@ -106,13 +106,13 @@ def export_train_script(graph: Graph, folder: str | Path, weights: Mapping[str, 
     model = python_source(graph)
     script = train_script_source(graph, WEIGHTS_FILE if weights is not None else None, base_dir)
     state = model_with_weights(graph, weights).state_dict() if weights is not None else None
-    folder.mkdir(parents=True, exist_ok=True)
+    make_folder(folder)
     written = [folder / MODEL_FILE, folder / SCRIPT_FILE]
-    write_atomic(written[0], model.encode("utf-8"))
-    write_atomic(written[1], script.encode("utf-8"))
+    write_atomic(written[0], model.encode("utf-8"), replace_read_only=replace_read_only)
+    write_atomic(written[1], script.encode("utf-8"), replace_read_only=replace_read_only)
     if state is not None:
         written.append(folder / WEIGHTS_FILE)
-        export_weights(graph, written[-1], state)
+        export_weights(graph, written[-1], state, replace_read_only=replace_read_only)
     return written
 
 

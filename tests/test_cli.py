@@ -310,6 +310,36 @@ def test_bad_command_lines(capsys, argv, fragment):
     assert_one_line_error(code, out, err, fragment)
 
 
+SEEDS = "a whole number from 0 to 9,223,372,036,854,775,807"
+BATCHES = "a whole number from 1 to 1,048,576"
+EPOCHS = "a whole number from 1 to 1,000,000"
+TOP = "a whole number from 1 to 1,000,000"
+EXPORT = ["export", "lenet5", "-f", "weights", "-o", "w.pt"]
+PREDICT = ["predict", "run", "x.png"]
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    ([*EXPORT, "--seed", str(2**64)], f"argument --seed: must be {SEEDS}, got 18446744073709551616"),
+    ([*EXPORT, "--seed", "-1"], f"argument --seed: must be {SEEDS}, got -1"),
+    ([*EXPORT, "--seed", "1.5"], f"argument --seed: must be {SEEDS}, got 1.5"),
+    (["train", "lenet5", "--epochs", str(10**30)], f"argument --epochs: must be {EPOCHS}, got {10**30}"),
+    (["train", "lenet5", "--epochs", "0"], f"argument --epochs: must be {EPOCHS}, got 0"),
+    (["train", "lenet5", "--batch-size", "-5"], f"argument --batch-size: must be {BATCHES}, got -5"),
+    (["train", "lenet5", "--lr", "inf"], "argument --lr: must be a number above 0, got inf"),
+    (["train", "lenet5", "--lr", "nan"], "argument --lr: must be a number above 0, got nan"),
+    (["train", "lenet5", "--lr", "0"], "argument --lr: must be a number above 0, got 0"),
+    (["train", "lenet5", "--lr", "1e999"], "argument --lr: must be a number above 0, got 1e999"),
+    (["train", "lenet5", "--lr", "fast"], "argument --lr: must be a number above 0, got fast"),
+    (["eval", "run", "--batch-size", str(2**64)], f"argument --batch-size: must be {BATCHES}, got {2**64}"),
+    ([*PREDICT, "--top", "0"], f"argument --top: must be {TOP}, got 0"),
+    ([*PREDICT, "--top", "9" * 5000], f"argument --top: must be {TOP}, got {'9' * 32}…"),
+])
+def test_number_options_name_the_option_the_range_and_the_value(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert_one_line_error(code, out, err, fragment)
+    assert len(err) < 200
+
+
 def test_help_still_works(capsys):
     with pytest.raises(SystemExit) as info:
         main(["summary", "--help"])

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import os
+import socket
+import stat
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,12 +20,15 @@ import torch
 
 import designer
 from designer import export
+from designer.cli import main
 from designer.graph import Graph
 from designer.graph.python_code import python_source
 from designer.graph.templates import template_names
+from tests.graph.test_files import read_fifo_during
 from tests.test_cli import assert_one_line_error, run
 
 RUFF = Path(sys.executable).with_name("ruff")
+posix_only = pytest.mark.skipif(sys.platform == "win32", reason="FIFOs, devices and sockets are POSIX")
 
 
 @pytest.fixture
@@ -236,6 +245,7 @@ def test_graph_with_errors_is_refused_with_the_errors_listed(cli, tmp_path):
 
 @pytest.mark.parametrize("where, words", [
     ("missing/model.py", "missing: no such folder"),
+    ("missing/deeper/model.py", "missing: no such folder"),
     (".", "is a folder, not a file"),
 ])
 def test_unwritable_paths_are_named(cli, tmp_path, where, words):
@@ -279,13 +289,73 @@ def test_a_pickle_with_objects_is_never_unpickled(cli, tmp_path):
     assert_one_line_error(code, out, err, "holds Python objects other than tensors")  # and out == ""
 
 
+class System:
+    """A pickle that would run a shell command when unpickled."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_pickle_payload_gets_the_same_short_words_from_export_and_eval(cli, tmp_path):
+    evil, marker = tmp_path / "evil.pt", tmp_path / "ran"
+    torch.save({"c1.weight": System(marker)}, evil)
+    lines = []
+    for argv in (["export", "lenet5", "-f", "weights", "-o", str(tmp_path / "w.pt"), "--weights", str(evil)],
+                 ["eval", str(evil)]):
+        code, out, err = cli(*argv)
+        assert_one_line_error(code, out, err, f"{evil}: holds Python objects other than tensors; it is not "
+                                              "loaded, since unpickling them could run code (Trying to load "
+                                              "unsupported GLOBAL posix.system")
+        assert len(err.replace(str(tmp_path), "")) < 250  # torch's own message runs to 600 characters
+        lines.append(err)
+    assert lines[0] == lines[1] and not marker.exists()
+
+
 @pytest.mark.parametrize("content", [b"", b"garbage", b"PK\x03\x04broken zip"])
 @pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
 def test_unreadable_weights_files_are_named(cli, tmp_path, content, suffix):
     (tmp_path / f"w{suffix}").write_bytes(content)
     code, out, err = cli("export", "lenet5", "-f", "weights", "-o", str(tmp_path / "out.pt"),
                          "--weights", str(tmp_path / f"w{suffix}"))
-    assert_one_line_error(code, out, err, f"w{suffix}: not a PyTorch or safetensors weights file")
+    assert_one_line_error(code, out, err, f"w{suffix}: not a PyTorch or safetensors weights file (")
+    assert len(err.replace(str(tmp_path), "")) < 220
+
+
+def unblocking_fifo(path: Path) -> threading.Event:
+    """A FIFO at ``path``; a reader that opens it anyway is let go after 3 s. Set the event to stop."""
+    os.mkfifo(path)
+    done = threading.Event()
+
+    def release() -> None:
+        done.wait(3)
+        while not done.is_set():
+            with contextlib.suppress(OSError):  # no reader yet
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            time.sleep(0.05)
+
+    threading.Thread(target=release, daemon=True).start()
+    return done
+
+
+@posix_only
+def test_weights_that_are_a_fifo_or_a_folder_are_named_not_read(cli, tmp_path):
+    fifo = tmp_path / "w.pt"
+    done = unblocking_fifo(fifo)
+    started = time.monotonic()
+    try:
+        code, out, err = cli("export", "lenet5", "-f", "weights", "-o", str(tmp_path / "out.pt"),
+                             "--weights", str(fifo))
+    finally:
+        done.set()
+    assert_one_line_error(code, out, err, f"{fifo}: is a named pipe (FIFO), not a file")
+    assert time.monotonic() - started < 2
+    (tmp_path / "w.safetensors").mkdir()
+    code, out, err = cli("export", "lenet5", "-f", "weights", "-o", str(tmp_path / "out.pt"),
+                         "--weights", str(tmp_path / "w.safetensors"))
+    assert_one_line_error(code, out, err, "w.safetensors: is a folder, not a file")
 
 
 def test_python_export_takes_no_weights(cli, tmp_path):
@@ -293,3 +363,90 @@ def test_python_export_takes_no_weights(cli, tmp_path):
     code, out, err = cli("export", "lenet5", "-f", "python", "-o", str(tmp_path / "m.py"),
                          "--weights", str(tmp_path / "w.pt"))
     assert_one_line_error(code, out, err, "--weights goes with --format weights, onnx, pt2 or train-script")
+
+
+# -- where the output goes: special files, links, read-only files --------------------------------
+
+
+def test_an_output_under_a_file_names_the_file(cli, tmp_path):
+    (tmp_path / "somefile.txt").write_text("notes")
+    code, out, err = cli("export", "lenet5", "-f", "python", "-o", str(tmp_path / "somefile.txt" / "out.py"))
+    assert_one_line_error(code, out, err, f"{tmp_path / 'somefile.txt'}: is a file, not a folder")
+    assert (tmp_path / "somefile.txt").read_text() == "notes"
+
+
+@posix_only
+def test_export_into_dev_null_succeeds_and_leaves_it_a_device(cli):
+    code, _out, err = cli("export", "lenet5", "-f", "python", "-o", os.devnull)
+    assert code == 0 and err == f"wrote {os.devnull}\n"
+    assert stat.S_ISCHR(os.lstat(os.devnull).st_mode)
+
+
+@posix_only
+def test_export_into_a_fifo_nobody_reads_is_refused(cli, tmp_path):
+    fifo, link = tmp_path / "pipe", tmp_path / "link.py"
+    os.mkfifo(fifo)
+    link.symlink_to(fifo)
+    for target in (fifo, link):
+        code, out, err = cli("export", "lenet5", "-f", "python", "-o", str(target))
+        assert_one_line_error(code, out, err, "a named pipe (FIFO) that no program is reading")
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode) and link.is_symlink()
+
+
+@posix_only
+def test_export_into_a_fifo_with_a_reader_streams_the_file(cli, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    codes: list[int] = []
+    argv = ("export", "lenet5", "-f", "python", "-o", str(fifo))
+    got = read_fifo_during(fifo, lambda: codes.append(cli(*argv)[0]))
+    assert codes == [0] and got.decode() == python_source(designer.load("lenet5"))
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
+@posix_only
+def test_export_onto_a_socket_is_refused(cli, tmp_path):
+    path = tmp_path / "s"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        code, out, err = cli("export", "lenet5", "-f", "python", "-o", str(path))
+    assert_one_line_error(code, out, err, f"{path}: is a socket; only a regular file, a named pipe")
+    assert stat.S_ISSOCK(os.lstat(path).st_mode)
+
+
+def test_export_through_a_link_replaces_the_file_and_keeps_the_link(cli, tmp_path):
+    real, link = tmp_path / "real.py", tmp_path / "link.py"
+    real.write_text("old")
+    link.symlink_to(real)
+    assert cli("export", "lenet5", "-f", "python", "-o", str(link))[0] == 0
+    assert link.is_symlink() and real.read_text().startswith('"""')
+
+
+@pytest.mark.parametrize("fmt, name", [("python", "m.py"), ("weights", "w.safetensors"), ("pt2", "m.pt2")])
+def test_a_read_only_output_is_kept_unless_forced(cli, tmp_path, fmt, name):
+    target = tmp_path / name
+    target.write_text("mine")
+    target.chmod(0o444)
+    code, out, err = cli("export", "lenet5", "-f", fmt, "-o", str(target))
+    assert_one_line_error(code, out, err, f"{target}: is read-only, so it was not replaced; "
+                                          "--force replaces it (and it stays read-only)")
+    assert target.read_text() == "mine"
+    assert cli("export", "lenet5", "-f", fmt, "-o", str(target), "--force")[0] == 0
+    assert target.read_bytes() != b"mine" and stat.S_IMODE(target.stat().st_mode) == 0o444
+
+
+def test_a_read_only_file_in_a_training_script_folder_is_kept_unless_forced(cli, tmp_path):
+    (tmp_path / "model.py").write_text("mine")
+    (tmp_path / "model.py").chmod(0o444)
+    code, out, err = cli("export", "lenet5", "-f", "train-script", "-o", str(tmp_path))
+    assert_one_line_error(code, out, err, "model.py: is read-only, so it was not replaced; --force replaces it")
+    assert (tmp_path / "model.py").read_text() == "mine"
+    assert cli("export", "lenet5", "-f", "train-script", "-o", str(tmp_path), "--force")[0] == 0
+    assert (tmp_path / "model.py").read_text() != "mine"
+
+
+def test_help_says_what_force_does(capsys):
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "replace the output even where it is read-only; it stays read-only" in " ".join(
+        capsys.readouterr().out.split())

@@ -40,6 +40,8 @@ _ALIASES = {
 _DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
 MAX_BATCH = 1 << 20
 MAX_EPOCHS = 1_000_000
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes more, but numpy and the data layer's generators do not
+SHOWN_DIGITS = 32  # of a value too long to repeat whole in a one-line message
 
 
 @dataclass(frozen=True)
@@ -115,12 +117,21 @@ class TrainingConfig:
 
 
 def _got(value: Any) -> str:
-    return f"{value:g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**SHOWN_DIGITS:
+        digits = str(value)  # JSON holds at most the 4,300 digits Python converts
+        return f"{digits[:SHOWN_DIGITS]}… ({len(digits.lstrip('-'))} digits)"
+    text = f"{value:g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 2 * SHOWN_DIGITS else f"{text[:2 * SHOWN_DIGITS]}…"
 
 
 def _is_number(value: Any) -> bool:
     # bool is an int in Python, but `"lr": true` is a mistake, not 1.
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond any float, like 10**400: no setting takes that
+        return False
 
 
 def _number(low: float, high: float = math.inf, low_open: bool = False,
@@ -189,7 +200,7 @@ _CHECKS: dict[str, Callable[[str, Any], None]] = {
     "label_smoothing": _number(0, 1, high_open=True),
     "batch_size": _whole(1, MAX_BATCH),
     "epochs": _whole(1, MAX_EPOCHS),
-    "seed": _whole(0, 2**63 - 1),
+    "seed": _whole(0, MAX_SEED),
     "device": _device,
     "precision": _choice(PRECISIONS),
     "channels_last": _flag,

@@ -24,6 +24,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from designer.graph.errors import GraphError
+from designer.graph.files import ReadOnlyError
 from designer.ui.export_dialog import CodePreviewDialog
 
 if TYPE_CHECKING:
@@ -223,6 +224,8 @@ def _write(window: MainWindow, fmt: ExportFormat, path: Path, write: Callable[[P
 
 
 def _message(exc: BaseException) -> str:
+    if isinstance(exc, ReadOnlyError):  # as a desktop editor does: say so and let the user choose
+        return f"{exc}; make it writable or choose another name"
     if isinstance(exc, OSError) and exc.filename and exc.strerror:
         return f"{exc.filename}: {exc.strerror}"
     if isinstance(exc, GraphError):

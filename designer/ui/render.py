@@ -29,8 +29,9 @@ PNG_SCALE = 2.0  # sharp on high-density screens and in print
 COLUMN_GAP = 270.0
 
 
-def render(graph: Graph, path: str | os.PathLike[str], layout: str | None = "LR") -> None:
-    """Write ``graph`` to ``path`` (``.svg`` or ``.png``).
+def render(graph: Graph, path: str | os.PathLike[str], layout: str | None = "LR", *,
+           replace_read_only: bool = False) -> None:
+    """Write ``graph`` to ``path`` (``.svg`` or ``.png``); a read-only file only with ``replace_read_only``.
 
     ``layout`` lays it out first, "LR" (left to right, as the ports face) or
     "TB"; None keeps the positions the user drew.
@@ -54,7 +55,7 @@ def render(graph: Graph, path: str | os.PathLike[str], layout: str | None = "LR"
         data = _svg(scene, rect, graph.name) if path.suffix.lower() == ".svg" else _png(scene, rect)
     finally:
         scene.detach()
-    write_atomic(path, data)
+    write_atomic(path, data, replace_read_only=replace_read_only)
 
 
 def _paint(scene: GraphScene, painter: QPainter, target: QRectF, source: QRectF) -> None:

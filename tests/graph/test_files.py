@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,8 @@ def make_node(path: Path, kind: int, device: tuple[int, int]) -> Path:
     return path
 
 
-def write_to_fifo(path: Path, data: bytes) -> bytes:
-    """Write ``data`` to ``path`` with write_atomic while a reader is there; returns what the reader got.
+def read_fifo_during(path: Path, action: Callable[[], object]) -> bytes:
+    """Run ``action`` (which writes to the FIFO ``path``) in a thread while reading the FIFO; returns what came.
 
     The read end is opened first (without waiting for a writer), so that the
     writer finds a reader however the two threads are scheduled.
@@ -41,21 +42,27 @@ def write_to_fifo(path: Path, data: bytes) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     errors: list[BaseException] = []
 
-    def write() -> None:
+    def act() -> None:
         try:
-            write_atomic(path, data)
+            action()
         except BaseException as exc:  # reported by the test, not lost in the thread
             errors.append(exc)
 
-    writer = threading.Thread(target=write, daemon=True)
+    writer = threading.Thread(target=act, daemon=True)
     writer.start()
     got = bytearray()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     try:
-        while len(got) < len(data) and time.monotonic() < deadline and not errors:
+        while time.monotonic() < deadline:
             try:
-                got += os.read(fd, 1 << 16)
-            except BlockingIOError:
+                chunk = os.read(fd, 1 << 16)
+            except BlockingIOError:  # the writer is there but has sent nothing yet
+                chunk = None
+            if chunk:
+                got += chunk
+            elif not writer.is_alive():
+                break
+            else:
                 time.sleep(0.005)
     finally:
         os.close(fd)
@@ -63,6 +70,10 @@ def write_to_fifo(path: Path, data: bytes) -> bytes:
     if errors:
         raise errors[0]
     return bytes(got)
+
+
+def write_to_fifo(path: Path, data: bytes) -> bytes:
+    return read_fifo_during(path, lambda: write_atomic(path, data))
 
 
 # -- special files -------------------------------------------------------------------------

@@ -78,3 +78,21 @@ def test_direct_construction_is_checked_too():
 def test_settings_for_another_optimizer_are_kept_not_refused():
     c = TrainingConfig.from_json({"optimizer": "adam", "momentum": 0.5, "nesterov": True})
     assert c.momentum == 0.5 and c.nesterov
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"seed": 2**64}, "training.seed: must be a whole number from 0 to 9,223,372,036,854,775,807, "
+                      "got 18446744073709551616"),
+    ({"epochs": 10**30}, "training.epochs: must be a whole number from 1 to 1,000,000, got 10000000000"),
+    ({"lr": 10**400}, "training.lr: must be a number > 0, got 10000000000000000000000000000000… (401 digits)"),
+    ({"momentum": -(10**400)}, "training.momentum: must be a number ≥ 0 and < 1, got -1000000000"),
+    ({"betas": [10**400, 0.9]}, "training.betas: must be two numbers ≥ 0 and < 1"),
+    ({"batch_size": int("9" * 4000)}, "training.batch_size: must be a whole number from 1 to 1,048,576, "
+                                      "got 99999999999999999999999999999999… (4000 digits)"),
+])
+def test_absurd_numbers_are_a_config_error_of_one_short_line(data, message):
+    """A project file may hold any JSON number; none may reach training as a traceback."""
+    with pytest.raises(ConfigError) as caught:
+        TrainingConfig.from_json(json.loads(json.dumps(data)))
+    assert str(caught.value).startswith(message)
+    assert len(str(caught.value)) < 200
