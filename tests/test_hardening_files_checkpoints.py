@@ -107,3 +107,14 @@ def test_a_checkpoint_that_cannot_be_read_says_so_and_why(trained_run):
     finally:
         shutil.rmtree(folder)
     assert done.stdout == f"{last}: cannot be read: permission denied\n", done.stderr
+
+
+def test_gpu_random_states_are_checked_for_their_kind():
+    from designer.training.checkpoints import rng_problem
+
+    cpu, gpu = torch.get_rng_state(), torch.zeros(16, dtype=torch.uint8)  # what CUDA and MPS hand out
+    assert rng_problem({"torch": cpu, "cuda": [gpu, gpu], "mps": None}) is None
+    assert rng_problem({"torch": cpu, "cuda": [], "mps": gpu, "data": cpu}) is None
+    for cuda, mps in (("x", None), ([torch.zeros(2)], None), ([], [1, 2])):
+        assert "GPU random-number states" in rng_problem({"torch": cpu, "cuda": cuda, "mps": mps})
+    assert "rng) is missing" in rng_problem(None)
