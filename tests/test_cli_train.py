@@ -26,6 +26,7 @@ from designer.cli_train import EXIT_STOPPED, dataset_config
 from designer.data import DataConfigError
 from designer.graph import project
 from tests.test_cli import assert_one_line_error, run
+from tests.training.special_files import fifo, read_only_tree, run_unprivileged, shared_folder
 
 KEYS = {"epochs", "train_loss", "val_loss", "val_accuracy", "samples_per_second", "run_dir"}
 
@@ -175,3 +176,72 @@ def test_the_dataset_option_keeps_the_projects_other_options(tmp_path):
         dataset_config("imagenet", {})
     with pytest.raises(DataConfigError, match="needs the path"):
         dataset_config("cifar10", {})
+
+
+# -- files that cannot be read as they are -------------------------------------------------
+
+
+def _run_copy(one_epoch, tmp_path) -> Path:
+    return Path(shutil.copytree(one_epoch[3]["run_dir"], tmp_path / "runs" / "copy"))
+
+
+def test_a_named_pipe_is_named_never_read(one_epoch, capsys, tmp_path):
+    """Every file eval, predict and --resume read is checked first: opening a pipe would wait for ever."""
+    run_dir = one_epoch[3]["run_dir"]
+    with fifo(tmp_path / "image.png") as image:
+        assert_one_line_error(*run(capsys, "predict", run_dir, str(image)),
+                              f"{image}: is a named pipe (FIFO), not a file")
+    with fifo(tmp_path / "net.pt") as checkpoint:
+        assert_one_line_error(*run(capsys, "eval", str(checkpoint)), f"{checkpoint}: is a named pipe")
+        assert_one_line_error(*run(capsys, "train", "--resume", str(checkpoint)),
+                              f"--resume: {checkpoint}: is a named pipe")
+    copy = _run_copy(one_epoch, tmp_path)
+    image = tmp_path / "blank.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)
+    resume = ["train", "--resume", str(copy)]
+    for name, argv in (("graph.json", resume), ("config.json", resume), ("data.json", ["eval", str(copy)]),
+                       ("run.json", ["predict", str(copy), str(image)])):
+        (copy / name).rename(copy / f"{name}.bak")
+        with fifo(copy / name):
+            assert_one_line_error(*run(capsys, *argv), f"{copy / name}: is a named pipe (FIFO), not a file")
+        (copy / name).unlink()
+        (copy / f"{name}.bak").rename(copy / name)
+
+
+def test_predict_says_the_weights_are_not_finite_instead_of_nan_percent(one_epoch, capsys, tmp_path):
+    import torch
+
+    copy = _run_copy(one_epoch, tmp_path)
+    best = copy / "checkpoints" / "best.pt"
+    data = torch.load(best, weights_only=True)
+    data["model"]["f6.weight"][3, 7] = float("nan")
+    torch.save(data, best)
+    image = tmp_path / "blank.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(image)
+    code, out, err = run(capsys, "predict", str(copy), str(image))
+    assert_one_line_error(code, out, err, f"{best}: the weights are not finite (f6.weight holds NaN")
+    assert "nan" not in out.lower()
+    assert_one_line_error(*run(capsys, "eval", str(best)), "the weights are not finite")
+    data["model"]["f6.weight"][3, 7] = 0.0
+    data["model"]["output.weight"].fill_(3e38)  # finite, but their sums overflow
+    torch.save(data, best)
+    assert_one_line_error(*run(capsys, "predict", str(copy), str(image)),
+                          f"model: the network's outputs for {image} are not finite (NaN or infinite)")
+
+
+def test_an_unreadable_checkpoint_says_it_cannot_be_read(one_epoch):
+    with shared_folder() as folder:
+        checkpoint = folder / "best.pt"
+        shutil.copyfile(Path(one_epoch[3]["run_dir"]) / "checkpoints" / "best.pt", checkpoint)
+        checkpoint.chmod(0)  # unreadable to anyone but root
+        code, out, err = run_unprivileged("eval", str(checkpoint), cwd=folder)
+    assert_one_line_error(code, out, err, f"{checkpoint}: cannot be read: permission denied")
+
+
+def test_resuming_a_read_only_run_names_the_run_folder_and_the_cause(one_epoch):
+    with shared_folder() as folder:
+        run_dir = Path(shutil.copytree(one_epoch[3]["run_dir"], folder / "runs" / "lenet5"))
+        read_only_tree(folder / "runs")
+        code, out, err = run_unprivileged("train", "--resume", "runs/lenet5", "--epochs", "2", cwd=folder)
+    assert_one_line_error(code, out, err, f"cannot resume {run_dir}: the run folder cannot be written: "
+                                          f"permission denied")

@@ -25,8 +25,7 @@ from designer.training.control import Control
 from designer.training.errors import TrainingError
 from designer.training.records import EpochRecord, Note, Record, RunEnded, RunStarted
 from designer.training.run_data import DataInfo, TrainingData, absolute_dataset, prepare_training
-from designer.training.runs import RunFolder
-from designer.training.trainer import RunResult, Trainer
+from designer.training.trainer import RunResult, Trainer, resumable_run
 
 
 class TrainingJob:
@@ -108,9 +107,9 @@ def resume_job(run_dir: str | Path, *, epochs: int | None = None, dataset: Datas
     ``dataset`` replaces that data (the order then differs from an unbroken run);
     ``device`` moves the run to another device (its config.json is updated).
     """
-    folder = RunFolder.open(run_dir)
+    folder = resumable_run(run_dir)
     config = TrainingConfig.from_json(folder.read_json(folder.config_path))
-    graph = loads(folder.graph_path.read_bytes(), source=str(folder.graph_path))
+    graph = loads(folder.read_bytes(folder.graph_path), source=str(folder.graph_path))
     moved = device is not None and device != config.device
     if moved:
         config = config.replace(device=device)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from designer.graph.graph import Graph
 from designer.training.config import TrainingConfig
 from designer.training.devices import pick_device
 from designer.training.errors import CheckpointError, TrainingError
+from designer.training.runs import read_run_file
 from designer.training.snapshot import take_snapshot
 
 DATA_FILE = "data.json"
@@ -100,11 +102,11 @@ class DataInfo:
     def load(cls, run_dir: Path) -> DataInfo | None:
         """The run's ``data.json``, or None if it has none (a run made before it was written)."""
         path = run_dir / DATA_FILE
-        if not path.is_file():
+        if not os.path.lexists(path):
             return None
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            data = json.loads(read_run_file(path).decode("utf-8"))
+        except ValueError as exc:
             raise CheckpointError(f"{path}: cannot be read ({exc})") from None
         return cls.from_json(data, str(path))
 

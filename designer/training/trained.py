@@ -9,6 +9,7 @@ graph names, which gives the same split and statistics again.
 
 from __future__ import annotations
 
+import os
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from designer.data import DatasetConfig, batches, prepare
 from designer.data.errors import DataFileError
 from designer.data.transforms import grayscale_to_rgb, pixel_scale, resize_images
 from designer.export import model_with_weights
+from designer.graph.files import file_problem
 from designer.graph.graph import Graph
 from designer.graph.project import graph_from_dict
 from designer.training.checkpoints import load_checkpoint
@@ -50,27 +52,46 @@ class TrainedModel:
 
 def open_trained(path: str | Path) -> TrainedModel:
     """The network of a run folder or a checkpoint file; a TrainingError says why it cannot be read."""
-    path = Path(path)
-    if path.is_dir():
-        folder = RunFolder.open(path)
-        checkpoint = folder.best_checkpoint if folder.best_checkpoint.is_file() else folder.last_checkpoint
-    else:
-        checkpoint = path
-    if checkpoint.is_file() and not zipfile.is_zipfile(checkpoint):  # torch.save writes zip archives
+    checkpoint = _checkpoint_of(Path(path))
+    if not zipfile.is_zipfile(checkpoint):  # torch.save writes zip archives
         raise CheckpointError(f"{checkpoint}: not a Designer training checkpoint (a .pt file a run saved)")
     data = load_checkpoint(checkpoint)
     graph = _graph(data, checkpoint)
     if not isinstance(data.get("model"), dict):
         raise CheckpointError(f"{checkpoint}: holds no model weights")
+    _check_finite(data["model"], checkpoint)
     model = model_with_weights(graph, data["model"])
     run_dir = checkpoint.parent.parent
-    info = DataInfo.load(run_dir) if (run_dir / "run.json").is_file() else None
+    info = DataInfo.load(run_dir) if os.path.lexists(run_dir / "run.json") else None
     notes: tuple[str, ...] = ()
     if info is None:
         info = _recover_info(graph)
         notes = (f"{checkpoint}: no data.json beside it; the class names and normalisation were worked "
                  f"out again from the dataset its graph names ({info.dataset.get('name')})",)
     return TrainedModel(graph, model, info, checkpoint, notes)
+
+
+def _checkpoint_of(path: Path) -> Path:
+    """The checkpoint file ``path`` names (a run folder's best, else its last), checked to be readable."""
+    if path.is_dir():
+        folder = RunFolder.open(path)
+        if not folder.best_checkpoint.exists() and not folder.last_checkpoint.exists():
+            raise CheckpointError(f"{path}: the run has no checkpoint yet; it stopped before its first "
+                                  f"epoch ended")
+        path = folder.best_checkpoint if folder.best_checkpoint.exists() else folder.last_checkpoint
+    problem = file_problem(path)
+    if problem is not None:  # before anything opens it: a named pipe would block the reader for ever
+        raise CheckpointError(f"{path}: {problem}")
+    return path
+
+
+def _check_finite(weights: dict[str, Any], checkpoint: Path) -> None:
+    """Weights with NaN or infinity make every output NaN: say so, naming the first such tensor."""
+    for name, tensor in weights.items():
+        if isinstance(tensor, torch.Tensor) and tensor.is_floating_point() and not torch.isfinite(tensor).all():
+            raise CheckpointError(f"{checkpoint}: the weights are not finite ({name} holds NaN or infinite "
+                                  f"values), so the network's outputs would be meaningless; train again, "
+                                  f"with a lower learning rate if the loss blew up")
 
 
 def _graph(data: dict[str, Any], checkpoint: Path) -> Graph:
@@ -99,6 +120,9 @@ def read_image(path: str | Path, info: DataInfo) -> torch.Tensor:
     normalised with the training set's statistics.
     """
     path = Path(path)
+    problem = file_problem(path)
+    if problem is not None:  # before Image.open, which would wait for ever on a named pipe
+        raise DataFileError(path, problem)
     try:
         with Image.open(path) as opened:
             image = opened.convert("L" if info.source_channels == 1 else "RGB")
@@ -124,6 +148,9 @@ def predict(trained: TrainedModel, image: str | Path, top: int = 5) -> list[tupl
     if output.dim() != 2 or output.shape[1] != len(trained.class_names):
         raise TrainingError(f"model: the network gives {list(output.shape[1:])} outputs for "
                             f"{len(trained.class_names)} classes")
+    if not torch.isfinite(output).all():
+        raise TrainingError(f"model: the network's outputs for {image} are not finite (NaN or infinite), "
+                            f"so they give no probabilities")
     probabilities = output.float().softmax(dim=1)[0]
     values, indices = probabilities.topk(min(top, len(probabilities)))
     return [(trained.class_names[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]

@@ -12,6 +12,7 @@ end. Everything the run writes goes to its run folder (see
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from designer.graph.files import file_problem
 from designer.graph.project import dumps, loads
 from designer.training.checkpoints import DataState, load_checkpoint
 from designer.training.config import TrainingConfig
@@ -42,7 +44,15 @@ from designer.training.records import (
     RunStarted,
 )
 from designer.training.runlog import RunLog
-from designer.training.runs import RunFolder, create_run
+from designer.training.runs import (
+    LOCK_FILE,
+    RunFolder,
+    RunLock,
+    can_tell_live_runs,
+    create_run,
+    os_reason,
+    still_training,
+)
 from designer.training.session import Session
 from designer.training.snapshot import Source, take_snapshot
 
@@ -107,13 +117,11 @@ class Trainer:
 
         ``epochs`` raises (or lowers) the number of epochs the run trains in all.
         """
-        folder = RunFolder.open(run_dir)
+        folder = resumable_run(run_dir)
         config = TrainingConfig.from_json(folder.read_json(folder.config_path))
         if epochs is not None:
             config = config.replace(epochs=epochs)
-        graph = loads(folder.graph_path.read_bytes(), source=str(folder.graph_path))
-        if not folder.last_checkpoint.is_file():
-            raise CheckpointError(f"{folder.path}: no checkpoint to go on from (checkpoints/last.pt)")
+        graph = loads(folder.read_bytes(folder.graph_path), source=str(folder.graph_path))
         trainer = cls(graph, config, train_batches, steps_per_epoch, val_batches,
                       root=folder.path.parent.parent, name=str(folder.info().get("name", graph.name)),
                       control=control, on_record=on_record, data_state=data_state, tensorboard=tensorboard)
@@ -140,14 +148,7 @@ class Trainer:
         """
         if self.folder is not None:
             raise RuntimeError("this trainer has run already; use Trainer.resuming(run_dir, ...) to go on")
-        try:
-            self.folder = self._resume_from or create_run(
-                self.root, self.name, self.snapshot.graph.name, self.config.to_json(full=True),
-                dumps(self.snapshot.graph), self.steps_per_epoch)
-            self._log = RunLog(self.folder, self._tensorboard)
-        except OSError as exc:
-            reason = exc.strerror or exc
-            raise TrainingError(f"cannot write the run folder under {self.root}: {reason}") from exc
+        lock = self._open_folder()
         try:
             self.session = self._start_session()
             self.probes = self._make_probes()
@@ -163,6 +164,25 @@ class Trainer:
             if self.probes is not None:
                 self.probes.remove()
             self._log.close()
+            lock.release()  # last: run.json says how the run ended before anyone sees it unlocked
+
+    def _open_folder(self) -> RunLock:
+        """Make (or lock the resumed) run folder and open its log; a folder we cannot write says so."""
+        lock = None
+        try:
+            if self._resume_from is not None:
+                self.folder = self._resume_from
+                lock = RunLock.take(self.folder)
+            else:
+                self.folder, lock = create_run(self.root, self.name, self.snapshot.graph.name,
+                                               self.config.to_json(full=True), dumps(self.snapshot.graph),
+                                               self.steps_per_epoch)
+            self._log = RunLog(self.folder, self._tensorboard)
+        except OSError as exc:
+            if lock is not None:
+                lock.release()
+            raise TrainingError(cannot_write(exc, self._resume_from, self.root)) from exc
+        return lock
 
     @property
     def _s(self) -> Session:
@@ -339,6 +359,43 @@ class Trainer:
             self._folder.update_info(status=status, message=message)
         except Exception:  # a full disk must not replace the error the caller needs to see
             pass
+
+
+def resumable_run(run_dir: str | Path) -> RunFolder:
+    """The run in ``run_dir`` if it can go on here: not training elsewhere, with a checkpoint, writable.
+
+    Called before the data is loaded, so these faults come at once.
+    """
+    folder = RunFolder.open(run_dir)
+    status = folder.status(folder.info())
+    if status == "running" and can_tell_live_runs():
+        raise still_training(folder)
+    if not folder.last_checkpoint.exists():
+        ended = "was interrupted" if status == "interrupted" else f"ended ({status or 'status unknown'})"
+        raise CheckpointError(f"{folder.path}: the run {ended} before its first checkpoint "
+                              f"(checkpoints/last.pt), so there is nothing to resume; start a new run")
+    for path in (folder.metrics_path, folder.log_path):  # appended to: a named pipe would block the run
+        problem = file_problem(path) if os.path.lexists(path) else None
+        if problem is not None:
+            raise CheckpointError(f"{path}: {problem}")
+    try:  # the lock is the first thing a resumed run writes
+        RunLock.take(folder).release()
+    except OSError as exc:
+        raise CheckpointError(cannot_write(exc, folder, folder.path.parent.parent)) from None
+    return folder
+
+
+def cannot_write(exc: OSError, resumed: RunFolder | None, root: Path) -> str:
+    """Why a run folder cannot be written, naming the folder (absolute) and the system's reason."""
+    reason = os_reason(exc)
+    if resumed is None:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"cannot write the run folder under {os.path.abspath(root)}: {reason}{where}"
+    path = os.path.abspath(resumed.path)
+    name = Path(exc.filename).name if exc.filename else LOCK_FILE
+    detail = "" if name == LOCK_FILE else f" ({name})"  # the lock is ours; its folder is what to fix
+    return (f"cannot resume {path}: the run folder cannot be written{detail}: {reason}; "
+            f"a copy of the run in a folder you can write can be resumed")
 
 
 def _finite(value: float) -> float | None:

@@ -12,7 +12,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from designer.training import BatchRecord, RunStarted
-from designer.training.runs import list_runs
+from designer.training.runs import RunFolder, list_runs
 from designer.ui.training.runs_panel import COLUMNS, RunsPanel
 from tests.training.real_runs import changed_lenet, failed_run, finished_run, job, stopped_run
 
@@ -203,6 +203,29 @@ def test_refresh_keeps_the_selection_and_shows_new_runs(qtbot, root, tmp_path):
     _click_action(panel, "refresh")
     assert [run.name for run in panel.runs()] == ["changed", "base"]
     assert [run.name for run in panel.selected_runs()] == ["base"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a live run is told by its flock lock (POSIX)")
+def test_a_run_whose_process_died_shows_as_interrupted_and_why(qtbot, root, tmp_path):
+    """What kill -9 leaves: run.json says "running", but no process holds the run's lock."""
+    for name in ("stopped", "failed"):  # killed after a checkpoint, and before its first one
+        copy = RunFolder(shutil.copytree(root[1][name], tmp_path / "runs" / root[1][name].name))
+        copy.update_info(status="running", message="")
+    shutil.copytree(root[1]["running"], tmp_path / "runs" / root[1]["running"].name)  # a copy trains nowhere
+    panel = RunsPanel(tmp_path)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    for name in ("stopped", "failed", "running"):
+        item = panel.tree.topLevelItem(panel.row_of(root[1][name].name))
+        assert item.text(1) == "interrupted"
+        assert item.toolTip(1).startswith("its process ended without saying how")
+    tip = panel.tree.topLevelItem(panel.row_of(root[1]["failed"].name)).toolTip(1)
+    assert tip.endswith("before its first checkpoint")
+    _click_run(panel, root[1]["stopped"].name)
+    assert "resume" in _enabled(panel)
+    _click_run(panel, root[1]["failed"].name)
+    assert "resume" not in _enabled(panel)
 
 
 def test_the_views_import_no_torch():

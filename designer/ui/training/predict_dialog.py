@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.graph.files import file_problem
 from designer.ui.theme import MESSAGE_ERROR
 from designer.ui.training.background import TaskRunner
 
@@ -137,7 +138,12 @@ class PredictDialog(QDialog):
         self.image_path = path
         self.predictions = []
         self._clear_bars()
-        self._show_image(path)
+        problem = file_problem(path)  # reading a named pipe would wait for a writer, the editor frozen
+        self._show_image(path if problem is None else None)
+        if problem is not None:
+            self._pending = None
+            self._on_failed(f"{path}: {problem}")
+            return
         if self.trained is None:
             self._pending = path
             return
@@ -189,8 +195,8 @@ class PredictDialog(QDialog):
             fitted += f", resized to {info.width}×{info.height} as the network expects"
         return f"{html.escape(self.image_path.name)}: {fitted}"
 
-    def _show_image(self, path: Path) -> None:
-        pixmap = QPixmap(str(path))
+    def _show_image(self, path: Path | None) -> None:
+        pixmap = QPixmap(str(path)) if path is not None else QPixmap()
         if pixmap.isNull():
             self.preview.setPixmap(QPixmap())
             self.preview.setText("(cannot show\nthis file)")

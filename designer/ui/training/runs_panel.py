@@ -5,7 +5,7 @@ One row per run folder under ``<root>/runs`` (read by
 epochs done, best validation accuracy and start time. Selecting rows emits
 ``selection_changed(list[RunInfo])`` so that the plots can overlay those runs.
 The actions, on the tool bar and the context menu, apply to the selection:
-Compare (two runs, in a :class:`RunCompareDialog`), Resume (a stopped run),
+Compare (two runs, in a :class:`RunCompareDialog`), Resume (a stopped or interrupted run),
 Evaluate, Predict… and Export… (a run's best checkpoint, else its last) are
 signals for the window to act on; Delete asks first and removes the run folders
 and nothing else. The run the editor is training (``set_active_run``) cannot be
@@ -88,7 +88,7 @@ class RunsPanel(QWidget):
     def _make_actions(self) -> dict[str, QAction]:
         entries = (
             ("compare", "Compare", "Compare the settings and graphs of the two selected runs", self.compare),
-            ("resume", "Resume", "Go on training the selected stopped run", self.resume),
+            ("resume", "Resume", "Go on training the selected stopped or interrupted run", self.resume),
             ("evaluate", "Evaluate", "Measure the run's best network on its validation data", self.evaluate),
             ("predict", "Predict…", "Classify image files with the run's best network", self.predict),
             ("export", "Export…", "Export the run's best network", self.export),
@@ -272,6 +272,8 @@ def _row(run: RunInfo) -> QTreeWidgetItem:
     item = QTreeWidgetItem([run.name or run.run_id, run.status, f"{run.epochs_done}/{run.epochs}",
                             _score(run.best_score), run.created.replace("T", " ")[:16]])
     item.setToolTip(0, str(run.path))
+    if run.message:  # why it failed, or that its process died: the status alone does not say
+        item.setToolTip(1, run.message)
     item.setForeground(1, QBrush(QColor(STATUS_COLOURS.get(run.status, "#1f2933"))))
     for column in (2, 3):
         item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
