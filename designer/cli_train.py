@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import signal
 import sys
 import threading
@@ -23,6 +24,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from designer.cli import CliError, _write
+from designer.graph.files import file_problem
 
 if TYPE_CHECKING:
     from designer.data import DatasetConfig
@@ -37,12 +39,17 @@ DATASET_HELP = ("a built-in dataset (digits, shapes), a path (a CIFAR .tar.gz or
 
 def add_train_commands(sub: Any) -> None:
     """Add ``train``, ``eval`` and ``predict`` to the main parser's subcommands."""
+    from designer.cli import bounded
+    from designer.training.config import MAX_BATCH, MAX_EPOCHS
+
+    epochs, batch_size = bounded(int, 1, MAX_EPOCHS), bounded(int, 1, MAX_BATCH)
+    top = bounded(int, 1, 1_000_000)  # more than any classifier has classes
     p = sub.add_parser("train", help="train a network on a dataset, with a progress bar")
     p.add_argument("src", nargs="?", help="a project file or a template name (left out with --resume)")
     p.add_argument("--dataset", metavar="NAME|PATH", help=DATASET_HELP)
-    p.add_argument("--epochs", type=int, metavar="N", help="epochs in all (with --resume: raise to go on)")
-    p.add_argument("--batch-size", type=int, metavar="N", help="samples per batch")
-    p.add_argument("--lr", type=float, metavar="X", help="learning rate")
+    p.add_argument("--epochs", type=epochs, metavar="N", help="epochs in all (with --resume: raise to go on)")
+    p.add_argument("--batch-size", type=batch_size, metavar="N", help="samples per batch")
+    p.add_argument("--lr", type=bounded(float, 0.0, math.inf, above=True), metavar="X", help="learning rate")
     p.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--out", metavar="DIR", help="where runs/<run id>/ is made (default: the project "
                                                  "file's folder, or the current folder for a template)")
@@ -55,7 +62,7 @@ def add_train_commands(sub: Any) -> None:
                    help="a run folder (its best checkpoint) or a .pt file")
     p.add_argument("--dataset", metavar="NAME|PATH", help=DATASET_HELP.replace("the project's own",
                                                                                 "the one it was trained on"))
-    p.add_argument("--batch-size", type=int, default=256, metavar="N", help="default 256")
+    p.add_argument("--batch-size", type=batch_size, default=256, metavar="N", help="default 256")
     p.add_argument("--device", default="auto", metavar="D", help="auto (default), cpu, cuda, cuda:N or mps")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(run=_cmd_eval)
@@ -63,7 +70,7 @@ def add_train_commands(sub: Any) -> None:
     p = sub.add_parser("predict", help="the top-5 classes of an image, by a trained network")
     p.add_argument("trained", metavar="CHECKPOINT_OR_RUN", help="a .pt checkpoint or a run folder")
     p.add_argument("image", help="an image file (PNG, JPEG, BMP, ...)")
-    p.add_argument("--top", type=int, default=5, metavar="K", help="how many classes to list (default 5)")
+    p.add_argument("--top", type=top, default=5, metavar="K", help="how many classes to list (default 5)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(run=_cmd_predict)
 
@@ -99,7 +106,6 @@ def _train_job(args: argparse.Namespace) -> TrainingJob:
     from designer.training import TrainingConfig
     from designer.training.jobs import resume_job, start_job
 
-    _check_numbers(args)
     if args.resume:
         if args.lr is not None or args.batch_size is not None:
             raise CliError("--lr and --batch-size cannot change on --resume: the run goes on with its own "
@@ -123,21 +129,15 @@ def _train_job(args: argparse.Namespace) -> TrainingJob:
     return start_job(graph, dataset, config, root=root, base_dir=base_dir)
 
 
-def _check_numbers(args: argparse.Namespace) -> None:
-    """Say which option is wrong in the command line's own words (the config would say training.lr)."""
-    for option, value, low in (("--epochs", args.epochs, 1), ("--batch-size", args.batch_size, 1)):
-        if value is not None and value < low:
-            raise CliError(f"{option} must be {low} or more, got {value}")
-    if args.lr is not None and not (math.isfinite(args.lr) and args.lr > 0):
-        raise CliError(f"--lr must be a number above 0, got {args.lr:g}")
-
-
 def _run_to_resume(path: Path) -> Path:
     """The run folder of ``--resume``: the folder itself, or the one holding ``checkpoints/last.pt``."""
     if path.is_dir():
         return path
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise CliError(f"--resume: {path}: no such run folder or checkpoint")
+    problem = file_problem(path)
+    if problem is not None:
+        raise CliError(f"--resume: {path}: {problem}")
     if path.parent.name != "checkpoints" or not (path.parent.parent / "run.json").is_file():
         raise CliError(f"--resume: {path} is not inside a run folder (run/checkpoints/last.pt); "
                        "give the run folder")
@@ -216,8 +216,6 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from designer.training import TrainingConfig, pick_device
     from designer.training.trained import evaluate_trained, open_trained
 
-    if args.batch_size < 1:
-        raise CliError(f"--batch-size must be 1 or more, got {args.batch_size}")
     device = pick_device(TrainingConfig(device=args.device))
     trained = open_trained(_existing(args.trained))
     _notes(trained.notes)
@@ -233,11 +231,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from designer.cli_output import predictions_text
     from designer.training.trained import open_trained, predict
 
-    if args.top < 1:
-        raise CliError(f"--top must be 1 or more, got {args.top}")
+    image = _readable_file(args.image)  # before the network loads: a wrong path is said at once
     trained = open_trained(_existing(args.trained))
     _notes(trained.notes)
-    predictions = predict(trained, _existing(args.image), args.top)
+    predictions = predict(trained, image, args.top)
     if args.json:
         listed = [{"class": name, "probability": p} for name, p in predictions]
         _write(json.dumps({"image": args.image, "predictions": listed}, ensure_ascii=False) + "\n")
@@ -249,6 +246,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 def _existing(path: str) -> Path:
     if not Path(path).exists():
         raise CliError(f"{path}: no such file or folder")
+    return Path(path)
+
+
+def _readable_file(path: str) -> Path:
+    problem = file_problem(path)
+    if problem is not None:
+        raise CliError(f"{path}: {problem}")
     return Path(path)
 
 
