@@ -24,8 +24,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from designer.graph.errors import GraphError
-from designer.graph.files import ReadOnlyError
 from designer.ui.export_dialog import CodePreviewDialog
+from designer.ui.messages import user_message
 
 if TYPE_CHECKING:
     from designer.ui.main_window import MainWindow
@@ -216,22 +216,11 @@ def _write(window: MainWindow, fmt: ExportFormat, path: Path, write: Callable[[P
         with _busy():
             result = write(path)
     except caught as exc:
-        window.show_error(f"Cannot export {fmt.what}", _message(exc))
+        window.show_error(f"Cannot export {fmt.what}", user_message(exc))
         return False
     written = result if isinstance(result, list) else [path]  # a training script lists its files
     window.statusBar().showMessage(f"Exported {', '.join(map(str, written))}", 10_000)
     return True
-
-
-def _message(exc: BaseException) -> str:
-    if isinstance(exc, ReadOnlyError):  # as a desktop editor does: say so and let the user choose
-        return f"{exc}; make it writable or choose another name"
-    if isinstance(exc, OSError) and exc.filename and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}"
-    if isinstance(exc, GraphError):
-        return str(exc)
-    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__
 
 
 def _ask_path(window: MainWindow, fmt: ExportFormat) -> Path | None:

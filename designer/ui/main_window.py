@@ -30,6 +30,7 @@ from designer.ui.document import Document
 from designer.ui.export_dialog import CodePreviewDialog
 from designer.ui.inspector import InspectorPanel
 from designer.ui.menus import build_menus
+from designer.ui.messages import user_message
 from designer.ui.palette import PalettePanel
 from designer.ui.recent_files import RecentFiles
 from designer.ui.summary_table import SummaryPanel, SummaryTable
@@ -325,7 +326,7 @@ class MainWindow(QMainWindow):
         try:
             self.document.save(path)
         except (OSError, GraphError) as exc:
-            self.show_error("Cannot save", f"{path}: {exc}")
+            self.show_error("Cannot save", user_message(exc))
             return False
         self._remember(path)
         self.statusBar().showMessage(f"Saved {path}", 5000)

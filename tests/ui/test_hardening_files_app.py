@@ -66,6 +66,6 @@ def test_export_onto_a_fifo_nobody_reads_is_refused_at_once(window: MainWindow, 
 def test_save_onto_a_read_only_project_is_refused_in_a_dialog(window: MainWindow, tmp_path, dialogs: Recorder):
     target = read_only(tmp_path / "net.json", "{}")
     save_as(window, target)
-    assert len(dialogs.calls) == 1 and dialogs.calls[0][0] == "Cannot save"
-    assert "is read-only, so it was not replaced" in dialogs.calls[0][1]
+    assert dialogs.calls == [("Cannot save", f"{target}: is read-only, so it was not replaced; make it "
+                                             "writable or choose another name")]
     assert target.read_text() == "{}" and window.document.path != target

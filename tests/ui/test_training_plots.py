@@ -34,6 +34,7 @@ from designer.ui.training.plot_lod import PeakPyramid
 from designer.ui.training.plot_records import MetricsError, read_metrics
 from designer.ui.training.plot_series import EmaState, GrowingArray, debiased_ema, ema_reference
 from designer.ui.training.plots import TrainingPlots
+from tests.training.special_files import fifo
 
 SPE = 10  # steps per epoch in the hand-made runs
 EPOCHS = 3
@@ -465,6 +466,13 @@ def test_read_metrics_reads_records_back_and_names_a_bad_line(tmp_path):
     path.write_text('{"kind": "batch", "step": 1}\n', encoding="utf-8")
     with pytest.raises(MetricsError, match=r"line 1: a 'batch' record .*missing"):
         read_metrics(path)
+
+
+def test_read_metrics_names_a_named_pipe_and_never_opens_it(tmp_path):
+    """It runs on the GUI thread when runs are overlaid: a pipe opened there froze the window."""
+    with fifo(tmp_path / "metrics.jsonl") as path, pytest.raises(MetricsError) as caught:
+        read_metrics(path)
+    assert str(caught.value) == f"{path}: is a named pipe (FIFO), not a file"
 
 
 @pytest.mark.slow

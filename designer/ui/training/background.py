@@ -23,24 +23,13 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from designer.graph.errors import GraphError
+from designer.ui.messages import user_message
 
 SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
 
 
 class Cancelled(Exception):
     """Raised inside a task's function when the task was asked to stop."""
-
-
-def user_message(exc: BaseException) -> str:
-    """The engine's own errors are sentences for the user; anything else gets its type named."""
-    if isinstance(exc, GraphError):
-        return str(exc)
-    if isinstance(exc, MemoryError):
-        return "not enough memory"
-    if isinstance(exc, OSError) and exc.filename:
-        return f"{exc.filename}: {exc.strerror or exc}"
-    return f"{type(exc).__name__}: {exc}".rstrip(": ")
 
 
 class BackgroundTask(QThread):

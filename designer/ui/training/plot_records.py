@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from designer.graph.files import file_problem
 from designer.training.records import (
     BatchRecord,
     EpochRecord,
@@ -204,6 +205,9 @@ def record_from_json(data: Any, where: str = "") -> Record | None:
 def read_metrics(path: str | Path) -> list[Record]:
     """The records of a run's metrics.jsonl, in order; a cut-off last line (a run still writing) is left out."""
     path = Path(path)
+    problem = file_problem(path)
+    if problem is not None:  # read on the GUI thread: a named pipe would freeze the window
+        raise MetricsError(f"{path}: {problem}")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
