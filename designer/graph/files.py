@@ -98,16 +98,16 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, replace_read_only
     given = Path(path)
     target = Path(os.path.realpath(given)) if os.path.islink(given) else given
     is_ = "is" if target == given else f"links to {target}, which is"
-    info = _stat(given, target)
+    info = _stat(given, given)
     if info is None:
         _check_folder(target.parent)
         _replace(given, target, data, None)
         return
-    _check_writable(given, target, info.st_mode, is_, replace_read_only)
+    _check_writable(given, given, info.st_mode, is_, replace_read_only)
     if stat.S_ISREG(info.st_mode):
         _replace(given, target, data, stat.S_IMODE(info.st_mode))
-    else:
-        _write_stream(given, target, data, is_, stat.S_ISFIFO(info.st_mode))
+    else:  # opened through the link: /dev/stdout -> /proc/self/fd/1 -> "pipe:[…]" has no path to resolve
+        _write_stream(given, given, data, is_, stat.S_ISFIFO(info.st_mode))
 
 
 def _check_writable(given: Path, target: Path, mode: int, is_: str, replace_read_only: bool) -> None:

@@ -122,6 +122,16 @@ def test_a_character_device_is_written_into_and_stays_a_device(tmp_path):
 
 
 @posix_only
+@pytest.mark.skipif(not os.path.exists("/dev/stdout"), reason="no /dev/stdout on this system")
+def test_dev_stdout_into_a_pipe_is_written_through(tmp_path):
+    """/dev/stdout -> /proc/self/fd/1 -> "pipe:[…]": a link whose target has no path of its own."""
+    child = subprocess.run([sys.executable, "-m", "designer", "export", "lenet5", "-f", "python",
+                            "-o", "/dev/stdout"], capture_output=True, timeout=120, check=False)
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.startswith(b'"""lenet5: a network exported from Designer.')
+    assert b"class Lenet5(nn.Module):" in child.stdout
+
+
 def test_a_block_device_is_refused(tmp_path):
     disk = make_node(tmp_path / "disk", stat.S_IFBLK, (7, 0))
     with pytest.raises(WriteError, match="is a block device; only a regular file, a named pipe or a character"):
