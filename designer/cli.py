@@ -78,13 +78,12 @@ def bounded(kind: Callable[[str], Number], low: Number, high: Number, *,
 
 
 def _parse_shape(text: str) -> list[int]:
+    from designer.graph.shapes import parse_shape
+
     try:
-        values = [int(v) for v in text.replace("×", ",").replace("x", ",").split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected sizes like 3,224,224, got {text!r}") from None
-    if len(values) not in (1, 3) or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected C,H,W or one feature count, got {text!r}")
-    return values
+        return list(parse_shape(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _cmd_templates(args: argparse.Namespace) -> int:

@@ -265,10 +265,10 @@ def test_corrupt_file_as_a_real_process(tmp_path):
 
 
 @pytest.mark.parametrize("shape, fragment", [
-    ("0,1", "argument --input: expected C,H,W or one feature count, got '0,1'"),
-    ("3,32", "expected C,H,W or one feature count"),
-    ("3,0,32", "expected C,H,W or one feature count"),
-    ("a,b,c", "expected sizes like 3,224,224, got 'a,b,c'"),
+    ("0,1", "argument --input: every size must be at least 1 (write C×H×W like 3×224×224"),
+    ("3,32", "shape: expected a flat or a C×H×W shape, like [3, 224, 224] or [784], got [3, 32]"),
+    ("3,0,32", "every size must be at least 1"),
+    ("a,b,c", "argument --input: 'a,b,c' is not a shape: write C×H×W like 3×224×224"),
     ("3,100000,100000", "shape: 30,000,000,000 elements per sample is more than"),
 ])
 def test_bad_input_shape(capsys, shape, fragment):
@@ -283,8 +283,8 @@ def test_bad_input_shape_as_a_real_process():
     err = result.stderr.decode("utf-8")
     assert "Traceback" not in err and "usage:" not in err
     assert err.splitlines() == [
-        "designer: error: argument --input: expected C,H,W or one feature count, got '0,1' "
-        "(see `designer summary --help`)"
+        "designer: error: argument --input: every size must be at least 1 (write C×H×W like 3×224×224, "
+        "T×D like 197×768, or one feature count like 784) (see `designer summary --help`)"
     ]
 
 

@@ -30,7 +30,7 @@ from designer.graph.events import GraphEvents
 from designer.graph.groups import Groups
 from designer.graph.inference import OK, Inference, NodeResult
 from designer.graph.registry import REGISTRY, Registry
-from designer.graph.shapes import fmt_shape
+from designer.graph.shapes import fmt_shape, wanted_ranks
 from designer.graph.spec import BlockSpec
 
 if TYPE_CHECKING:
@@ -314,8 +314,7 @@ class Graph:
         shape = self._inference.results[source].shape
         if shape is None or spec.input_ranks is None or len(shape) in spec.input_ranks:
             return
-        words = {1: "a flat", 2: "a C×L", 3: "a C×H×W"}
-        want = " or ".join(words[r] for r in sorted(spec.input_ranks))
+        want = wanted_ranks(spec.input_ranks)
         message = f"{spec.type} needs {want} input, but {source} gives {fmt_shape(shape)}"
         raise RankMismatchError(message + (f": {spec.rank_hint}" if spec.rank_hint else ""))
 

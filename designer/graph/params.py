@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from designer.graph.errors import ParamError
+from designer.graph.shapes import wanted_ranks
 
 # Larger values are certainly a typo or a hostile file, and would make the
 # shape and cost arithmetic meaningless.
@@ -158,9 +159,9 @@ class ShapeParam(Param):
     kind: str = field(default="shape", init=False)
 
     def coerce(self, value: Any) -> tuple[int, ...]:
-        ranks = " or ".join(_rank_words(r) for r in self.ranks)
         if not isinstance(value, (list, tuple)) or len(value) not in self.ranks:
-            raise self.fail(f"expected {ranks}, got {_describe(value)}")
+            raise self.fail(f"expected {wanted_ranks(self.ranks)} shape, like [3, 224, 224] or [784], "
+                            f"got {_describe(value)}")
         if not all(_is_int(v) and 1 <= v <= MAX_DIM for v in value):
             raise self.fail(f"every size must be a whole number from 1 to {MAX_DIM}, got {_describe(value)}")
         if math.prod(value) > self.max_elements:
@@ -169,10 +170,6 @@ class ShapeParam(Param):
 
     def to_json(self, value: Any) -> Any:
         return list(value)
-
-
-def _rank_words(rank: int) -> str:
-    return {1: "[features]", 2: "[C, L]", 3: "[C, H, W]"}.get(rank, f"{rank} sizes")
 
 
 def pair(value: int | tuple[int, int]) -> tuple[int, int]:

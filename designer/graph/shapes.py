@@ -7,16 +7,43 @@ exactly what torch computes and refuses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
 
 from designer.graph.errors import ShapeError
 
 Shape = tuple[int, ...]
 
+# The one wording of a per-sample rank, in every message that names one.
+RANK_NAMES = {1: "flat", 2: "T×D", 3: "C×H×W"}
+SHAPE_HINT = "write C×H×W like 3×224×224, T×D like 197×768, or one feature count like 784"
+_SEPARATORS = re.compile(r"\s*[×xX*,]\s*|\s+")
+
 
 def fmt_shape(shape: Sequence[int]) -> str:
     """``(96, 55, 55)`` -> ``96×55×55``."""
     return "×".join(str(d) for d in shape)
+
+
+def rank_name(rank: int) -> str:
+    """``3`` -> ``C×H×W``: how a message names a per-sample rank."""
+    return RANK_NAMES.get(rank, f"{rank}-axis")
+
+
+def parse_shape(text: str, ranks: Sequence[int] = (1, 2, 3)) -> Shape:
+    """The shape a person typed, in any of the usual spellings, or a ValueError saying how to write it.
+
+    ``3×224×224``, ``3x224x224``, ``3 224 224``, ``3,224,224`` and ``[3, 224, 224]`` all give
+    ``(3, 224, 224)``. Every size is a whole number above zero, and there are as many as
+    one of ``ranks`` allows; limits beyond that are the Input block's own to check.
+    """
+    parts = _SEPARATORS.split(text.strip().strip("[]()").strip())
+    if len(parts) not in ranks or not all(p.isascii() and p.isdigit() for p in parts):
+        raise ValueError(f"{text.strip()!r} is not a shape: {SHAPE_HINT}" if text.strip() else SHAPE_HINT)
+    shape = tuple(int(p) for p in parts)
+    if 0 in shape:
+        raise ValueError(f"every size must be at least 1 ({SHAPE_HINT})")
+    return shape
 
 
 def fmt_pair(h: int, w: int) -> str:
@@ -78,8 +105,12 @@ def per_axis(h_text: str, w_text: str) -> str:
     return h_text if h_text == w_text else f"H: {h_text}; W: {w_text}"
 
 
+def wanted_ranks(ranks: Iterable[int]) -> str:
+    """``(1, 3)`` -> ``a flat or a C×H×W``."""
+    return " or ".join(f"a {rank_name(r)}" for r in sorted(ranks))
+
+
 def need_rank(block: str, shape: Shape, ranks: Sequence[int], hint: str = "") -> None:
     if len(shape) not in ranks:
-        want = " or ".join({1: "a flat", 2: "a C×L", 3: "a C×H×W"}[r] for r in ranks)
-        message = f"{block} needs {want} input, got {fmt_shape(shape)}"
+        message = f"{block} needs {wanted_ranks(ranks)} input, got {fmt_shape(shape)}"
         raise ShapeError(message + (f": {hint}" if hint else ""))

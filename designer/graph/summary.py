@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,25 +129,6 @@ def as_json(graph: Graph) -> dict[str, Any]:
         "errors": error_list(graph),
         "warnings": warning_list(graph),
     }
-
-
-SHAPE_HINT = "write C×H×W, like 3×224×224"
-
-
-def parse_shape(text: str) -> tuple[int, ...]:
-    """``"3×224×224"``, ``"3x224x224"``, ``"3 224 224"`` or ``"[3, 224, 224]"`` -> ``(3, 224, 224)``.
-
-    One size (features) or three (C, H, W), each a whole number above zero; raises
-    ValueError with a message for the user otherwise. Limits beyond that are the
-    Input block's own to check.
-    """
-    parts = re.split(r"\s*[×xX*,]\s*|\s+", text.strip().strip("[]()").strip())
-    if len(parts) not in (1, 3) or not all(p.isascii() and p.isdigit() for p in parts):
-        raise ValueError(SHAPE_HINT)
-    shape = tuple(int(p) for p in parts)
-    if 0 in shape:
-        raise ValueError(f"every size must be at least 1 ({SHAPE_HINT})")
-    return shape
 
 
 def human(n: int) -> str:

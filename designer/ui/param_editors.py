@@ -11,7 +11,6 @@ range is passed on so that the model can say why it is refused.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -28,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.graph import shapes
 from designer.graph.params import (
     BoolParam,
     ChoiceParam,
@@ -321,15 +321,12 @@ class PairEditor(ParamEditor):
         return self.h_spin
 
 
-_SEPARATORS = re.compile(r"[\s,×x*]+")
-
-
 def parse_shape(text: str) -> Any:
     """``"3, 227, 227"`` or ``3×227×227`` as a list of ints; other text as it is, for the model to refuse."""
-    parts = [p for p in _SEPARATORS.split(text.strip()) if p]
-    if parts and all(p.isdigit() for p in parts):
-        return [int(p) for p in parts]
-    return text
+    try:
+        return list(shapes.parse_shape(text, ranks=range(1, 9)))
+    except ValueError:
+        return text
 
 
 class ShapeEditor(ParamEditor):

@@ -34,8 +34,8 @@ from PySide6.QtWidgets import (
 from designer.graph.errors import GraphError
 from designer.graph.events import Event
 from designer.graph.graph import Graph
-from designer.graph.shapes import fmt_shape
-from designer.graph.summary import human, parse_shape, rows, totals, warning_list
+from designer.graph.shapes import fmt_shape, parse_shape
+from designer.graph.summary import human, rows, totals, warning_list
 
 COLUMNS = ("Name", "Type", "Connected to", "Output", "Params", "MACs", "RF", "Formula")
 ERROR_BRUSH = QBrush(QColor("#c62828"))

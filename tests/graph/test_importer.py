@@ -591,7 +591,7 @@ class ReturnsInner(nn.Module):
     (Untraceable(), (3,), ["cannot trace Untraceable", "data-dependent control flow"]),
     (TwoInputs(), (3,), ["TwoInputs.forward takes 2 inputs (x, y)"]),
     (nn.Linear(10, 3), (3, 8, 8), ["Linear fails on a 3×8×8 input at linear", "check the input shape"]),
-    (nn.Linear(10, 3), (3, 10), ["input shape (3, 10)", "[features] or [C, H, W]"]),
+    (nn.Linear(10, 3), (3, 10), ["input shape (3, 10)", "a flat or a C×H×W shape"]),
     (ReturnsInner(), (4,), ["ReturnsInner returns a, b", "(b)"]),
 ])
 def test_models_that_cannot_be_imported(model, shape, fragments):

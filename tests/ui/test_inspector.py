@@ -132,7 +132,7 @@ def test_input_shape_is_typed_as_text(window):
     select(window, "input")
     line = window.inspector.editor("shape").field()
     retype(line, "1, 28")
-    assert window.inspector.error_text("shape").startswith("expected [features] or [C, H, W]")
+    assert window.inspector.error_text("shape").startswith("expected a flat or a C×H×W shape")
     QTest.keyClick(line, Qt.Key.Key_Return)
     assert window.graph.node("input").params["shape"] == (1, 32, 32)
     QTest.keyClicks(line, ", 28")
