@@ -13,12 +13,13 @@ from __future__ import annotations
 import linecache
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from designer.graph.errors import GraphError
+from designer.graph.helpers import helper_namespace
 from designer.graph.machine import FLOAT32, format_bytes, too_big_for_memory
 from designer.graph.naming import Namespace, class_name
-from designer.graph.spec import ModuleCall
+from designer.graph.spec import Arg, ForwardRule, ModuleCall, Params
 
 if TYPE_CHECKING:
     import torch.nn
@@ -28,25 +29,23 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Step:
-    """One line of ``forward``: ``ident`` = an op over ``args`` (identifiers)."""
+    """One line of ``forward``: ``ident`` = the block's expression over ``args``."""
 
     name: str
     ident: str
-    op: str  # "module" (call the layer named ident), "add" or "concat"
-    args: tuple[str, ...]
+    forward: ForwardRule
+    args: tuple[Arg, ...]
+    params: Params
+    parameter: bool = False  # the block is a learned tensor (an attribute), not a module
 
     def expression(self, layer: Callable[[str], str]) -> str:
-        """The right-hand side, with ``layer(ident)`` giving how a layer is reached."""
-        if self.op == "module":
-            return f"{layer(self.ident)}({self.args[0]})"
-        if self.op == "add":
-            return " + ".join(self.args)
-        return f"torch.cat([{', '.join(self.args)}], dim=1)"
+        """The right-hand side, with ``layer(ident)`` giving how the block's own layer is reached."""
+        return self.forward(self.args, self.params, layer(self.ident))
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What the compiled module is made of: modules to create and forward steps."""
+    """What the compiled module is made of: layers to create, helper classes and forward steps."""
 
     class_name: str
     idents: dict[str, str]
@@ -54,6 +53,14 @@ class Plan:
     arguments: list[str]
     steps: list[Step]
     returns: list[str]
+    helpers: tuple[str, ...] = ()
+
+    @property
+    def uses_torch(self) -> bool:
+        """Whether the code names ``torch`` itself, beyond ``nn`` (an import the file then needs)."""
+        texts = [step.expression(lambda ident: ident) for step in self.steps]
+        texts += [call.source() for call in self.modules.values()]
+        return any("torch." in text for text in texts)
 
 
 def module_attribute_names() -> set[str]:
@@ -83,34 +90,37 @@ def plan(graph: Graph) -> Plan:
     modules: dict[str, ModuleCall] = {}
     arguments: list[str] = []
     steps: list[Step] = []
+    helpers: list[str] = []
     for name in order:
         node, result = graph.node(name), graph.result(name)
-        ident = idents[name]
-        args = tuple(idents[s] for s in graph.sources(name))
-        if node.spec.is_input:
-            arguments.append(ident)
+        spec = node.spec
+        if spec.is_input:
+            arguments.append(idents[name])
             continue
-        if node.spec.module is not None:
-            modules[name] = node.spec.module(result.inputs, node.params)
-            op = "module"
-        elif node.type in ("Add", "Concat"):
-            op = node.type.lower()
-        else:  # pragma: no cover - a spec without module must be handled above
-            raise GraphError(f"{node.type} cannot be compiled")
-        steps.append(Step(name, ident, op, args))
+        if spec.module is not None:
+            modules[name] = spec.module(result.inputs, node.params)
+        helpers += [h for h in spec.helpers if h not in helpers]
+        args = tuple(Arg(idents[s], graph.node(s).spec.batched) for s in graph.sources(name))
+        parameter = name in modules and modules[name].parameter
+        steps.append(Step(name, idents[name], spec.forward, args, node.params, parameter))
     returns = [idents[n] for n in graph.outputs()]
-    return Plan(class_name(graph.name), idents, modules, arguments, steps, returns)
+    return Plan(class_name(graph.name), idents, modules, arguments, steps, returns, tuple(helpers))
 
 
-def _layer_from_modules(ident: str) -> str:
-    return 'modules["' + ident + '"]'
+def _compiled_layer(parameters: set[str]) -> Callable[[str], str]:
+    def layer(ident: str) -> str:
+        # A learned tensor is an attribute; a module is read from self._modules (see the docstring).
+        return f"self.{ident}" if ident in parameters else 'modules["' + ident + '"]'
+    return layer
 
 
 def forward_source(p: Plan) -> str:
     """The compiled ``forward``. ``modules`` cannot clash with an identifier:
     every ``nn.Module`` attribute name is reserved in the plan's namespace."""
-    body = ["    modules = self._modules"] if p.modules else []
-    body += [f"    {step.ident} = {step.expression(_layer_from_modules)}" for step in p.steps]
+    layer = _compiled_layer({step.ident for step in p.steps if step.parameter})
+    uses_modules = any(not step.parameter for step in p.steps if step.name in p.modules)
+    body = ["    modules = self._modules"] if uses_modules else []
+    body += [f"    {step.ident} = {step.expression(layer)}" for step in p.steps]
     result = p.returns[0] if len(p.returns) == 1 else "(" + ", ".join(p.returns) + ",)"
     body.append(f"    return {result}")
     return f"def forward(self, {', '.join(p.arguments)}):\n" + "\n".join(body) + "\n"
@@ -120,7 +130,6 @@ _compiled = 0
 
 
 def compile_graph(graph: Graph) -> torch.nn.Module:
-    import torch
     import torch.nn as nn
 
     global _compiled
@@ -130,22 +139,30 @@ def compile_graph(graph: Graph) -> torch.nn.Module:
     filename = f"<designer:{p.class_name}:{_compiled}>"
     # Registering the source lets tracebacks and inspect show the generated line.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace: dict[str, object] = {"torch": torch}
+    namespace = dict(helper_namespace(p.helpers))
     exec(compile(source, filename, "exec"), namespace)
     cls = type(p.class_name, (nn.Module,), {"forward": namespace["forward"], "code": source})
     module = cls()
     _check_memory(graph)
     for name, call in p.modules.items():
-        try:
-            layer = getattr(nn, call.cls)(*call.args, **dict(call.kwargs))
-        except (MemoryError, RuntimeError) as exc:
-            if not isinstance(exc, MemoryError) and "alloc" not in str(exc):
-                raise
-            raise GraphError(f"not enough memory to build the network: {name} needs "
-                             f"{format_bytes(graph.result(name).param_count * FLOAT32)} "
-                             "for its parameters") from None
-        module.add_module(p.idents[name], layer)
+        layer = _build(call, name, graph, namespace)
+        if call.parameter:
+            module.register_parameter(p.idents[name], layer)
+        else:
+            module.add_module(p.idents[name], layer)
     return module
+
+
+def _build(call: ModuleCall, name: str, graph: Graph, namespace: dict[str, Any]) -> Any:
+    """The layer, made by evaluating the same constructor text the exported file holds."""
+    try:
+        return eval(call.source(), namespace)
+    except (MemoryError, RuntimeError) as exc:
+        if not isinstance(exc, MemoryError) and "alloc" not in str(exc):
+            raise
+        raise GraphError(f"not enough memory to build the network: {name} needs "
+                         f"{format_bytes(graph.result(name).param_count * FLOAT32)} "
+                         "for its parameters") from None
 
 
 def _check_memory(graph: Graph) -> None:

@@ -288,8 +288,9 @@ class Graph:
         spec = self.node(target).spec
         if source == target:
             raise CycleError(f"{source} cannot feed itself")
-        if spec.is_input:
-            raise ArityError(f"{target} is an Input block and takes no inputs")
+        if spec.max_inputs == 0:
+            raise ArityError(f"{target} is {'an Input' if spec.is_input else f'a {spec.type}'} block "
+                             "and takes no inputs")
         if self._would_loop(source, target):
             raise CycleError(f"connecting {source} → {target} would make a loop: "
                              f"{target} already feeds {source}")
@@ -332,7 +333,7 @@ class Graph:
         """
         self.node(edge.source)
         spec = self.node(edge.target).spec
-        if spec.is_input or (spec.max_inputs is not None and edge.port >= spec.max_inputs):
+        if spec.max_inputs is not None and edge.port >= spec.max_inputs:
             raise ArityError(f"{edge.target} ({spec.type}) has no input port {edge.port}")
         taken = self._ports[edge.target].by_port.get(edge.port)
         if taken is not None or edge.port < 0:

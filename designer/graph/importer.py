@@ -3,14 +3,20 @@
 :func:`load_model` (from :mod:`designer.graph.model_loader`) turns
 ``path/to/file.py:Class`` or ``package.module:Class`` into an instance.
 :func:`import_model` traces it with ``torch.fx``, runs it once on zeros to learn
-the real shape of every op, maps modules and functions to blocks with their
-hyperparameters, checks each inferred shape against the real one, and returns
-the laid-out graph with the model's weights keyed for ``graph.to_torch()``.
+the real shape of every op, maps modules, functions, methods and learned tensors
+to blocks with their hyperparameters, checks each inferred shape against the real
+one, and returns the laid-out graph with the model's weights keyed for
+``graph.to_torch()``.
+
+Which torch code is which block is not written here: every block's spec lists it
+(``FromModule``, ``FromCall``, ``FromAttribute`` in :mod:`designer.graph.spec`), and
+this module is the engine that reads those rules. Its own rules cover only what
+is no block: arithmetic on sizes (``x.size(0)``, ``c * h * w``), read by the
+blocks that use it, and a learned tensor spread over the batch.
 
 Whatever has no block is listed, all at once, in one :class:`ModelImportError`: nothing
-is dropped. The only ops left out are the ones that change nothing: ``nn.Identity``,
-``contiguous()``, a dropout traced with ``training=False`` and the ``x.size(0)`` that
-only tells a ``view`` to keep the batch.
+is dropped. The only ops left out are the ones that change nothing: ``contiguous()``,
+a dropout traced with ``training=False`` and the sizes views read.
 """
 
 from __future__ import annotations
@@ -18,9 +24,8 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
-import math
 import operator
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
@@ -30,7 +35,17 @@ from designer.graph.layout import apply_layout
 from designer.graph.model_loader import ModelImportError, exc_text, load_model, one_line
 from designer.graph.registry import REGISTRY
 from designer.graph.shapes import fmt_shape
-from designer.graph.spec import Shape
+from designer.graph.spec import (
+    BATCH,
+    REQUIRED,
+    BlockSpec,
+    CallSite,
+    FromAttribute,
+    FromCall,
+    FromModule,
+    Refused,
+    Shape,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -181,6 +196,7 @@ class _Op:
     name: str = ""
     sources: list[str | None] = field(default_factory=list)
     node: fx.Node | None = None
+    shape_node: fx.Node | None = None  # where the real output shape is, when not ``node`` (a tuple's item)
 
 
 @dataclass
@@ -193,11 +209,15 @@ class _Context:
     constants: set[fx.Node] = field(default_factory=set)  # specialised arguments and their checks
     helpers: set[fx.Node] = field(default_factory=set)  # x.size(), x.shape, items and products of them
     calls: dict[str, int] = field(default_factory=dict)  # calls so far, by module path
+    items: dict[fx.Node, fx.Node] = field(default_factory=dict)  # getitem of a tuple a block stands for
+    unbatched: set[fx.Node] = field(default_factory=set)  # values without the batch axis (learned tensors)
+
+    def batched(self, node: fx.Node) -> bool:
+        return node not in self.unbatched
 
 
 _SKIP = object()  # a node that becomes no block and feeds none
 Mapped = Any  # an _Op, an fx.Node whose value this node passes on unchanged, or _SKIP
-Rule = Callable[["fx.Node", _Context], Mapped]
 
 
 def _map_graph(context: _Context) -> tuple[list[_Op], Any]:
@@ -218,12 +238,27 @@ def _map_graph(context: _Context) -> tuple[list[_Op], Any]:
             continue
         if isinstance(mapped, _Op):
             _record(mapped, node, context, values, taken)
+            _fold_sum(mapped, ops)
             ops.append(mapped)
         elif mapped is not _SKIP:
             values[node] = values.get(mapped)
+            if not context.batched(mapped):
+                context.unbatched.add(node)
     if problems:
         raise ModelImportError(_listing(problems))
     return ops, returned
+
+
+def _fold_sum(op: _Op, ops: list[_Op]) -> None:
+    """``a + b + c`` is one Add of three, as drawn (Python adds two at a time, in the same order)."""
+    if op.type != "Add" or not ops:
+        return
+    inner = next((o for o in reversed(ops) if o.name == op.sources[0]), None)
+    if inner is None or inner.type != "Add" or inner.node is None or len(inner.node.users) != 1:
+        return
+    ops.remove(inner)
+    op.inputs = [*inner.inputs, *op.inputs[1:]]
+    op.sources = [*inner.sources, *op.sources[1:]]
 
 
 def _returned(value: Any, values: dict[fx.Node, str | None]) -> list[str | None] | None:
@@ -255,19 +290,27 @@ def _listing(problems: list[str]) -> str:
 def _map_node(node: fx.Node, context: _Context) -> Mapped:
     if node.op == "placeholder":
         return _placeholder(node, context)
+    if node in context.items:
+        return context.items[node]  # the item of a module's tuple that the module's block stands for
     if node.op == "get_attr":
-        raise _Unmappable("a parameter or buffer used directly; only layers can be imported")
+        return _attribute(node, context)
     if context.shapes[node] is None and all(n in context.constants for n in node.all_input_nodes):
         context.constants.add(node)  # checks that a specialised argument kept its value
         return _SKIP
-    if node.op == "call_module":
-        mapped = _module_op(node, context)
-    else:
-        functions, methods = _rules()
-        rule = functions.get(node.target) if node.op == "call_function" else methods.get(str(node.target))
-        if rule is None:
-            raise _Unmappable("")
-        mapped = rule(node, context)
+    if node.op == "call_method" and node.target == "expand":
+        try:
+            return _expand(node, context)
+        except Refused as exc:
+            raise _Unmappable(f"{_render(node)}: {exc}") from None
+    if node.op != "call_module" and _call_key(node) in _SIZE_OPS:
+        try:
+            return _size_op(node, context)
+        except Refused:
+            pass  # not arithmetic on sizes: perhaps a block's (x * gate)
+    try:
+        mapped = _by_rules(node, context)
+    except Refused as exc:
+        raise _Unmappable(str(exc)) from None
     return _finish(mapped, node, context) if isinstance(mapped, _Op) else mapped
 
 
@@ -285,31 +328,14 @@ def _placeholder(node: fx.Node, context: _Context) -> Mapped:
 def _finish(op: _Op, node: fx.Node, context: _Context) -> _Op:
     """Put the carried values in the block's terms and check the block can hold them."""
     spec = REGISTRY[op.type]
-    if op.inputs:
-        _normalise(op, context.shapes[op.inputs[0]] or (), context.shapes[node] or ())
+    for key, value in op.params.items():
+        if key in spec.schema and spec.schema[key].kind == "pair":
+            op.params[key] = _pair(value)
     try:
         op.params = spec.coerce_params(op.params)
     except ParamError as exc:
         raise _Unmappable(str(exc)) from None
     return op
-
-
-def _normalise(op: _Op, before: Shape, after: Shape) -> None:
-    params, schema = op.params, REGISTRY[op.type].schema
-    if op.type == "AdaptiveAvgPool2d":
-        size = params["output_size"]
-        size = list(size) if isinstance(size, (list, tuple)) else [size, size]
-        params["output_size"] = [s if s is not None else after[2 + i] for i, s in enumerate(size)]
-    for key in params:
-        if schema[key].kind == "pair":
-            params[key] = _pair(params[key])
-    if op.type == "Flatten" and "start_dim" in params:
-        if params["start_dim"] < 0:
-            params["start_dim"] += len(before)
-        if params["start_dim"] == 0:
-            raise _Unmappable("it flattens the batch axis too")
-    if op.type in ("Softmax", "LogSoftmax") and params.get("dim", 1) is None:
-        params["dim"] = 0 if len(before) in (0, 1, 3) else 1  # torch's rule for an implicit dim
 
 
 def _pair(value: Any) -> Any:
@@ -321,49 +347,10 @@ def _pair(value: Any) -> Any:
     return value[0] if len(value) == 1 or (len(value) == 2 and value[0] == value[1]) else tuple(value)
 
 
-def _module_op(node: fx.Node, context: _Context) -> Mapped:
-    import torch.nn as nn
-
-    target = str(node.target)
-    module = context.traced.get_submodule(target)
-    cls = type(module).__name__
-    count = context.calls[target] = context.calls.get(target, 0) + 1
-    if type(module) is nn.Identity:
-        return _tensor_arg(node, context)
-    if cls not in _module_blocks() or type(module) is not getattr(nn, cls):
-        raise _Unmappable("")
-    if len(node.args) != 1 or node.kwargs:
-        raise _Unmappable("called with more than its input")
-    state = module.state_dict()
-    if count > 1 and state:
-        raise _Unmappable("called a second time, but blocks cannot share weights")
-    for key, wanted in _FIXED.get(cls, {}).items():
-        if getattr(module, key) != wanted:
-            raise _Unmappable(f"{key}={getattr(module, key)!r} has no block parameter")
-    params = {key: module.bias is not None if key == "bias" else getattr(module, key)
-              for key in REGISTRY[cls].schema}
-    name = target if count == 1 else f"{target}_{count - 1}"
-    return _Op(cls, params, [_tensor_arg(node, context)], dict(state), name=name)
-
-
-# Module settings the blocks cannot express, with the one value each may have.
-_FIXED: dict[str, dict[str, Any]] = {
-    "Conv2d": {"padding_mode": "zeros"},
-    "MaxPool2d": {"return_indices": False},
-    "AvgPool2d": {"divisor_override": None},
-}
-
-
-@functools.cache
-def _module_blocks() -> frozenset[str]:
-    """Block types that are a torch.nn module of the same name, with the same arguments."""
-    return frozenset(t for t, spec in REGISTRY.items() if spec.module is not None)
-
-
 def _tensor_arg(node: fx.Node, context: _Context) -> fx.Node:
     value = node.args[0] if node.args else None
     if not _is_node(value) or context.shapes.get(value) is None:
-        raise _Unmappable(f"{_render(node)} does not take a tensor")
+        raise Refused(f"{_render(node)} does not take a tensor")
     return value
 
 
@@ -377,103 +364,236 @@ def _is_tensor(value: Any, context: _Context) -> TypeGuard[fx.Node]:
     return _is_node(value) and context.shapes.get(value) is not None
 
 
-# -- function and method calls ----------------------------------------------------
-
-_REQUIRED = object()
+# -- the blocks' own import rules -------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Call:
-    """A call that is one block: its arguments after the input, with their defaults.
+class _Rules:
+    """Every block's import rules, by the qualified name of the module class or the call they match."""
 
-    ``fixed`` names the arguments the block cannot express unless they keep that value.
-    Arguments named like a block parameter are carried over; the others (``inplace``,
-    ``_stacklevel``) change nothing the graph computes.
-    """
-
-    block: str
-    signature: tuple[tuple[str, Any], ...] = ()
-    fixed: tuple[tuple[str, Any], ...] = ()
+    modules: dict[str, list[tuple[BlockSpec, FromModule]]]
+    calls: dict[str, list[tuple[BlockSpec, FromCall]]]
+    attributes: list[tuple[BlockSpec, FromAttribute]]
 
 
-def _call_op(call: _Call, node: fx.Node, context: _Context) -> Mapped:
+@functools.cache
+def _rules() -> _Rules:
+    modules: dict[str, list[tuple[BlockSpec, FromModule]]] = {}
+    calls: dict[str, list[tuple[BlockSpec, FromCall]]] = {}
+    attributes: list[tuple[BlockSpec, FromAttribute]] = []
+    for spec in REGISTRY.values():
+        for rule in spec.imports:
+            if isinstance(rule, FromAttribute):
+                attributes.append((spec, rule))
+            elif isinstance(rule, FromModule):
+                name = rule.cls if "." in rule.cls else _qualified(_resolve(f"torch.nn.{rule.cls}"))
+                modules.setdefault(name, []).append((spec, rule))
+            else:
+                target = rule.target
+                if not target.startswith("Tensor."):
+                    found = _resolve(target)
+                    target = _function_name(found) if found is not None else target
+                calls.setdefault(target, []).append((spec, rule))
+    return _Rules(modules, calls, attributes)
+
+
+def _resolve(name: str) -> Any:
+    """The object a qualified name names, or None where its package is not installed (torchvision)."""
+    import importlib
+
+    module_name, _, attr = name.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _qualified(cls: Any) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _call_key(node: fx.Node) -> str:
+    return f"Tensor.{node.target}" if node.op == "call_method" else _function_name(node.target)
+
+
+def _by_rules(node: fx.Node, context: _Context) -> Mapped:
+    """The first block whose import rule takes this node; else the reason the best one gave."""
+    if node.op == "call_module":
+        module = context.traced.get_submodule(str(node.target))
+        candidates: list[Any] = _rules().modules.get(_qualified(type(module)), [])
+    else:
+        candidates = _rules().calls.get(_call_key(node), [])
+    if not candidates:
+        raise _Unmappable("")
+    reasons = []
+    for spec, rule in candidates:
+        try:
+            if isinstance(rule, FromModule):
+                return _from_module(spec, rule, node, context)
+            return _from_call(spec, rule, node, context)
+        except Refused as exc:
+            reasons.append(str(exc))
+    reason = reasons[0]
+    if node.op != "call_module" and not reason.startswith(_render(node)):
+        reason = f"{_render(node)}: {reason}"  # the code itself says which call, as written
+    raise _Unmappable(reason)
+
+
+def _attribute(node: fx.Node, context: _Context) -> Mapped:
+    """A learned tensor used directly (a class token): the block that holds one, without the batch axis."""
+    import torch.nn as nn
+
+    value = context.traced
+    for part in str(node.target).split("."):
+        value = getattr(value, part)
+    if not isinstance(value, nn.Parameter) or not _rules().attributes:
+        raise _Unmappable("a buffer used directly; only layers and learned tensors can be imported")
+    spec, rule = _rules().attributes[0]
+    context.unbatched.add(node)
+    try:
+        params = rule.read(tuple(value.shape))
+    except Refused as exc:
+        raise _Unmappable(str(exc)) from None
+    return _Op(spec.type, params, [], {"": value}, name=str(node.target))
+
+
+def _expand(node: fx.Node, context: _Context) -> Mapped:
+    """``token.expand(x.shape[0], -1, -1)``: a learned tensor spread over the batch, as a Concat does itself."""
+    x = node.args[0] if node.args else None
+    sizes = _bind(node, node.args[1:], node.kwargs, (("*size", ()),), context)["size"]
+    if not _is_node(x) or context.batched(x) or not sizes or sizes[0] is not BATCH \
+            or any(s not in (-1, d) for s, d in zip(sizes[1:], (context.shapes[x] or ())[1:])):
+        raise Refused("only a learned tensor spread over the batch (expand(batch, -1, …)) can be drawn")
+    return x
+
+
+def _from_module(spec: BlockSpec, rule: FromModule, node: fx.Node, context: _Context) -> Mapped:
+    target = str(node.target)
+    module = context.traced.get_submodule(target)
+    count = context.calls[target] = context.calls.get(target, 0) + 1
     x = _tensor_arg(node, context)
-    bound = _bind(node, call.signature)
-    for key, wanted in call.fixed:
+    expected = tuple((key, x) if value is _INPUT else (key, value) for key, value in rule.call)
+    if node.args[1:] + tuple(node.kwargs.items()) != _call_values(node, expected):
+        raise Refused("called with more than its input")
+    state = module.state_dict()
+    if count > 1 and state:
+        raise Refused("called a second time, but blocks cannot share weights")
+    for key, wanted in rule.fixed:
+        if getattr(module, key) != wanted:
+            raise Refused(f"{key}={getattr(module, key)!r} has no block parameter")
+    site = CallSite({}, (context.shapes[x] or (),), _output_shape(node, rule.output_item, context),
+                    (context.batched(x),))
+    params = rule.read(module, site) if rule.read is not None else {
+        key: module.bias is not None if key == "bias" else getattr(module, key) for key in spec.schema}
+    if params is None:
+        return x
+    name = target if count == 1 else f"{target}_{count - 1}"
+    shape_node = next(iter(node.users)) if rule.output_item is not None else None
+    return _Op(spec.type, params, [x], dict(state), name=name, shape_node=shape_node)
+
+
+_INPUT = object()  # in FromModule.call: the argument is the block's input again (attention's x, x, x)
+
+
+def _call_values(node: fx.Node, expected: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
+    """What the call's extra arguments must be for ``expected``, written the way the node writes them."""
+    positional = len(node.args) - 1
+    values = [value for _, value in expected[:positional]]
+    return (*values, *((key, value) for key, value in expected[positional:] if key in node.kwargs))
+
+
+def _output_shape(node: fx.Node, item: int | None, context: _Context) -> Shape:
+    if item is None:
+        return context.shapes[node] or ()
+    users = [u for u in node.users if u.op == "call_function" and u.target is operator.getitem
+             and u.args[1:] == (item,)]
+    if len(users) != len(node.users) or not users:
+        raise Refused(f"only item {item} of what it returns can be used")
+    for user in users:
+        context.items[user] = node
+    return context.shapes[users[0]] or ()
+
+
+def _from_call(spec: BlockSpec, rule: FromCall, node: fx.Node, context: _Context) -> Mapped:
+    if rule.tensors is None:
+        listed = node.args[0] if node.args else node.kwargs.get("tensors")
+        if not isinstance(listed, (list, tuple)) or not listed:
+            raise Refused("does not take a list of tensors")
+        tensors, rest = list(listed), node.args[1:]
+    else:
+        tensors, rest = list(node.args[:rule.tensors]), node.args[rule.tensors:]
+    if len(tensors) != (rule.tensors or len(tensors)) or not all(_is_tensor(t, context) for t in tensors):
+        raise Refused("its inputs must be tensors the model computes")
+    kwargs = {k: v for k, v in node.kwargs.items() if not (rule.tensors is None and k == "tensors")}
+    bound = _bind(node, rest, kwargs, rule.signature, context)
+    for key, wanted in rule.fixed:
         if bound[key] != wanted:
-            raise _Unmappable(f"{key}={bound[key]!r} has no block parameter")
-    if call.block == "Dropout" and bound["training"] is False:
-        return x  # a dropout that never drops in any mode
-    schema = REGISTRY[call.block].schema
-    return _Op(call.block, {k: v for k, v in bound.items() if k in schema}, [x])
+            raise Refused(f"{key}={bound[key]!r} has no block parameter")
+    site = CallSite(bound, tuple(context.shapes[t] or () for t in tensors), context.shapes[node] or (),
+                    tuple(context.batched(t) for t in tensors))
+    params = rule.read(site) if rule.read is not None else {k: v for k, v in bound.items() if k in spec.schema}
+    if params is None:
+        return tensors[0]
+    return _Op(spec.type, params, tensors)
 
 
-def _bind(node: fx.Node, signature: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
+def _bind(node: fx.Node, args: Sequence[Any], kwargs: Mapping[str, Any],
+          signature: tuple[tuple[str, Any], ...], context: _Context) -> dict[str, Any]:
+    """The call's arguments by name, with sizes the code computes replaced by their values."""
     names = [name for name, _ in signature]
-    bound = dict(signature)
-    if len(node.args) - 1 > len(names):
-        raise _Unmappable(f"{_render(node)} has more arguments than expected")
-    bound.update(zip(names, node.args[1:]))
-    for key, value in node.kwargs.items():
+    bound = {name.lstrip("*"): value for name, value in signature}
+    if names and names[-1].startswith("*"):
+        star = names.pop().lstrip("*")
+        fixed, extra = args[:len(names)], args[len(names):]
+        one_tuple = len(extra) == 1 and isinstance(extra[0], (list, tuple))
+        bound[star] = tuple(extra[0]) if one_tuple else tuple(extra)
+        args = fixed
+    if len(args) > len(names):
+        raise Refused(f"{_render(node)} has more arguments than expected")
+    bound.update(zip(names, args))
+    for key, value in kwargs.items():
         if key not in bound:
-            raise _Unmappable(f"argument {key} has no block parameter")
+            raise Refused(f"argument {key} has no block parameter")
         bound[key] = value
     for key, value in bound.items():
-        if value is _REQUIRED:
-            raise _Unmappable(f"{_render(node)} lacks {key}")
-        if _holds_node(value):
-            raise _Unmappable(f"{key} is computed while the model runs")
+        if value is REQUIRED:
+            raise Refused(f"{_render(node)} lacks {key}")
+        bound[key] = _plain(value, key, context)
     return bound
 
 
-def _holds_node(value: Any) -> bool:
+def _plain(value: Any, key: str, context: _Context) -> Any:
+    """A value as an import rule reads it: a size the code computes becomes its number (BATCH for the batch)."""
     if isinstance(value, (list, tuple)):
-        return any(_holds_node(v) for v in value)
-    return _is_node(value)
+        return type(value)(_plain(v, key, context) for v in value)
+    if not _is_node(value):
+        return value
+    if _is_batch_size(value):
+        return BATCH
+    if value in context.helpers and value in context.numbers:
+        return context.numbers[value]
+    raise Refused(f"{key} is computed while the model runs")
 
 
-def _add_op(node: fx.Node, context: _Context) -> Mapped:
-    alpha = node.kwargs.get("alpha", 1)
-    if len(node.args) != 2 or set(node.kwargs) - {"alpha"} or alpha != 1:
-        raise _Unmappable(_render(node))
-    a, b = node.args
-    if not (_is_tensor(a, context) and _is_tensor(b, context)) or context.shapes[a] != context.shapes[b]:
-        raise _Unmappable(f"{_render(node)}: only tensors of the same shape can be added")
-    return _Op("Add", {}, [a, b])
+def _size_op(node: fx.Node, context: _Context) -> Mapped:
+    """``t.size()``, ``t.shape``, items and products of them: read by views, checked there."""
+    source = node.args[0] if node.args else None
+    if node.target is operator.mul:
+        ok = all(isinstance(a, int) or _is_helper(a, context) for a in node.args)
+    elif node.op == "call_function" and node.target is operator.getitem:
+        ok = _is_helper(source, context)
+    elif node.op == "call_function":
+        ok = _is_tensor(source, context) and node.args[1:] == ("shape",)
+    else:
+        ok = _is_tensor(source, context)
+    if not ok:
+        raise Refused(_render(node))
+    context.helpers.add(node)
+    return _SKIP
 
 
-def _cat_op(node: fx.Node, context: _Context) -> Mapped:
-    tensors = node.args[0] if node.args else node.kwargs.get("tensors")
-    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", node.kwargs.get("axis", 0))
-    if not isinstance(tensors, (list, tuple)) or not tensors or set(node.kwargs) - {"tensors", "dim", "axis"} \
-            or not all(_is_tensor(t, context) for t in tensors):
-        raise _Unmappable(_render(node))
-    rank = len(context.shapes[tensors[0]] or ())
-    if not isinstance(dim, int) or rank < 2 or dim % rank != 1:
-        raise _Unmappable(f"joins along dim {dim}; only the channel axis, dim 1, can be drawn")
-    return tensors[0] if len(tensors) == 1 else _Op("Concat", {}, list(tensors))
-
-
-def _view_op(node: fx.Node, context: _Context) -> Mapped:
-    """``view``/``reshape`` to (batch, features) is a Flatten; any other view has no block."""
-    x = _tensor_arg(node, context)
-    dims = list(node.args[1:])
-    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
-        dims = list(dims[0])
-    before, after = context.shapes[x] or (), context.shapes[node]
-    features = math.prod(before[1:])
-    if node.kwargs or len(dims) != 2 or after != (before[0], features) \
-            or not _flattens(dims, features, context):
-        raise _Unmappable(f"{_render(node)} is not a flatten to (batch, features)")
-    return _Op("Flatten", {}, [x])
-
-
-def _flattens(dims: list[Any], features: int, context: _Context) -> bool:
-    """(batch, -1), (batch, features) or (-1, features); features may be ``c * h * w`` of a shape."""
-    second = context.numbers.get(dims[1]) if _is_helper(dims[1], context) else dims[1]
-    if _is_batch_size(dims[0]):
-        return isinstance(second, int) and second in (-1, features)
-    return isinstance(dims[0], int) and dims[0] == -1 and isinstance(second, int) and second == features
+# The importer's own rules, tried before the blocks': arithmetic on sizes, which is no block.
+_SIZE_OPS = frozenset({"getattr", "operator.getitem", "operator.mul", "Tensor.size"})
 
 
 def _is_batch_size(value: Any) -> bool:
@@ -490,81 +610,8 @@ def _is_batch_size(value: Any) -> bool:
         or (whole.op == "call_function" and whole.target is getattr and whole.args[1:] == ("shape",)))
 
 
-def _size_op(node: fx.Node, context: _Context) -> Mapped:
-    """``t.size()``, ``t.shape``, items and products of them: read by views, checked there."""
-
-    source = node.args[0] if node.args else None
-    if node.target is operator.mul:
-        ok = all(isinstance(a, int) or _is_helper(a, context) for a in node.args)
-    elif node.op == "call_function" and node.target is operator.getitem:
-        ok = _is_helper(source, context)
-    elif node.op == "call_function":
-        ok = _is_tensor(source, context) and node.args[1:] == ("shape",)
-    else:
-        ok = _is_tensor(source, context)
-    if not ok:
-        raise _Unmappable(_render(node))
-    context.helpers.add(node)
-    return _SKIP
-
-
 def _is_helper(value: Any, context: _Context) -> bool:
     return _is_node(value) and value in context.helpers
-
-
-def _same(node: fx.Node, context: _Context) -> Mapped:
-    if len(node.args) != 1 or node.kwargs:
-        raise _Unmappable(_render(node))
-    return _tensor_arg(node, context)
-
-
-@functools.cache
-def _rules() -> tuple[dict[Any, Rule], dict[str, Rule]]:
-    """The rules for call_function targets, by function, and call_method targets, by name."""
-    import torch
-    import torch.nn.functional as F
-
-    def call(block: str, *signature: tuple[str, Any], fixed: tuple[tuple[str, Any], ...] = ()) -> Rule:
-        return functools.partial(_call_op, _Call(block, signature, fixed))
-
-    pool = (("kernel_size", _REQUIRED), ("stride", None), ("padding", 0))
-    softmax = (("dim", None), ("_stacklevel", 3), ("dtype", None))
-    functions: dict[Any, Rule] = {
-        torch.relu: call("ReLU"), torch.relu_: call("ReLU"), F.relu: call("ReLU", ("inplace", False)),
-        torch.sigmoid: call("Sigmoid"), torch.tanh: call("Tanh"),
-        F.leaky_relu: call("LeakyReLU", ("negative_slope", 0.01), ("inplace", False)),
-        F.elu: call("ELU", ("alpha", 1.0), ("inplace", False)),
-        F.gelu: call("GELU", ("approximate", "none")),
-        F.softplus: call("Softplus", ("beta", 1.0), ("threshold", 20.0)),
-        F.max_pool2d: call("MaxPool2d", *pool, ("dilation", 1), ("ceil_mode", False), ("return_indices", False),
-                           fixed=(("return_indices", False),)),
-        F.avg_pool2d: call("AvgPool2d", *pool, ("ceil_mode", False), ("count_include_pad", True),
-                           ("divisor_override", None), fixed=(("divisor_override", None),)),
-        F.adaptive_avg_pool2d: call("AdaptiveAvgPool2d", ("output_size", _REQUIRED)),
-        F.dropout: call("Dropout", ("p", 0.5), ("training", True), ("inplace", False)),
-        F.softmax: call("Softmax", *softmax, fixed=(("dtype", None),)),
-        F.log_softmax: call("LogSoftmax", *softmax, fixed=(("dtype", None),)),
-        torch.softmax: call("Softmax", ("dim", _REQUIRED), ("dtype", None), fixed=(("dtype", None),)),
-        torch.log_softmax: call("LogSoftmax", ("dim", _REQUIRED), ("dtype", None), fixed=(("dtype", None),)),
-        torch.flatten: call("Flatten", ("start_dim", 0), ("end_dim", -1)),
-        operator.add: _add_op, torch.add: _add_op,
-        torch.cat: _cat_op, torch.concat: _cat_op, torch.concatenate: _cat_op,
-        torch.reshape: _view_op, getattr: _size_op, operator.getitem: _size_op, operator.mul: _size_op,
-    }
-    return functions, _method_rules(call)
-
-
-def _method_rules(call: Callable[..., Rule]) -> dict[str, Rule]:
-    methods: dict[str, Rule] = {name: call(block) for block in ("ReLU", "Sigmoid", "Tanh")
-                                for name in (block.lower(), block.lower() + "_")}
-    methods.update({
-        "flatten": call("Flatten", ("start_dim", 0), ("end_dim", -1)),
-        "softmax": call("Softmax", ("dim", _REQUIRED), ("dtype", None), fixed=(("dtype", None),)),
-        "log_softmax": call("LogSoftmax", ("dim", _REQUIRED), ("dtype", None), fixed=(("dtype", None),)),
-        "add": _add_op, "add_": _add_op, "view": _view_op, "reshape": _view_op,
-        "size": _size_op, "contiguous": _same,
-    })
-    return methods
 
 
 # -- describing what cannot be imported ---------------------------------------------
@@ -663,7 +710,9 @@ def _check(graph: Graph, ops: list[_Op], returned: list[str | None] | None, cont
     """Every block's inferred shape is the real one, and the graph returns what the model does."""
     for op in ops:
         assert op.node is not None
-        real = (context.shapes[op.node] or ())[1:]
+        if not context.batched(op.node):
+            continue  # a learned tensor: its block's shape is the tensor's own, read from it
+        real = (context.shapes[op.shape_node or op.node] or ())[1:]
         inferred = graph.result(op.name).shape
         if inferred != real:
             raise ModelImportError(f"{op.name}: the graph infers {fmt_shape(inferred or ())} but "
@@ -680,5 +729,5 @@ def _weights(graph: Graph, ops: list[_Op]) -> dict[str, torch.Tensor]:
 
     idents = plan(graph).idents
     by_name = {op.name: op for op in ops}
-    return {f"{idents[name]}.{key}": value.detach().cpu().clone()
+    return {f"{idents[name]}.{key}".rstrip("."): value.detach().cpu().clone()
             for name in graph.topological_order() for key, value in by_name[name].weights.items()}

@@ -17,6 +17,7 @@ import unicodedata
 
 from designer.graph.compile import Plan, Step, plan
 from designer.graph.graph import Graph
+from designer.graph.helpers import helper_source
 from designer.graph.summary import totals
 
 LINE_LENGTH = 88  # what ruff format and black wrap at
@@ -26,12 +27,13 @@ INDENT = "    "
 def python_source(graph: Graph) -> str:
     """The model file's text; raises GraphError if the graph has errors."""
     p = plan(graph)
-    uses_torch = any(step.op == "concat" for step in p.steps)
     parts = [
         _docstring(graph, p),
-        "import torch\nfrom torch import nn\n" if uses_torch else "from torch import nn\n",
-        "\n" + _class(graph, p),
+        "import torch\nfrom torch import nn\n" if p.uses_torch or p.helpers else "from torch import nn\n",
     ]
+    if p.helpers:
+        parts.append("\n" + helper_source(list(p.helpers)))
+    parts.append("\n" + _class(graph, p))
     return "\n".join(parts)
 
 
@@ -66,7 +68,7 @@ def _class(graph: Graph, p: Plan) -> str:
     init = [f"{INDENT * 2}super().__init__()"]
     for name, call in p.modules.items():
         ident = p.idents[name]
-        init += _wrap(f"{INDENT * 2}self.{ident} = ", call.source("nn."), _origin(name, ident))
+        init += _wrap(f"{INDENT * 2}self.{ident} = ", call.source(), _origin(name, ident))
     forward = []
     for step in p.steps:
         comment = graph.result(step.name).shape_text

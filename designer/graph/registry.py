@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from designer.graph.blocks import activations, conv, dense, io, merge, norm, pool
+from designer.graph.blocks import (
+    activations,
+    conv,
+    dense,
+    elementwise,
+    io,
+    merge,
+    norm,
+    pool,
+    reshape,
+    transformer,
+)
 from designer.graph.errors import UnknownBlockError
 from designer.graph.spec import BlockSpec
 
 CATEGORIES = (
     "Input", "Convolution", "Pooling", "Normalization", "Activation", "Regularization",
-    "Shape", "Linear", "Merge", "Output",
+    "Shape", "Linear", "Attention", "Merge", "Output",
 )
 
 
@@ -49,6 +60,6 @@ class Registry(Mapping[str, BlockSpec]):
 
 REGISTRY = Registry(
     spec
-    for module in (io, conv, pool, norm, activations, dense, merge)
+    for module in (io, conv, pool, norm, activations, elementwise, dense, reshape, transformer, merge)
     for spec in module.SPECS
 )

@@ -32,6 +32,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from designer.graph.blocks import activations
 from designer.graph.errors import ShapeError
+from designer.graph.helpers import helper_namespace
 from designer.graph.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
 from designer.graph.registry import REGISTRY
 from designer.graph.spec import ModuleCall
@@ -50,8 +51,10 @@ MANY = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCh
 
 
 def build(call: ModuleCall, device: str = "meta") -> nn.Module:
+    """The layer, from the same constructor text the compiler evaluates (a helper class, an nn.Parameter)."""
+    namespace = helper_namespace((call.cls,) if call.helper else ())
     with torch.device(device):
-        module: nn.Module = getattr(nn, call.cls)(*call.args, **dict(call.kwargs))
+        module: nn.Module = eval(call.source(), dict(namespace))
     return module
 
 

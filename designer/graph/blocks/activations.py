@@ -6,14 +6,18 @@ from collections.abc import Sequence
 
 from designer.graph.errors import ShapeError
 from designer.graph.params import ChoiceParam, FloatParam, IntParam, Param
-from designer.graph.spec import BlockSpec, ModuleCall, Params, Shape
+from designer.graph.spec import BlockSpec, FromCall, FromModule, ImportRule, ModuleCall, Params, Shape
+
+F = "torch.nn.functional."
 
 
 def _same(inputs: Sequence[Shape], p: Params) -> Shape:
     return inputs[0]
 
 
-def _simple(name: str, help: str, params: tuple[Param, ...] = ()) -> BlockSpec:
+def _simple(name: str, help: str, params: tuple[Param, ...] = (),
+            calls: tuple[ImportRule, ...] = ()) -> BlockSpec:
+    """An activation that is ``nn.<name>(**params)``, and the functions and methods that compute it."""
     defaults = {q.name: q.default for q in params}
 
     def module(inputs: Sequence[Shape], p: Params) -> ModuleCall:
@@ -21,7 +25,13 @@ def _simple(name: str, help: str, params: tuple[Param, ...] = ()) -> BlockSpec:
         return ModuleCall(name, (), kwargs)
 
     return BlockSpec(type=name, category="Activation", help=help, params=params,
-                     shape=_same, module=module)
+                     shape=_same, module=module, imports=(FromModule(name), *calls))
+
+
+def _everywhere(function: str, *signature: tuple[str, object]) -> tuple[FromCall, ...]:
+    """``torch.f``, ``torch.f_``, ``Tensor.f`` and ``Tensor.f_``: one function, written four ways."""
+    return tuple(FromCall(target, signature) for target in (
+        f"torch.{function}", f"torch.{function}_", f"Tensor.{function}", f"Tensor.{function}_"))
 
 
 def _prelu_shape(inputs: Sequence[Shape], p: Params) -> Shape:
@@ -52,21 +62,41 @@ PRELU = BlockSpec(
     shape=_prelu_shape,
     module=_prelu_module,
     param_count=lambda inputs, out, p: p["num_parameters"],
+    imports=(FromModule("PReLU"),),
+)
+
+IDENTITY = BlockSpec(
+    type="Identity",
+    category="Activation",
+    help="Passes its input on unchanged: a placeholder where a block may go later, as nn.Identity.",
+    params=(),
+    shape=_same,
+    module=lambda inputs, p: ModuleCall("Identity"),
+    # contiguous() changes the memory layout only: the same values go on, and no block is made.
+    imports=(FromModule("Identity"), FromCall("Tensor.contiguous", read=lambda site: None)),
 )
 
 SPECS = (
-    _simple("ReLU", "max(0, x): the non-saturating activation that made AlexNet train fast."),
+    _simple("ReLU", "max(0, x): the non-saturating activation that made AlexNet train fast.",
+            calls=(FromCall(F + "relu", (("inplace", False),)), *_everywhere("relu"))),
     _simple("LeakyReLU", "x for x > 0, negative_slope·x otherwise.",
-            (FloatParam("negative_slope", 0.01, "Slope for negative inputs."),)),
+            (FloatParam("negative_slope", 0.01, "Slope for negative inputs."),),
+            (FromCall(F + "leaky_relu", (("negative_slope", 0.01), ("inplace", False))),)),
     PRELU,
     _simple("ELU", "x for x > 0, alpha·(eˣ − 1) otherwise.",
-            (FloatParam("alpha", 1.0, "Value approached for large negative inputs."),)),
+            (FloatParam("alpha", 1.0, "Value approached for large negative inputs."),),
+            (FromCall(F + "elu", (("alpha", 1.0), ("inplace", False))),)),
     _simple("GELU", "x·Φ(x), the Gaussian error linear unit.",
             (ChoiceParam("approximate", "none", "'tanh' uses the faster approximation.",
-                         choices=("none", "tanh")),)),
+                         choices=("none", "tanh")),),
+            (FromCall(F + "gelu", (("approximate", "none"),)),)),
     _simple("Softplus", "log(1 + e^(beta·x)) / beta, a smooth ReLU.",
             (FloatParam("beta", 1.0, "Sharpness."),
-             FloatParam("threshold", 20.0, "Above beta·x > threshold it is linear."))),
-    _simple("Sigmoid", "1 / (1 + e⁻ˣ), squashes to (0, 1)."),
-    _simple("Tanh", "Hyperbolic tangent, squashes to (−1, 1)."),
+             FloatParam("threshold", 20.0, "Above beta·x > threshold it is linear.")),
+            (FromCall(F + "softplus", (("beta", 1.0), ("threshold", 20.0))),)),
+    _simple("Sigmoid", "1 / (1 + e⁻ˣ), squashes to (0, 1).",
+            calls=(FromCall(F + "sigmoid"), *_everywhere("sigmoid"))),
+    _simple("Tanh", "Hyperbolic tangent, squashes to (−1, 1).",
+            calls=(FromCall(F + "tanh"), *_everywhere("tanh"))),
+    IDENTITY,
 )

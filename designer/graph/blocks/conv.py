@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from designer.graph.errors import ShapeError
 from designer.graph.params import BoolParam, IntParam, PairParam, pair
 from designer.graph.shapes import conv_axis, conv_axis_formula, fmt_pair, need_rank, per_axis
-from designer.graph.spec import BlockSpec, ModuleCall, Params, Shape, Window
+from designer.graph.spec import BlockSpec, FromModule, ModuleCall, Params, Shape, Window
 
 
 def _padding(p: Params, kernel: tuple[int, int], dilation: tuple[int, int]) -> tuple[int, int]:
@@ -137,6 +137,7 @@ CONV2D = BlockSpec(
     macs=_macs,
     window=_window,
     label=_label,
+    imports=(FromModule("Conv2d", fixed=(("padding_mode", "zeros"),)),),
 )
 
 SPECS = (CONV2D,)

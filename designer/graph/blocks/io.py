@@ -23,6 +23,7 @@ INPUT = BlockSpec(
     shape=_shape,
     min_inputs=0,
     max_inputs=0,
+    is_input=True,
     label=lambda p: fmt_shape(p["shape"]),
 )
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from designer.graph.errors import ShapeError
 from designer.graph.shapes import fmt_shape
-from designer.graph.spec import BlockSpec, Params, Shape, Window
+from designer.graph.spec import Arg, BlockSpec, CallSite, FromCall, Params, Refused, Shape, Window
 
 
 def _add_shape(inputs: Sequence[Shape], p: Params) -> Shape:
@@ -34,6 +34,33 @@ def _merge_window(inputs: Sequence[Shape], p: Params) -> Window:
     return (1, 1, 1, 1)
 
 
+def _add_forward(args: Sequence[Arg], p: Params, layer: str) -> str:
+    return " + ".join(a.ident for a in args)
+
+
+def _concat_forward(args: Sequence[Arg], p: Params, layer: str) -> str:
+    # A learned tensor (a class token) has a batch of one: torch.cat does not broadcast, so it is expanded.
+    batch = next((a.ident for a in args if a.batched), None)
+    parts = [a.ident if a.batched or batch is None
+             else f"{a.ident}.expand({batch}.shape[0], *{a.ident}.shape[1:])" for a in args]
+    return f"torch.cat([{', '.join(parts)}], dim=1)"
+
+
+def _add_read(site: CallSite) -> dict[str, object]:
+    if site.arguments.get("alpha", 1) != 1:
+        raise Refused("alpha scales the second input; Add has no such parameter")
+    if len(set(site.inputs)) != 1:
+        raise Refused("only tensors of the same shape can be added")
+    return {}
+
+
+def _concat_read(site: CallSite) -> dict[str, object] | None:
+    dim, rank = site.arguments["dim"], len(site.inputs[0])
+    if not isinstance(dim, int) or rank < 2 or dim % rank != 1:
+        raise Refused(f"joins along dim {dim}; only the first axis after the batch, dim 1, can be drawn")
+    return None if len(site.inputs) == 1 else {}
+
+
 ADD = BlockSpec(
     type="Add",
     category="Merge",
@@ -43,6 +70,12 @@ ADD = BlockSpec(
     min_inputs=2,
     max_inputs=None,
     window=_merge_window,
+    forward=_add_forward,
+    imports=(
+        FromCall("operator.add", tensors=2, read=_add_read),
+        *(FromCall(target, (("alpha", 1),), tensors=2, read=_add_read)
+          for target in ("torch.add", "Tensor.add", "Tensor.add_")),
+    ),
 )
 
 CONCAT = BlockSpec(
@@ -56,6 +89,9 @@ CONCAT = BlockSpec(
     min_inputs=2,
     max_inputs=None,
     window=_merge_window,
+    forward=_concat_forward,
+    imports=tuple(FromCall(target, (("dim", 0),), tensors=None, read=_concat_read)
+                  for target in ("torch.cat", "torch.concat", "torch.concatenate")),
 )
 
 SPECS = (ADD, CONCAT)

@@ -6,11 +6,16 @@ from collections.abc import Sequence
 
 from designer.graph.params import BoolParam, FloatParam, IntParam
 from designer.graph.shapes import need_rank
-from designer.graph.spec import BlockSpec, ModuleCall, Params, Shape
+from designer.graph.spec import BlockSpec, CallSite, FromCall, FromModule, ModuleCall, Params, Shape
 
 
 def _same(inputs: Sequence[Shape], p: Params) -> Shape:
     return inputs[0]
+
+
+def _dropout(site: CallSite) -> dict[str, object] | None:
+    """``F.dropout(x, p, training=False)`` never drops in any mode: it changes nothing."""
+    return {"p": site.arguments["p"]} if site.arguments["training"] is not False else None
 
 
 def _bn_shape(block: str, ranks: tuple[int, ...]):  # type: ignore[no-untyped-def]
@@ -52,6 +57,7 @@ BATCHNORM2D = BlockSpec(
     input_ranks=frozenset({3}),
     module=_bn_module("BatchNorm2d"),
     param_count=_bn_count,
+    imports=(FromModule("BatchNorm2d"),),
 )
 
 BATCHNORM1D = BlockSpec(
@@ -65,6 +71,7 @@ BATCHNORM1D = BlockSpec(
     rank_hint="use BatchNorm2d on images",
     module=_bn_module("BatchNorm1d"),
     param_count=_bn_count,
+    imports=(FromModule("BatchNorm1d"),),
 )
 
 
@@ -107,6 +114,7 @@ LOCALRESPONSENORM = BlockSpec(
     input_ranks=frozenset({2, 3}),
     module=_lrn_module,
     label=lambda p: f"n={p['size']} k={p['k']:g}",
+    imports=(FromModule("LocalResponseNorm"),),
 )
 
 DROPOUT = BlockSpec(
@@ -118,6 +126,11 @@ DROPOUT = BlockSpec(
     shape=_same,
     module=lambda inputs, p: ModuleCall("Dropout", (p["p"],) if p["p"] != 0.5 else ()),
     label=lambda p: f"p={p['p']:g}",
+    imports=(
+        FromModule("Dropout"),
+        FromCall("torch.nn.functional.dropout", (("p", 0.5), ("training", True), ("inplace", False)),
+                 read=lambda site: _dropout(site)),
+    ),
 )
 
 SPECS = (BATCHNORM2D, BATCHNORM1D, LOCALRESPONSENORM, DROPOUT)

@@ -7,7 +7,18 @@ from collections.abc import Sequence
 from designer.graph.errors import ShapeError
 from designer.graph.params import BoolParam, PairParam, pair
 from designer.graph.shapes import fmt_pair, need_rank, per_axis, pool_axis, pool_axis_formula
-from designer.graph.spec import BlockSpec, ModuleCall, ModuleRule, Params, Shape, Window
+from designer.graph.spec import (
+    REQUIRED,
+    BlockSpec,
+    CallSite,
+    FromCall,
+    FromModule,
+    ModuleCall,
+    ModuleRule,
+    Params,
+    Shape,
+    Window,
+)
 
 
 def _geometry(p: Params) -> tuple[tuple[int, int], ...]:
@@ -65,6 +76,9 @@ def _pool_label(p: Params) -> str:
     return f"{fmt_pair(*kernel)} /{fmt_pair(*stride)}"
 
 
+_POOL_ARGS = (("kernel_size", REQUIRED), ("stride", None), ("padding", 0))
+
+
 def _common_params() -> tuple[PairParam, ...]:
     return (
         PairParam("kernel_size", 2, "Window height and width.", low=1, high=4096),
@@ -91,6 +105,12 @@ MAXPOOL2D = BlockSpec(
     module=_pool_module("MaxPool2d", {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False}),
     window=_pool_window,
     label=_pool_label,
+    imports=(
+        FromModule("MaxPool2d", fixed=(("return_indices", False),)),
+        FromCall("torch.nn.functional.max_pool2d", (*_POOL_ARGS, ("dilation", 1), ("ceil_mode", False),
+                                                    ("return_indices", False)),
+                 fixed=(("return_indices", False),)),
+    ),
 )
 
 AVGPOOL2D = BlockSpec(
@@ -111,6 +131,12 @@ AVGPOOL2D = BlockSpec(
     ),
     window=_pool_window,
     label=_pool_label,
+    imports=(
+        FromModule("AvgPool2d", fixed=(("divisor_override", None),)),
+        FromCall("torch.nn.functional.avg_pool2d", (*_POOL_ARGS, ("ceil_mode", False),
+                                                    ("count_include_pad", True), ("divisor_override", None)),
+                 fixed=(("divisor_override", None),)),
+    ),
 )
 
 
@@ -119,6 +145,12 @@ def _adaptive_shape(inputs: Sequence[Shape], p: Params) -> Shape:
     need_rank("AdaptiveAvgPool2d", x, (3,))
     oh, ow = pair(p["output_size"])
     return (x[0], oh, ow)
+
+
+def _adaptive_size(output_size: object, site: CallSite) -> dict[str, object]:
+    """``output_size`` as the block holds it: a ``None`` side keeps the input's size."""
+    sizes = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size, output_size]
+    return {"output_size": [s if s is not None else site.output[2 + i] for i, s in enumerate(sizes)]}
 
 
 def _adaptive_window(inputs: Sequence[Shape], p: Params) -> Window:
@@ -143,6 +175,11 @@ ADAPTIVEAVGPOOL2D = BlockSpec(
     module=lambda inputs, p: ModuleCall("AdaptiveAvgPool2d", (p["output_size"],)),
     window=_adaptive_window,
     label=lambda p: "→ " + "×".join(map(str, pair(p["output_size"]))),
+    imports=(
+        FromModule("AdaptiveAvgPool2d", read=lambda module, site: _adaptive_size(module.output_size, site)),
+        FromCall("torch.nn.functional.adaptive_avg_pool2d", (("output_size", REQUIRED),),
+                 read=lambda site: _adaptive_size(site.arguments["output_size"], site)),
+    ),
 )
 
 SPECS = (MAXPOOL2D, AVGPOOL2D, ADAPTIVEAVGPOOL2D)

@@ -1,0 +1,8 @@
+"""Examples of this area's blocks for the spec walk (tests/graph/test_spec_walk.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# type: (the input shape, the block's parameters, how many inputs it reads from that one Input)
+EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, Any], int]] = {}
