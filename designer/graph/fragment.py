@@ -1,10 +1,12 @@
 """A piece of a graph as project JSON: what copy puts on the clipboard and paste reads back.
 
-A fragment is a project document holding the chosen blocks and the edges
-between them, so it can be pasted into another window or another program
-instance, and read back with the same checks as a project file. Pasting
-gives every block a name that is free in the target graph and keeps the edges
-among the pasted blocks; edges to blocks left behind are not copied.
+A fragment is a project document holding the chosen blocks, the edges
+between them and the groups wholly among them, so it can be pasted into
+another window or another program instance, and read back with the same
+checks as a project file. Pasting gives every block and group a name that is
+free in the target graph and keeps the edges and groups among the pasted
+blocks; edges to blocks left behind are not copied. The palette's modules (an
+SE block, an inverted residual) are fragments too, dropped the same way.
 """
 
 from __future__ import annotations
@@ -26,7 +28,9 @@ def fragment_text(graph: Graph, names: Iterable[str]) -> str:
     data = graph_to_dict(graph)
     data["nodes"] = [n for n in data["nodes"] if n["name"] in chosen]
     data["edges"] = [e for e in data["edges"] if e["source"] in chosen and e["target"] in chosen]
-    data.pop("groups", None)  # a pasted copy is plain blocks; Repeat is the way to copy a group
+    groups = [g for g in data.pop("groups", []) if set(g["members"]) <= chosen]
+    if groups:
+        data["groups"] = groups
     data.pop("training", None)
     data.pop("dataset", None)
     return json.dumps(data, ensure_ascii=False)
@@ -41,11 +45,19 @@ class PastedNode:
 
 
 @dataclass(frozen=True)
+class PastedGroup:
+    name: str
+    members: frozenset[str]
+    collapsed: bool
+
+
+@dataclass(frozen=True)
 class Paste:
-    """What pasting a fragment adds: blocks with free names, and their edges."""
+    """What pasting a fragment adds: blocks with free names, their edges and their groups."""
 
     nodes: tuple[PastedNode, ...]
     edges: tuple[Edge, ...]
+    groups: tuple[PastedGroup, ...] = ()
 
 
 def plan_paste(graph: Graph, text: str, offset: Position = (40.0, 40.0)) -> Paste | None:
@@ -73,7 +85,13 @@ def plan_paste(graph: Graph, text: str, offset: Position = (40.0, 40.0)) -> Past
         for n in piece.topological_order()
     )
     edges = tuple(Edge(names[e.source], names[e.target], e.port) for e in piece.edges)
-    return Paste(nodes, edges)
+    groups: list[PastedGroup] = []
+    taken_groups = set(graph.groups)
+    for group in piece.groups.values():
+        name = _free_name(group.name, taken_groups)
+        taken_groups.add(name)
+        groups.append(PastedGroup(name, frozenset(names[m] for m in group.members), group.collapsed))
+    return Paste(nodes, edges, tuple(groups))
 
 
 def _free_name(name: str, taken: set[str]) -> str:

@@ -209,7 +209,7 @@ class Rename(QUndoCommand):
 
 
 class PasteBlocks(QUndoCommand):
-    """Add pasted blocks and the edges among them as one step."""
+    """Add pasted blocks, the edges among them and their groups as one step."""
 
     def __init__(self, graph: Graph, paste: Paste, text: str = "Paste") -> None:
         count = len(paste.nodes)
@@ -227,8 +227,12 @@ class PasteBlocks(QUndoCommand):
                 self.graph.add_node(node.type, node.name, node.params, node.position)
             for edge in self.paste.edges:
                 self.graph.restore_edge(edge)
+        for group in self.paste.groups:
+            self.graph.groups.add(group.name, group.members, group.collapsed)
 
     def undo(self) -> None:
+        for group in self.paste.groups:
+            self.graph.groups.remove(group.name)
         with self.graph.deferred_inference():
             for node in reversed(self.paste.nodes):
                 self.graph.remove_node(node.name)

@@ -37,3 +37,19 @@ def test_a_fragment_with_a_loop_is_refused_like_a_file():
             "edges": [{"source": "a", "target": "b"}, {"source": "b", "target": "a"}]}
     with pytest.raises(ProjectFileError, match="loop"):
         plan_paste(designer.Graph(), json.dumps(loop))
+
+
+def test_groups_wholly_among_the_copied_blocks_come_along_under_free_names():
+    graph = designer.load("lenet5")
+    graph.groups.add("stage", ["c1", "tanh1"], collapsed=True)
+    graph.groups.add("head", ["f6", "tanh4"])
+    text = fragment_text(graph, ["c1", "tanh1", "s2", "f6"])  # "head" is only half copied
+    assert [g["name"] for g in json.loads(text)["groups"]] == ["stage"]
+    paste = plan_paste(graph, text)
+    (group,) = paste.groups
+    assert group.name == "stage2" and group.collapsed
+    assert group.members == {n.name for n in paste.nodes if n.type in ("Conv2d", "Tanh")}
+
+
+def test_a_fragment_without_groups_has_no_groups_key():
+    assert "groups" not in json.loads(fragment_text(designer.load("lenet5"), ["c1", "tanh1"]))

@@ -44,6 +44,23 @@ def test_paste_adds_renamed_copies_with_their_edges_in_one_undo_step(window):
     assert added <= set(graph.nodes)
 
 
+def test_a_copied_group_is_pasted_as_a_group_in_the_same_undo_step(window):
+    graph, stack = window.document.graph, window.document.undo_stack
+    window.document.group(["c1", "tanh1"], "stage")
+    select_by_mouse(window, "c1", "tanh1")
+    QTest.keyClick(window.view.viewport(), Qt.Key.Key_C, CTRL)
+    QTest.keyClick(window.view.viewport(), Qt.Key.Key_V, CTRL)
+    assert graph.groups["stage2"].members == {"c2", "tanh5"}
+    assert window.menu_actions.undo.text() == "Undo Paste 2 blocks"
+    graph.validate()
+    stack.undo()
+    assert "stage2" not in graph.groups and "c2" not in graph
+    assert graph.groups["stage"].members == {"c1", "tanh1"}
+    stack.redo()
+    assert graph.groups["stage2"].members == {"c2", "tanh5"}
+    assert_mirrors(window.view.graph_scene, graph)
+
+
 def test_cut_removes_and_paste_brings_back_the_same_names(window):
     graph = window.document.graph
     select_by_mouse(window, "f6", "tanh4")
