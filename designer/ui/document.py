@@ -19,6 +19,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from designer.graph.errors import GraphError
 from designer.graph.fragment import fragment_text, plan_paste
 from designer.graph.graph import Edge, Graph, Position
+from designer.graph.modules import module_text
 from designer.graph.project import save
 from designer.graph.repeat import plan_repeat
 from designer.graph.source import load
@@ -152,6 +153,10 @@ class Document(QObject):
         command = PasteBlocks(self.graph, paste, verb)
         self.push(command)
         return command.names
+
+    def add_module(self, name: str, position: Position) -> list[str]:
+        """Drop the palette's module ``name`` with its top-left at ``position``, as one undo step."""
+        return self.paste_text(module_text(name), position, verb=f"Add {name} with")
 
     # -- groups -------------------------------------------------------------------
 

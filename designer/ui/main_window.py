@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.lock_guard = GraphLockGuard(self)
         self.statusBar()
         self.palette_panel.block_activated.connect(self.view.add_block_at_center)
+        self.palette_panel.module_activated.connect(self.view.add_module_at_center)
         self.view.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         self.summary.table.node_clicked.connect(self.select_node)
         self.autosaver = Autosaver(parent=self)

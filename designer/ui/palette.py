@@ -1,7 +1,9 @@
-"""The block palette: every block type by category, with a search field.
+"""The block palette: every block type by category, the reusable modules, and a search field.
 
 Drag a block onto the canvas, or double-click it (or press Enter) to add it
-in the middle of the view (:attr:`PalettePanel.block_activated`).
+in the middle of the view (:attr:`PalettePanel.block_activated`); a module
+(an Inception module, an SE block) is dropped the same way, as a named group
+(:attr:`PalettePanel.module_activated`).
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from designer.graph.modules import module_description, module_names
 from designer.graph.registry import REGISTRY, Registry
 from designer.ui import theme
-from designer.ui.mime import BLOCK_MIME, block_mime
+from designer.ui.mime import BLOCK_MIME, MODULE_MIME, block_mime, module_mime
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole
 SEARCH_ROLE = Qt.ItemDataRole.UserRole + 1
+MODULE_ROLE = Qt.ItemDataRole.UserRole + 2
+MODULES = "Modules"
 
 
 def search_text(block_type: str, category: str, help_text: str) -> str:
@@ -44,15 +49,19 @@ class BlockTree(QTreeWidget):
         super().startDrag(Qt.DropAction.CopyAction)
 
     def mimeTypes(self) -> list[str]:
-        return [BLOCK_MIME]
+        return [BLOCK_MIME, MODULE_MIME]
 
     def mimeData(self, items: Sequence[QTreeWidgetItem]) -> QMimeData:
+        modules = [item.data(0, MODULE_ROLE) for item in items if item.data(0, MODULE_ROLE)]
+        if modules:
+            return module_mime(modules[0])
         types = [item.data(0, TYPE_ROLE) for item in items if item.data(0, TYPE_ROLE)]
         return block_mime(types[0] if types else "")
 
 
 class PalettePanel(QWidget):
     block_activated = Signal(str)  # a block type to add at the centre of the canvas
+    module_activated = Signal(str)  # a module to add at the centre of the canvas
 
     def __init__(self, registry: Registry = REGISTRY, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -69,6 +78,9 @@ class PalettePanel(QWidget):
         self._categories: list[QTreeWidgetItem] = []
         for category, specs in registry.by_category().items():
             self._add_category(category, [(s.type, s.help) for s in specs])
+        if module_names():
+            self._add_category(MODULES, [(name, module_description(name)) for name in module_names()],
+                               MODULE_ROLE)
         self.tree.expandAll()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -77,7 +89,8 @@ class PalettePanel(QWidget):
         self.search.textChanged.connect(self.filter)
         self.tree.itemActivated.connect(self._on_item_activated)
 
-    def _add_category(self, category: str, blocks: list[tuple[str, str]]) -> None:
+    def _add_category(self, category: str, blocks: list[tuple[str, str]],
+                      role: Qt.ItemDataRole = TYPE_ROLE) -> None:
         colour = theme.category_colour(category)
         top = QTreeWidgetItem([category])
         top.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -89,20 +102,23 @@ class PalettePanel(QWidget):
         self._categories.append(top)
         for block_type, help_text in blocks:
             item = QTreeWidgetItem([block_type])
-            item.setData(0, TYPE_ROLE, block_type)
+            item.setData(0, role, block_type)
             item.setData(0, SEARCH_ROLE, search_text(block_type, category, help_text))
             item.setToolTip(0, help_text)
             item.setIcon(0, swatch(colour, 10))
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                           | Qt.ItemFlag.ItemIsDragEnabled)
             top.addChild(item)
-            self._items[block_type] = item
+            self._items[block_type if role == TYPE_ROLE else f"{MODULES}/{block_type}"] = item
 
     def item_for(self, block_type: str) -> QTreeWidgetItem:
         return self._items[block_type]
 
+    def module_item(self, name: str) -> QTreeWidgetItem:
+        return self._items[f"{MODULES}/{name}"]
+
     def mime_for(self, block_type: str) -> QMimeData:
-        """What dragging ``block_type`` out of the palette carries."""
+        """What dragging ``block_type`` (or ``Modules/<name>``) out of the palette carries."""
         return self.tree.mimeData([self._items[block_type]])
 
     def filter(self, text: str) -> None:
@@ -117,6 +133,14 @@ class PalettePanel(QWidget):
             category.setHidden(not shown.get(id(category)))
 
     def visible_types(self) -> list[str]:
+        """The block types the search shows."""
+        return [key for key in self._visible() if not key.startswith(f"{MODULES}/")]
+
+    def visible_modules(self) -> list[str]:
+        """The modules the search shows."""
+        return [key.split("/", 1)[1] for key in self._visible() if key.startswith(f"{MODULES}/")]
+
+    def _visible(self) -> list[str]:
         hidden = {id(c) for c in self._categories if c.isHidden()}
         return [t for t, item in self._items.items() if not item.isHidden() and id(item.parent()) not in hidden]
 
@@ -124,3 +148,6 @@ class PalettePanel(QWidget):
         block_type = item.data(0, TYPE_ROLE)
         if block_type:
             self.block_activated.emit(block_type)
+        module = item.data(0, MODULE_ROLE)
+        if module:
+            self.module_activated.emit(module)

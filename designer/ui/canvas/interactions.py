@@ -17,9 +17,10 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
 
 from designer.graph.errors import ConnectError
+from designer.graph.modules import module_names
 from designer.ui.canvas.edge_item import DraftEdge
 from designer.ui.canvas.port_item import ALLOWED, DIMMED, INPUT, NORMAL, TARGET, PortItem
-from designer.ui.mime import block_type_of
+from designer.ui.mime import block_type_of, module_of
 
 if TYPE_CHECKING:
     from designer.ui.canvas.view import GraphView
@@ -158,7 +159,7 @@ def commit_moves(view: GraphView) -> None:
 
 
 class DropFromPalette:
-    """Accept a block type dragged from the palette and add it where it is dropped."""
+    """Accept a block type or a module dragged from the palette and add it where it is dropped."""
 
     def __init__(self, view: GraphView) -> None:
         self.view = view
@@ -167,8 +168,12 @@ class DropFromPalette:
         block_type = block_type_of(event.mimeData())
         return block_type if block_type in self.view.document.graph.registry else None
 
+    def module(self, event: QDropEvent | QDragEnterEvent | QDragMoveEvent) -> str | None:
+        name = module_of(event.mimeData())
+        return name if name in module_names() else None
+
     def enter(self, event: QDragEnterEvent | QDragMoveEvent) -> bool:
-        if self.block_type(event) is None:
+        if self.block_type(event) is None and self.module(event) is None:
             return False
         self._accept_as_copy(event)
         return True
@@ -180,11 +185,13 @@ class DropFromPalette:
         event.accept()
 
     def drop(self, event: QDropEvent) -> bool:
-        block_type = self.block_type(event)
-        if block_type is None:
+        block_type, module = self.block_type(event), self.module(event)
+        if block_type is None and module is None:
             return False
         pos = self.view.mapToScene(event.position().toPoint())
-        name = self.view.document.add_node(block_type, (pos.x(), pos.y()))
-        self.view.select_only(name)
+        if block_type is not None:
+            self.view.select_only(self.view.document.add_node(block_type, (pos.x(), pos.y())))
+        elif module is not None:
+            self.view.select_only(*self.view.document.add_module(module, (pos.x(), pos.y())))
         self._accept_as_copy(event)
         return True

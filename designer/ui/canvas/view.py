@@ -147,6 +147,13 @@ class GraphView(QGraphicsView):
         self.select_only(name)
         return name
 
+    def add_module_at_center(self, module: str) -> list[str]:
+        """Add a palette module with its top-left in the middle of the view, its blocks selected."""
+        centre = self.mapToScene(self.viewport().rect().center())
+        names = self.document.add_module(module, (centre.x(), centre.y()))
+        self.select_only(*names)
+        return names
+
     def open_quick_add(self, position: QPointF | None = None, source: str | None = None) -> QuickAddPopup:
         """Open the quick-add popup at scene point ``position`` (default: the cursor, or the middle).
 
@@ -160,8 +167,8 @@ class GraphView(QGraphicsView):
             position = self.mapToScene(at)
         return open_quick_add(self, position, source)
 
-    def select_only(self, name: str) -> None:
-        self.graph_scene.select_nodes([name])
+    def select_only(self, *names: str) -> None:
+        self.graph_scene.select_nodes(list(names))
 
     def select_all(self) -> None:
         for item in self.graph_scene.items():
