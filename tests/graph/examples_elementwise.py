@@ -5,4 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 # type: (the input shape, the block's parameters, how many inputs it reads from that one Input)
-EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, Any], int]] = {}
+EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, Any], int]] = {
+    "ReLU6": ((3, 4, 4), {}, 1),
+    "Hardswish": ((3, 4, 4), {}, 1),
+    "Hardsigmoid": ((7,), {}, 1),
+    "SiLU": ((3, 4, 4), {}, 1),
+    "Mish": ((7,), {}, 1),
+}

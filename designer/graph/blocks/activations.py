@@ -34,6 +34,11 @@ def _everywhere(function: str, *signature: tuple[str, object]) -> tuple[FromCall
         f"torch.{function}", f"torch.{function}_", f"Tensor.{function}", f"Tensor.{function}_"))
 
 
+def _functional(function: str) -> tuple[FromCall, ...]:
+    """``F.function(x, inplace=False)``; writing in place changes nothing a block computes."""
+    return (FromCall(F + function, (("inplace", False),)),)
+
+
 def _prelu_shape(inputs: Sequence[Shape], p: Params) -> Shape:
     n, channels = p["num_parameters"], inputs[0][0]
     if n not in (1, channels):
@@ -98,5 +103,16 @@ SPECS = (
             calls=(FromCall(F + "sigmoid"), *_everywhere("sigmoid"))),
     _simple("Tanh", "Hyperbolic tangent, squashes to (−1, 1).",
             calls=(FromCall(F + "tanh"), *_everywhere("tanh"))),
+    # The activations of mobile networks: none has a torch.* or Tensor method, only F.*.
+    _simple("ReLU6", "min(max(0, x), 6): a ReLU capped at 6, which keeps low-precision "
+            "arithmetic exact (MobileNet v1 and v2).", calls=_functional("relu6")),
+    _simple("Hardswish", "x·ReLU6(x + 3) / 6, the hard swish (h-swish): swish made of "
+            "piecewise-linear parts, cheap on phones (MobileNet v3).", calls=_functional("hardswish")),
+    _simple("Hardsigmoid", "ReLU6(x + 3) / 6, the hard sigmoid: the squeeze-and-excitation "
+            "gate of MobileNet v3.", calls=_functional("hardsigmoid")),
+    _simple("SiLU", "x·σ(x), the sigmoid-weighted linear unit, also called swish "
+            "(EfficientNet, MnasNet's successors, RegNet-Y).", calls=_functional("silu")),
+    _simple("Mish", "x·tanh(softplus(x)), a smooth, non-monotonic self-gated activation.",
+            calls=_functional("mish")),
     IDENTITY,
 )
