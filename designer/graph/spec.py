@@ -227,6 +227,7 @@ class BlockSpec:
     forward: ForwardRule = call_layer
     helpers: tuple[str, ...] = ()
     imports: tuple[ImportRule, ...] = ()
+    aliases: tuple[str, ...] = ()  # what people also call it, for search: "swish" for SiLU
     is_input: bool = False
     batched: bool = True  # False: the output has no batch axis (a learned tensor), it broadcasts
     schema: Mapping[str, Param] = field(init=False, repr=False, compare=False)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWi
 
 from designer.graph.modules import module_description, module_names
 from designer.graph.registry import REGISTRY, Registry
+from designer.graph.search import match_rank
 from designer.ui import theme
 from designer.ui.mime import BLOCK_MIME, MODULE_MIME, block_mime, module_mime
 
@@ -25,13 +26,9 @@ MODULE_ROLE = Qt.ItemDataRole.UserRole + 2
 MODULES = "Modules"
 
 
-def search_text(block_type: str, category: str, help_text: str) -> str:
-    """What a search matches a block type against: its name, category and help."""
-    return f"{block_type} {category} {help_text}".lower()
-
-
-def matches(text: str, query: str) -> bool:
-    """Whether ``text`` (from :func:`search_text`) mentions every word of ``query``."""
+def module_matches(name: str, description: str, query: str) -> bool:
+    """Whether a module's name or description mentions every word of ``query``."""
+    text = f"{name} {description}".lower()
     return all(word in text for word in query.lower().split())
 
 
@@ -76,6 +73,7 @@ class PalettePanel(QWidget):
         self.tree.setIndentation(12)
         self._items: dict[str, QTreeWidgetItem] = {}
         self._categories: list[QTreeWidgetItem] = []
+        self._specs = dict(registry.items())
         for category, specs in registry.by_category().items():
             self._add_category(category, [(s.type, s.help) for s in specs])
         if module_names():
@@ -90,7 +88,7 @@ class PalettePanel(QWidget):
         self.tree.itemActivated.connect(self._on_item_activated)
 
     def _add_category(self, category: str, blocks: list[tuple[str, str]],
-                      role: Qt.ItemDataRole = TYPE_ROLE) -> None:
+                      role: int | Qt.ItemDataRole = TYPE_ROLE) -> None:
         colour = theme.category_colour(category)
         top = QTreeWidgetItem([category])
         top.setFlags(Qt.ItemFlag.ItemIsEnabled)
@@ -103,7 +101,7 @@ class PalettePanel(QWidget):
         for block_type, help_text in blocks:
             item = QTreeWidgetItem([block_type])
             item.setData(0, role, block_type)
-            item.setData(0, SEARCH_ROLE, search_text(block_type, category, help_text))
+            item.setData(0, SEARCH_ROLE, help_text)
             item.setToolTip(0, help_text)
             item.setIcon(0, swatch(colour, 10))
             item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
@@ -122,10 +120,12 @@ class PalettePanel(QWidget):
         return self.tree.mimeData([self._items[block_type]])
 
     def filter(self, text: str) -> None:
-        """Show the blocks whose name, category or help mentions every word of ``text``."""
+        """Show the blocks the search finds (designer.graph.search) and the modules it names."""
         shown: dict[int, int] = {}
-        for item in self._items.values():
-            visible = matches(item.data(0, SEARCH_ROLE), text)
+        for key, item in self._items.items():
+            spec = self._specs.get(key)
+            visible = (match_rank(spec, text) is not None if spec is not None
+                       else module_matches(key.split("/", 1)[1], item.data(0, SEARCH_ROLE), text))
             item.setHidden(not visible)
             category = item.parent()
             shown[id(category)] = shown.get(id(category), 0) + visible

@@ -21,10 +21,11 @@ from PySide6.QtWidgets import QFrame, QLabel, QLineEdit, QListWidget, QListWidge
 from designer.graph.errors import ConnectError
 from designer.graph.graph import Position
 from designer.graph.registry import Registry
+from designer.graph.search import ranked
 from designer.graph.spec import BlockSpec, Shape
 from designer.ui import theme
 from designer.ui.document import Document
-from designer.ui.palette import SEARCH_ROLE, TYPE_ROLE, matches, search_text, swatch
+from designer.ui.palette import TYPE_ROLE, swatch
 
 if TYPE_CHECKING:
     from designer.ui.canvas.view import GraphView
@@ -55,9 +56,10 @@ class QuickAddPopup(QFrame):
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.empty = QLabel("No block type can take this input" if accepts else "No block type matches")
         self.empty.setStyleSheet(f"color: {theme.BLOCK_MUTED.name()}")
-        for spec in (s for specs in registry.by_category().values() for s in specs):
-            if accepts is None or accepts(spec):
-                self._add_item(spec)
+        self._specs = [s for specs in registry.by_category().values() for s in specs
+                       if accepts is None or accepts(s)]
+        for spec in self._specs:
+            self._add_item(spec)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         if title:
@@ -73,7 +75,6 @@ class QuickAddPopup(QFrame):
     def _add_item(self, spec: BlockSpec) -> None:
         item = QListWidgetItem(swatch(theme.category_colour(spec.category), 10), spec.type)
         item.setData(TYPE_ROLE, spec.type)
-        item.setData(SEARCH_ROLE, search_text(spec.type, spec.category, spec.help))
         item.setToolTip(f"{spec.category}: {spec.help}")
         self.list.addItem(item)
 
@@ -90,14 +91,16 @@ class QuickAddPopup(QFrame):
     # -- filtering and moving -------------------------------------------------
 
     def filter(self, text: str) -> None:
-        """Show the block types whose name, category or help mention every word; select the first."""
-        first: QListWidgetItem | None = None
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            visible = matches(item.data(SEARCH_ROLE), text)
-            item.setHidden(not visible)
-            if visible and first is None:
-                first = item
+        """Show the block types the search finds, best match first (designer.graph.search); select it."""
+        found = [spec.type for spec in ranked(self._specs, text)]
+        items = {self.list.item(row).data(TYPE_ROLE): self.list.item(row) for row in range(self.list.count())}
+        order = found + [t for t in items if t not in found]
+        for row, block_type in enumerate(order):
+            item = items[block_type]
+            if self.list.row(item) != row:
+                self.list.insertItem(row, self.list.takeItem(self.list.row(item)))
+            item.setHidden(block_type not in found)
+        first = self.list.item(0) if found else None
         if first is None:
             self.list.setCurrentRow(-1)
         else:

@@ -74,6 +74,19 @@ def test_tab_opens_the_popup_at_the_cursor_and_enter_adds_the_block_there(small_
     assert_mirrors(view.graph_scene, graph)
 
 
+def test_typing_a_type_name_puts_it_first_and_enter_adds_it(small_window):
+    """Typing "linear" once listed GELU ("Gaussian error linear unit") above Linear."""
+    view, graph = small_window.view, small_window.graph
+    press_tab_at(view, at(view, EMPTY))
+    shown = popup()
+    QTest.keyClicks(shown.search, "linear")
+    assert shown.visible_types()[0] == "Linear" and shown.current_type() == "Linear"
+    assert "GELU" in shown.visible_types()[1:]
+    QTest.keyClick(shown.search, Qt.Key.Key_Return)
+    assert no_popup_left()
+    assert graph.node("fc1").type == "Linear"
+
+
 def test_arrow_keys_pick_among_the_matches(small_window):
     view, graph = small_window.view, small_window.graph
     press_tab_at(view, at(view, EMPTY), target="viewport")
