@@ -471,7 +471,8 @@ def test_add_refuses_different_shapes() -> None:
 
 def test_linear_refuses_a_feature_map() -> None:
     message = shape_error("Linear", [(256, 6, 6)], out_features=4096)
-    assert message == "Linear needs a flat input, got 256×6×6: insert Flatten"
+    assert message == ("Linear needs a flat input, got 256×6×6: insert Flatten (to use all 9,216 values), "
+                       "or turn on channels_last if it is H×W×C (after a Permute)")
 
 
 def test_conv2d_kernel_larger_than_input() -> None:

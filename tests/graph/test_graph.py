@@ -81,10 +81,22 @@ def test_input_takes_no_inputs():
 
 def test_rank_mismatch_names_the_fix():
     g = chain(("Conv2d", {}))
-    g.add_node("Linear", "fc")
-    message = "Linear needs a flat input, but conv1 gives 64×30×30: insert Flatten"
+    g.add_node("BatchNorm1d", "bn")
+    message = "BatchNorm1d needs a flat or a T×D input, but conv1 gives 64×30×30: use BatchNorm2d on images"
     with pytest.raises(RankMismatchError, match=message):
-        g.check_connect("conv1", "fc")
+        g.check_connect("conv1", "bn")
+
+
+def test_a_linear_after_a_feature_map_says_to_insert_flatten():
+    # The connection is allowed (an H×W×C map after a Permute has three axes too); the block says why not.
+    g = chain(("Conv2d", {}))
+    g.add_node("Linear", "fc")
+    g.connect("conv1", "fc")
+    assert g.result("fc").error == ("Linear needs a flat input, got 64×30×30: insert Flatten (to use all "
+                                    "57,600 values), or turn on channels_last if it is H×W×C (after a Permute)")
+    assert g.result("fc").error_param == "channels_last"
+    g.set_params("fc", {"channels_last": True})
+    assert g.result("fc").shape == (64, 30, 10)
 
 
 def test_merges_take_any_number_of_inputs_in_port_order():

@@ -307,10 +307,12 @@ def broken_graph() -> Graph:
     g.add_node("Input", "in", {"shape": [3, 4, 4]})
     g.add_node("Conv2d", "conv", {"out_channels": 8, "kernel_size": 3})
     g.add_node("Linear", "fc", {"out_features": 10})
+    g.add_node("BatchNorm1d", "bn")
     g.add_node("Conv2d", "big", {"kernel_size": 7})
     g.add_node("ReLU", "lonely")
     # Allowed while conv has no shape yet; wrong once the input reaches it.
     g.connect("conv", "fc")
+    g.connect("conv", "bn")
     g.connect("in", "conv")
     g.connect("in", "big")
     return g
@@ -320,19 +322,20 @@ def test_a_graph_with_shape_errors_loads_with_the_same_errors(tmp_path):
     graph = broken_graph()
     errors = dict(graph.errors())
     assert "Linear needs a flat input" in errors["fc"]
+    assert "BatchNorm1d needs a flat or a T×D input" in errors["bn"]
     assert "kernel 7 is larger than the padded input 4" in errors["big"]
     assert "no input connected" in errors["lonely"]
-    # connect itself would refuse the Linear after the Conv2d now...
+    # connect itself would refuse the BatchNorm1d after the Conv2d now...
     fresh = Graph()
     fresh.add_node("Input", "in", {"shape": [3, 4, 4]})
     fresh.add_node("Conv2d", "conv")
-    fresh.add_node("Linear", "fc")
+    fresh.add_node("BatchNorm1d", "bn")
     fresh.connect("in", "conv")
-    with pytest.raises(RankMismatchError, match="insert Flatten"):
-        fresh.connect("conv", "fc")
+    with pytest.raises(RankMismatchError, match="use BatchNorm2d on images"):
+        fresh.connect("conv", "bn")
     # ...but the saved file holds that edge and must load as it was.
     loaded = round_trip(graph, tmp_path / "broken.json")
-    assert Edge("conv", "fc", 0) in loaded.edges
+    assert Edge("conv", "bn", 0) in loaded.edges
     assert loaded.errors() == graph.errors()
     assert snapshot(loaded) == snapshot(graph)
 

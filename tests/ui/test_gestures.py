@@ -16,7 +16,7 @@ def small_graph() -> Graph:
     graph = Graph()
     graph.add_node("Input", "input", {"shape": [3, 32, 32]}, (0.0, 0.0))
     graph.add_node("ReLU", "relu", position=(300.0, 0.0))
-    graph.add_node("Linear", "fc", position=(300.0, 160.0))
+    graph.add_node("BatchNorm1d", "bn", position=(300.0, 160.0))
     graph.add_node("Concat", "cat", position=(600.0, 0.0))
     return graph
 
@@ -96,22 +96,22 @@ def test_refused_ports_are_dimmed_while_dragging(make_window):
     view, scene = window.view, window.view.graph_scene
     start = at(view, scene.item_for_node("input").output_port)
     relu_port = scene.item_for_node("relu").input_port(0)
-    fc_port = scene.item_for_node("fc").input_port(0)
+    bn_port = scene.item_for_node("bn").input_port(0)
     QTest.mousePress(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
     QTest.mouseMove(view.viewport(), at(view, relu_port))
-    assert fc_port.state == DIMMED, "Linear refuses a 3×32×32 input"
+    assert bn_port.state == DIMMED, "BatchNorm1d refuses a 3×32×32 input"
     assert relu_port.state == TARGET
     QTest.mouseRelease(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                        at(view, QPointF(150, 400)))
-    assert fc_port.state == NORMAL and not window.graph.edges
+    assert bn_port.state == NORMAL and not window.graph.edges
 
 
 def test_a_refused_drop_says_why_in_the_status_bar(make_window):
     window = make_window(small_graph())
     view, graph = window.view, window.graph
-    connect_by_mouse(view, "input", "fc")
+    connect_by_mouse(view, "input", "bn")
     message = window.statusBar().currentMessage()
-    assert message.startswith("Linear needs a flat input, but input gives 3×32×32")
+    assert message.startswith("BatchNorm1d needs a flat or a T×D input, but input gives 3×32×32")
     connect_by_mouse(view, "input", "relu")
     connect_by_mouse(view, "relu", "relu")
     assert window.statusBar().currentMessage() == "relu cannot feed itself"

@@ -159,7 +159,8 @@ def draft_edges(view: GraphView) -> list[DraftEdge]:
 
 
 @pytest.mark.parametrize(("source", "listed", "left_out"), [
-    ("input", {"Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU", "Flatten"}, {"Input", "Linear", "BatchNorm1d"}),
+    # Linear is listed: an H×W×C map is rank 3 too; after a C×H×W one it says to insert Flatten.
+    ("input", {"Conv2d", "MaxPool2d", "BatchNorm2d", "ReLU", "Flatten", "Linear"}, {"Input", "BatchNorm1d"}),
     ("flat", {"Linear", "BatchNorm1d", "ReLU", "Dropout"}, {"Input", "Conv2d", "MaxPool2d", "BatchNorm2d"}),
 ])
 def test_a_connection_dropped_on_empty_canvas_lists_only_blocks_that_take_it(small_window, source, listed,

@@ -1,9 +1,20 @@
-"""Flatten, fully connected layers and the (log-)softmax outputs."""
+"""Flatten, fully connected layers and the (log-)softmax outputs.
+
+Linear acts on the last axis, as ``nn.Linear`` does, of a flat input, of T×D tokens
+(each token's D features) and of an H×W×C map (each position's C channels, ConvNeXt's
+channels-last MLP after a Permute). A 3-axis sample is ambiguous: after a convolution it
+is C×H×W, and a Linear there is almost always a forgotten Flatten, which "Linear needs a
+flat input, got 256×6×6: insert Flatten" has always caught for students. So a 3-axis
+input is refused unless the block's ``channels_last`` says it is H×W×C; the error names
+both fixes and marks that field, and the importer sets it where torch's Linear met such an
+input. Flat and T×D inputs need no flag: nothing in a CNN makes a T×D tensor by accident.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 from designer.graph.errors import ShapeError
 from designer.graph.params import BoolParam, IntParam
@@ -109,31 +120,54 @@ FLATTEN = BlockSpec(
 
 
 def _linear_shape(inputs: Sequence[Shape], p: Params) -> Shape:
-    need_rank("Linear", inputs[0], (1,), "insert Flatten")
-    return (p["out_features"],)
+    x = inputs[0]
+    if len(x) == 3 and not p["channels_last"]:
+        raise ShapeError(f"Linear needs a flat input, got {fmt_shape(x)}: insert Flatten (to use all "
+                         f"{math.prod(x):,} values), or turn on channels_last if it is H×W×C (after a Permute)",
+                         "channels_last")
+    need_rank("Linear", x, (1, 2, 3), "insert Flatten")
+    return (*x[:-1], p["out_features"])
+
+
+def _linear_formula(inputs: Sequence[Shape], out: Shape, p: Params) -> str:
+    x = inputs[0]
+    if len(x) == 1:
+        return f"{out[0]} outputs, each from {x[0]} inputs"
+    rows = "positions" if len(x) == 3 else "tokens"
+    return f"{fmt_shape(out)}: each of the {fmt_shape(x[:-1])} {rows} maps its {x[-1]} values to {out[-1]}"
+
+
+def _linear_read(module: Any, site: CallSite) -> dict[str, Any]:
+    # torch applies it to the last axis of any input; a 3-axis sample can only be channels-last here.
+    return {"out_features": module.out_features, "bias": module.bias is not None,
+            "channels_last": len(site.inputs[0]) == 4}
 
 
 LINEAR = BlockSpec(
     type="Linear",
     prefix="fc",
     category="Linear",
-    help="Fully connected: every output is a weighted sum of all inputs plus a bias.",
+    help="Fully connected: every output is a weighted sum of all inputs plus a bias. On T×D tokens it maps "
+    "each token's D values; on an H×W×C input (channels_last, after a Permute) each position's C values.",
     params=(
         IntParam("out_features", 10, "Number of outputs.", low=1),
         BoolParam("bias", True, "Learn an additive bias per output."),
+        BoolParam("channels_last", False, "Take a 3-axis input as H×W×C (after a Permute, as ConvNeXt does) "
+                  "and map each position's C values; off, a C×H×W map is refused: insert Flatten."),
     ),
     shape=_linear_shape,
-    formula=lambda inputs, out, p: f"{out[0]} outputs, each from {inputs[0][0]} inputs",
-    input_ranks=frozenset({1}),
+    formula=_linear_formula,
+    input_ranks=frozenset({1, 2, 3}),
     rank_hint="insert Flatten",
     module=lambda inputs, p: ModuleCall(
-        "Linear", (inputs[0][0], p["out_features"]), () if p["bias"] else (("bias", False),)
+        "Linear", (inputs[0][-1], p["out_features"]), () if p["bias"] else (("bias", False),)
     ),
-    param_count=lambda inputs, out, p: inputs[0][0] * out[0] + (out[0] if p["bias"] else 0),
-    macs=lambda inputs, out, p: inputs[0][0] * out[0],
-    window=lambda inputs, p: None,
+    param_count=lambda inputs, out, p: inputs[0][-1] * out[-1] + (out[-1] if p["bias"] else 0),
+    macs=lambda inputs, out, p: math.prod(inputs[0]) * out[-1],
+    # Per position on an H×W×C map, so the receptive field stays; a flat input has none.
+    window=lambda inputs, p: (1, 1, 1, 1) if len(inputs[0]) == 3 else None,
     label=lambda p: str(p["out_features"]),
-    imports=(FromModule("Linear"),),
+    imports=(FromModule("Linear", read=_linear_read),),
 )
 
 
