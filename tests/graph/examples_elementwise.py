@@ -11,4 +11,6 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, Any], int]] = {
     "Hardsigmoid": ((7,), {}, 1),
     "SiLU": ((3, 4, 4), {}, 1),
     "Mish": ((7,), {}, 1),
+    "Mul": ((3, 4, 4), {}, 2),
+    "Mean": ((3, 4, 5), {"dim": [2, 3], "keepdim": True}, 1),
 }

@@ -6,9 +6,14 @@ demands the same outputs and layers as the original, with its weights.
 
 from __future__ import annotations
 
+from collections import Counter
+
+import pytest
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from designer.graph.importer import ModelImportError, import_model
 from tests.graph.test_importer import check_import, types
 
 # -- activations -----------------------------------------------------------------------------
@@ -44,3 +49,107 @@ def test_new_activations_import_from_modules_and_functions():
     # inplace changes nothing the block computes: none of them has a parameter.
     assert all(node.params == {} for node in imported.graph.nodes.values()
                if node.type not in ("Input", "Conv2d"))
+
+
+# -- Mul and Mean: squeeze-and-excitation, as people write it --------------------------------
+
+
+class SqueezeExcitation(nn.Module):
+    """torchvision's shape of it: pooled by a module, gate first in the product."""
+
+    def __init__(self, channels: int, squeezed: int):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(channels, squeezed, 1)
+        self.fc2 = nn.Conv2d(squeezed, channels, 1)
+        self.activation = nn.ReLU()
+        self.scale_activation = nn.Hardsigmoid()
+
+    def forward(self, x):
+        scale = self.scale_activation(self.fc2(self.activation(self.fc1(self.avgpool(x)))))
+        return scale * x
+
+
+class SEWithMean(nn.Module):
+    """The squeeze as a mean, the product in each of its spellings."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(3, channels, 3, padding=1)
+        self.gates = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(channels, 2, 1), nn.SiLU(), nn.Conv2d(2, channels, 1), nn.Sigmoid())
+            for _ in range(4))
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = x * self.gates[0](x.mean((2, 3), keepdim=True))
+        x = torch.mul(x, self.gates[1](torch.mean(x, dim=[-2, -1], keepdim=True)))
+        x = x.mul(self.gates[2](x.mean([2, 3], True)))
+        x.mul_(self.gates[3](x.mean(dim=(3, 2), keepdim=True)))
+        return x.mean([2, 3])
+
+
+def test_squeeze_and_excitation_module_imports_as_drawn():
+    imported = check_import(SqueezeExcitation(6, 2), (6, 5, 5))
+    assert list(types(imported).values()) == [
+        "Input", "AdaptiveAvgPool2d", "Conv2d", "ReLU", "Conv2d", "Hardsigmoid", "Mul"]
+    graph = imported.graph
+    (mul,) = [n for n in graph.nodes if graph.node(n).type == "Mul"]
+    assert graph.sources(mul) == ("scale_activation", "x")  # the gate first, as written
+    assert graph.result(mul).shape == (6, 5, 5)
+
+
+def test_mul_and_mean_import_from_every_spelling():
+    imported = check_import(SEWithMean(4), (3, 6, 7))
+    graph = imported.graph
+    counted = Counter(types(imported).values())
+    assert counted["Mul"] == 4 and counted["Mean"] == 5
+    means = [graph.node(n).params for n in graph.topological_order() if graph.node(n).type == "Mean"]
+    assert means == [{"dim": (2, 3), "keepdim": True}] * 4 + [{"dim": (2, 3), "keepdim": False}]
+    assert graph.result(graph.outputs()[0]).shape == (4,)
+
+
+def test_mean_over_channels_and_a_single_negative_axis():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            return torch.mean(x, 1, keepdim=True), x.mean(-1)
+
+    imported = check_import(Net(), (3, 4, 5))
+    graph = imported.graph
+    params = {n: graph.node(n).params for n in graph.outputs()}
+    assert list(params.values()) == [{"dim": (1,), "keepdim": True}, {"dim": (3,), "keepdim": False}]
+    assert [graph.result(n).shape for n in graph.outputs()] == [(1, 4, 5), (3, 4)]
+
+
+@pytest.mark.parametrize(("forward", "fragment"), [
+    ("return x * 2", "a tensor times a number has no block; Mul multiplies two tensors"),
+    ("return torch.mul(x, 0.5)", "a tensor times a number has no block"),
+    ("return x.mul(x.size(1))", "a tensor times a number has no block"),
+    ("return x.mean()", "it averages every axis, the batch too; give dim, e.g. x.mean((2, 3))"),
+    ("return x.mean(0)", "it averages over the batch axis (dim 0)"),
+    ("return torch.mean(x, (-4, 1))", "it averages over the batch axis (dim 0)"),
+    ("return x.mean((2, 3), dtype=torch.float64)", "dtype=torch.float64 has no block parameter"),
+    ("return x.mean((1, 2, 3))", "averaging every axis of 2×4×4 leaves no axis per sample"),
+])
+def test_what_is_not_mul_or_mean_says_why(forward, fragment):
+    assert_refused(forward, (2, 4, 4), fragment)
+
+
+def test_a_product_torch_only_broadcasts_by_chance_is_refused():
+    # The import runs a batch of 2: (2, 2, 2, 2) · (2, 2) works there, and for no other batch size.
+    assert_refused("return x * x.mean((2, 3))", (2, 2, 2),
+                   "Mul needs inputs with the same number of axes, got 2×2×2 and 2: ")
+
+
+def assert_refused(forward: str, shape: tuple[int, ...], fragment: str) -> None:
+    namespace = {"torch": torch, "F": F, "nn": nn}
+    exec(f"class Net(nn.Module):\n    def forward(self, x):\n        {forward}\n", namespace)
+    with pytest.raises(ModelImportError) as error:
+        import_model(namespace["Net"](), shape)
+    message = str(error.value)
+    assert fragment in message and "\n" not in message

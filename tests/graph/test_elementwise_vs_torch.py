@@ -1,0 +1,216 @@
+"""Mul, Mean, ConvTranspose2d and Upsample against torch itself, on ``device="meta"``.
+
+As in test_blocks_vs_torch.py, hypothesis draws parameters and input sizes, valid and
+invalid, and the shape rule must give torch's output shape and refuse exactly where torch
+refuses; parameters and MACs must equal the real module's count and flop_counter / 2.
+Where the designer refuses on purpose what torch would accept (Mul of inputs with
+different numbers of axes, a Mean that leaves no axis) the property checks the policy's
+message instead, and plain tests pin the messages people read.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from torch.utils.flop_counter import FlopCounterMode
+
+from designer.graph.errors import ParamError, ShapeError
+from designer.graph.registry import REGISTRY
+from tests.graph.test_blocks_vs_torch import BATCH, MANY, TORCH_REFUSES, our_shape, shapes
+
+Shape = tuple[int, ...]
+SOME = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def torch_outcome(fn: Any, *tensors: torch.Tensor) -> Shape | Exception:
+    """torch's output shape, or what it raised (flops are counted once, on a whole network, below:
+    a FlopCounterMode costs 40 ms a run)."""
+    try:
+        return tuple(fn(*tensors).shape)
+    except TORCH_REFUSES as exc:
+        return exc
+
+
+def meta(shape: Shape, batched: bool = True) -> torch.Tensor:
+    return torch.empty((BATCH, *shape) if batched else shape, device="meta")
+
+
+# -- Mul --------------------------------------------------------------------------------------
+
+
+@st.composite
+def mul_cases(draw: st.DrawFn) -> tuple[Shape, Shape]:
+    a = draw(shapes(high=4))
+    ones = st.tuples(*[st.sampled_from([1, d]) for d in a])  # broadcastable: each axis equal or 1
+    b = draw(st.one_of(st.just(a), ones, ones, shapes(high=4)))
+    return (a, b) if draw(st.booleans()) else (b, a)
+
+
+@SOME
+@given(mul_cases(), st.booleans())
+def test_mul_matches_torch(case: tuple[Shape, Shape], second_learned: bool) -> None:
+    a, b = case
+    ours = our_shape("Mul", [a, b], {})
+    # A learned tensor (layer scale) has no batch axis and broadcasts over it.
+    theirs = torch_outcome(torch.mul, meta(a), meta(b, batched=not second_learned))
+    if len(a) != len(b):
+        # Policy: equal numbers of axes, whatever torch makes of it.
+        assert isinstance(ours, ShapeError)
+        assert str(ours).startswith("Mul needs inputs with the same number of axes")
+    elif isinstance(theirs, Exception):
+        assert isinstance(ours, ShapeError), f"torch refuses {a} · {b}: {theirs}"
+        assert str(ours).startswith(f"Mul cannot broadcast {'×'.join(map(str, a))}")
+    else:
+        assert not isinstance(ours, ShapeError), f"we refuse {a} · {b} ({ours}), torch gives {theirs}"
+        assert theirs == (BATCH, *ours)
+        spec = REGISTRY["Mul"]
+        assert spec.macs([a, b], ours, {}) == 0 and spec.param_count([a, b], ours, {}) == 0
+
+
+def test_mul_refusals_say_which_axis_and_how_to_fix_it() -> None:
+    assert shape_error("Mul", [(64, 28, 28), (32, 1, 1)]) == (
+        "Mul cannot broadcast 64×28×28 with 32×1×1: axis 1 (channels) is 64 against 32; "
+        "each size must be equal or 1")
+    assert shape_error("Mul", [(197, 768), (197, 384)]) == (
+        "Mul cannot broadcast 197×768 with 197×384: axis 2 (features) is 768 against 384; "
+        "each size must be equal or 1")
+    # The squeeze without keepdim: the fix is the C×1×1 gate, not numpy's 1×1×C.
+    assert shape_error("Mul", [(64, 28, 28), (64,)]) == (
+        "Mul needs inputs with the same number of axes, got 64×28×28 and 64: torch lines shapes up "
+        "from the right, so the batch axis would meet a sample axis; reshape 64 to 64×1×1")
+    assert shape_error("Mul", [(4,), (3, 5)]).endswith("would meet a sample axis")
+
+
+def test_mul_formula_and_the_se_gate() -> None:
+    spec = REGISTRY["Mul"]
+    out = spec.shape([(64, 28, 28), (64, 1, 1)], {})
+    assert out == (64, 28, 28)
+    assert spec.formula is not None
+    assert spec.formula([(64, 28, 28), (64, 1, 1)], out, {}) == "64×28×28 = 64×28×28 · 64×1×1"
+
+
+# -- Mean -------------------------------------------------------------------------------------
+
+
+@st.composite
+def mean_cases(draw: st.DrawFn) -> tuple[Shape, list[int], bool]:
+    x = draw(shapes(ranks=(1, 2, 3, 4), high=5))
+    # Mostly axes that exist, sometimes one past the last.
+    axes = draw(st.lists(st.integers(1, len(x) + 1), min_size=1, max_size=len(x), unique=True))
+    return x, axes, draw(st.booleans())
+
+
+@MANY
+@given(mean_cases())
+def test_mean_matches_torch(case: tuple[Shape, list[int], bool]) -> None:
+    x, axes, keepdim = case
+    spec = REGISTRY["Mean"]
+    params = spec.coerce_params({"dim": axes, "keepdim": keepdim})
+    ours = our_shape("Mean", [x], params)
+    theirs = torch_outcome(lambda t: t.mean(tuple(axes), keepdim=keepdim), meta(x))
+    if isinstance(theirs, Exception):
+        assert isinstance(ours, ShapeError), f"torch refuses mean {axes} of {x}: {theirs}"
+        assert ours.param == "dim"
+    elif len(axes) == len(x) and not keepdim:
+        # Policy: torch leaves one number per sample, a shape no block takes.
+        assert isinstance(ours, ShapeError) and ours.param == "keepdim"
+    else:
+        assert not isinstance(ours, ShapeError), f"we refuse mean {axes} of {x}: {ours}"
+        assert theirs == (BATCH, *ours)
+        assert spec.macs([x], ours, params) == 0
+        assert spec.formula is not None
+        claimed, over = spec.formula([x], ours, params).split(" = mean over ")
+        assert claimed == "×".join(map(str, ours))
+        # What is averaged and what is left account for every value.
+        assert math.prod(int(v) for v in over.split("×")) * math.prod(ours) == math.prod(x)
+
+
+def test_mean_axes_are_held_sorted_once_and_never_the_batch() -> None:
+    param = REGISTRY["Mean"].schema["dim"]
+    assert param.coerce([3, 2]) == (2, 3)
+    assert param.coerce(1) == (1,)
+    assert param.to_json((2, 3)) == [2, 3]
+    for value, reason in [
+        ([0, 2], "dim: axes are counted from 1, the first after the batch (0), up to 8; got 0"),
+        ([2, 2], "dim: axis 2 is given twice"),
+        ([], "dim: expected axes like [2, 3] (1 is the first after the batch), got []"),
+        ("2,3", "dim: expected axes like [2, 3] (1 is the first after the batch), got '2,3'"),
+    ]:
+        with pytest.raises(ParamError) as info:
+            REGISTRY["Mean"].coerce_params({"dim": value})
+        assert str(info.value) == reason
+
+
+def test_mean_messages_name_the_field() -> None:
+    spec = REGISTRY["Mean"]
+    with pytest.raises(ShapeError) as info:
+        spec.shape([(64, 7)], spec.coerce_params({"dim": [3]}))
+    assert str(info.value) == "dim 3 is out of range for batch × 64×7: the axes after the batch are 1 to 2"
+    assert info.value.param == "dim"
+    with pytest.raises(ShapeError) as info:
+        spec.shape([(64,)], spec.coerce_params({"dim": [1]}))
+    assert str(info.value) == ("averaging every axis of 64 leaves no axis per sample; "
+                               "set keepdim or average fewer axes")
+    assert info.value.param == "keepdim"
+
+
+def test_mean_formula_is_the_squeeze() -> None:
+    spec = REGISTRY["Mean"]
+    params = spec.coerce_params({"dim": [2, 3], "keepdim": True})
+    assert spec.shape([(64, 28, 28)], params) == (64, 1, 1)
+    assert spec.formula is not None
+    assert spec.formula([(64, 28, 28)], (64, 1, 1), params) == "64×1×1 = mean over 28×28"
+
+
+def test_a_kept_mean_sees_the_whole_image() -> None:
+    from designer.graph import Graph
+    from designer.graph.summary import receptive_fields
+
+    graph = Graph()
+    graph.add_node("Input", "x", {"shape": [3, 8, 10]})
+    graph.add_node("Conv2d", "conv", {"out_channels": 4, "kernel_size": 3})
+    graph.add_node("Mean", "squeeze", {"dim": [2, 3], "keepdim": True})
+    graph.connect("x", "conv")
+    graph.connect("conv", "squeeze")
+    assert graph.result("squeeze").shape == (4, 1, 1)
+    assert receptive_fields(graph)["squeeze"] == (8, 10, 6, 8)
+
+
+# -- costs of a whole network ------------------------------------------------------------------
+
+
+def test_a_squeeze_and_excitation_network_costs_what_flop_counter_counts() -> None:
+    from designer.graph import Graph
+    from designer.graph.summary import totals
+
+    graph = Graph()
+    graph.add_node("Input", "x", {"shape": [4, 6, 6]})
+    graph.add_node("Conv2d", "conv", {"out_channels": 8, "kernel_size": 3, "padding": 1})
+    graph.add_node("Mean", "squeeze", {"dim": [2, 3], "keepdim": True})
+    graph.add_node("Conv2d", "excite", {"out_channels": 8, "kernel_size": 1})
+    graph.add_node("Sigmoid", "gate")
+    graph.add_node("Mul", "scale")
+    for source, target, port in [("x", "conv", 0), ("conv", "squeeze", 0), ("squeeze", "excite", 0),
+                                 ("excite", "gate", 0), ("conv", "scale", 0), ("gate", "scale", 1)]:
+        graph.connect(source, target, port)
+    assert graph.result("scale").shape == (8, 6, 6)
+    module = graph.to_torch().eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(torch.zeros(3, 4, 6, 6))
+    assert totals(graph)["macs"] == counter.get_total_flops() // (2 * 3) == 8 * 36 * 4 * 9 + 8 * 8
+
+
+# -- the messages people read --------------------------------------------------------------------
+
+
+def shape_error(type_: str, inputs: list[Shape], **params: Any) -> str:
+    spec = REGISTRY[type_]
+    with pytest.raises(ShapeError) as info:
+        spec.shape(tuple(inputs), spec.coerce_params(params))
+    return str(info.value)
+
