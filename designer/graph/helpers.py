@@ -12,7 +12,45 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-HELPERS: dict[str, str] = {}
+HELPERS: dict[str, str] = {
+    # ConvNeXt's channels-first layer norm: torch's layer_norm wants the normalised axis last.
+    "LayerNorm2d": '''
+class LayerNorm2d(nn.LayerNorm):
+    """LayerNorm over the channels at each position of an N×C×H×W tensor."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = nn.functional.layer_norm(
+            x, self.normalized_shape, self.weight, self.bias, self.eps
+        )
+        return x.permute(0, 3, 1, 2)
+''',
+    # Huang et al. 2016, with torchvision.ops.StochasticDepth's arguments and its one draw
+    # per sample ("row") or per batch ("batch"), so a seeded run drops the same samples.
+    "StochasticDepth": '''
+class StochasticDepth(nn.Module):
+    """While training, zero the input with probability p, per sample ("row") or for the
+    whole batch ("batch"), and scale what is kept by 1 / (1 - p); the identity in eval mode."""
+
+    def __init__(self, p, mode):
+        super().__init__()
+        self.p = p
+        self.mode = mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.ndim - 1) if self.mode == "row" else [1] * x.ndim
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(keep)
+        if keep > 0.0:
+            noise.div_(keep)
+        return x * noise
+
+    def extra_repr(self):
+        return f"p={self.p}, mode={self.mode}"
+''',
+}
 
 
 def helper_source(names: list[str]) -> str:
