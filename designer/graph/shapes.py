@@ -79,6 +79,21 @@ def conv_axis_formula(size: int, kernel: int, stride: int, pad: int, dilation: i
     return text
 
 
+def conv_transpose_axis(size: int, kernel: int, stride: int, pad: int, dilation: int,
+                        output_padding: int) -> int:
+    """Output size of a transposed convolution along one axis; below 1 when padding trims it all."""
+    return (size - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1
+
+
+def conv_transpose_axis_formula(size: int, kernel: int, stride: int, pad: int, dilation: int,
+                                output_padding: int) -> str:
+    """``56 = (28 − 1)·2 − 2·1 + (4 − 1) + 1``; the dilation and output padding appear only when used."""
+    out = conv_transpose_axis(size, kernel, stride, pad, dilation, output_padding)
+    spread = f"({kernel} − 1)" if dilation == 1 else f"{dilation}·({kernel} − 1)"
+    extra = f" + {output_padding}" if output_padding else ""
+    return f"{out} = ({size} − 1)·{stride} − 2·{pad} + {spread}{extra} + 1"
+
+
 def pool_axis_formula(
     size: int, kernel: int, stride: int, pad: int, dilation: int, ceil: bool
 ) -> str:

@@ -21,10 +21,20 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from designer.graph.errors import ParamError, ShapeError
 from designer.graph.registry import REGISTRY
-from tests.graph.test_blocks_vs_torch import BATCH, MANY, TORCH_REFUSES, our_shape, shapes
+from tests.graph.test_blocks_vs_torch import (
+    BATCH,
+    MANY,
+    TORCH_REFUSES,
+    compare,
+    evaluate_formula,
+    our_shape,
+    pairs,
+    shapes,
+)
 
 Shape = tuple[int, ...]
 SOME = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FEWER = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def torch_outcome(fn: Any, *tensors: torch.Tensor) -> Shape | Exception:
@@ -179,6 +189,88 @@ def test_a_kept_mean_sees_the_whole_image() -> None:
     graph.connect("conv", "squeeze")
     assert graph.result("squeeze").shape == (4, 1, 1)
     assert receptive_fields(graph)["squeeze"] == (8, 10, 6, 8)
+
+
+# -- ConvTranspose2d ---------------------------------------------------------------------------
+
+
+@st.composite
+def transpose_cases(draw: st.DrawFn) -> tuple[dict[str, Any], Shape]:
+    groups = draw(st.integers(1, 3))
+    # Mostly channel counts that divide, sometimes ones that do not.
+    c = draw(st.one_of(st.integers(1, 3).map(lambda n: n * groups), st.integers(1, 6)))
+    out = draw(st.one_of(st.integers(1, 3).map(lambda n: n * groups), st.integers(1, 6)))
+    params = {
+        "out_channels": out,
+        "kernel_size": draw(pairs(1, 5)),
+        "stride": draw(st.one_of(pairs(1, 3), st.just(1))),
+        "padding": draw(st.one_of(st.just(0), pairs(0, 4))),
+        "output_padding": draw(st.one_of(st.just(0), pairs(0, 2))),
+        "dilation": draw(st.one_of(st.just(1), pairs(1, 3))),
+        "groups": groups,
+        "bias": draw(st.booleans()),
+    }
+    return params, (c, draw(st.integers(1, 6)), draw(st.integers(1, 6)))
+
+
+@FEWER
+@given(transpose_cases())
+def test_conv_transpose2d_matches_torch(case: tuple[dict[str, Any], Shape]) -> None:
+    params, x = case
+    # On the CPU: the meta kernel does not check that output_padding is below stride or dilation.
+    ours = compare("ConvTranspose2d", params, [x], device="cpu")
+    if ours is not None:
+        spec = REGISTRY["ConvTranspose2d"]
+        text = formula_of("ConvTranspose2d", [x], ours, params)
+        axes = evaluate_formula(text)
+        axes *= 3 - len(axes)  # one formula stands for both axes when they agree
+        for size, (claimed, computed) in zip(ours[1:], axes, strict=True):
+            assert claimed == computed == size, text
+        assert spec.window([x], spec.coerce_params(params)) is None
+
+
+def test_conv_transpose2d_formula_and_costs_of_a_decoder_step() -> None:
+    spec = REGISTRY["ConvTranspose2d"]
+    params = spec.coerce_params({"out_channels": 32, "kernel_size": 3, "stride": 2, "padding": 1,
+                                 "output_padding": 1})
+    out = spec.shape([(64, 28, 28)], params)
+    assert out == (32, 56, 56)
+    assert formula_of("ConvTranspose2d", [(64, 28, 28)], out, params) == \
+        "56 = (28 − 1)·2 − 2·1 + (3 − 1) + 1 + 1"
+    params = spec.coerce_params({"out_channels": 4, "kernel_size": [2, 3], "dilation": [1, 2]})
+    assert formula_of("ConvTranspose2d", [(2, 5, 5)], (4, 6, 9), params) == (
+        "H: 6 = (5 − 1)·1 − 2·0 + (2 − 1) + 1; W: 9 = (5 − 1)·1 − 2·0 + 2·(3 − 1) + 1")
+    for raw, x in [({"out_channels": 32, "kernel_size": 4, "stride": 2, "padding": 1}, (64, 7, 7)),
+                   ({"out_channels": 6, "kernel_size": (2, 3), "groups": 3, "bias": False}, (9, 4, 5))]:
+        assert compare("ConvTranspose2d", raw, [x], device="cpu") is not None
+
+
+def test_conv_transpose2d_refusals_name_the_field_and_the_fix() -> None:
+    for params, message, field in [
+        ({"out_channels": 4, "kernel_size": 3, "stride": 2, "output_padding": 2},
+         "output_padding 2 must be smaller than stride 2 or dilation 1; use output_padding ≤ 1",
+         "output_padding"),
+        ({"out_channels": 4, "kernel_size": 3, "padding": 3},
+         "padding 3 trims more than the 3 the transposed convolution makes from 1; use padding ≤ 1",
+         "padding"),
+        ({"out_channels": 4, "kernel_size": 3, "groups": 3},
+         "in_channels 2 is not divisible by groups 3", "groups"),
+    ]:
+        spec = REGISTRY["ConvTranspose2d"]
+        with pytest.raises(ShapeError) as info:
+            spec.shape([(2, 1, 1)], spec.coerce_params(params))
+        assert (str(info.value), info.value.param) == (message, field)
+        # torch refuses the same.
+        assert compare("ConvTranspose2d", params, [(2, 1, 1)], device="cpu") is None
+    assert shape_error("ConvTranspose2d", [(64,)]) == (
+        "ConvTranspose2d needs a C×H×W input, got 64: insert a block that keeps height and width, "
+        "or change the Input")
+
+
+def formula_of(type_: str, inputs: list[Shape], out: Shape, params: dict[str, Any]) -> str:
+    spec = REGISTRY[type_]
+    assert spec.formula is not None
+    return spec.formula(inputs, out, spec.coerce_params(params))
 
 
 # -- costs of a whole network ------------------------------------------------------------------

@@ -153,3 +153,43 @@ def assert_refused(forward: str, shape: tuple[int, ...], fragment: str) -> None:
         import_model(namespace["Net"](), shape)
     message = str(error.value)
     assert fragment in message and "\n" not in message
+
+
+# -- ConvTranspose2d ---------------------------------------------------------------------------
+
+
+class Decoder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.encode = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.up1 = nn.ConvTranspose2d(8, 4, kernel_size=4, stride=2, padding=1)
+        self.up2 = nn.ConvTranspose2d(4, 6, (3, 2), stride=(2, 1), padding=(1, 0), output_padding=(1, 0),
+                                      groups=2, bias=False, dilation=(1, 2))
+
+    def forward(self, x):
+        return self.up2(F.relu(self.up1(self.encode(x))))
+
+
+def test_transposed_convolutions_import_with_every_argument():
+    imported = check_import(Decoder(), (3, 8, 10))
+    graph = imported.graph
+    assert graph.node("up2").params == {
+        "out_channels": 6, "kernel_size": (3, 2), "stride": (2, 1), "padding": (1, 0),
+        "output_padding": (1, 0), "groups": 2, "bias": False, "dilation": (1, 2)}
+    assert graph.result("up1").shape == (4, 8, 10)
+    assert graph.result("up2").shape == (6, 16, 12)
+
+
+def test_a_transposed_convolution_given_its_output_size_is_refused():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.down = nn.Conv2d(3, 3, 3, stride=2, padding=1)
+            self.up = nn.ConvTranspose2d(3, 3, 3, stride=2, padding=1)
+
+        def forward(self, x):
+            return self.up(self.down(x), output_size=x.size())
+
+    with pytest.raises(ModelImportError) as error:
+        import_model(Net(), (3, 8, 8))
+    assert "called with more than its input" in str(error.value)
