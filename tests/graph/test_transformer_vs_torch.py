@@ -27,6 +27,7 @@ from designer.graph import Graph
 from designer.graph.errors import ShapeError
 from designer.graph.helpers import helper_source
 from designer.graph.registry import REGISTRY
+from designer.graph.summary import rows
 from tests.graph.test_blocks_vs_torch import (
     BATCH,
     FEW,
@@ -273,6 +274,18 @@ def test_class_token_and_position_embedding_compile_and_export_alike(tmp_path: P
     with torch.no_grad():
         want = torch.cat([compiled.class_token.expand(3, 1, 6), x.flatten(2)], dim=1) + compiled.pos_embedding
         assert torch.equal(compiled(x), want) and torch.equal(exported(x), want)
+
+
+def test_a_layer_scale_in_the_summary_has_no_receptive_field_of_its_own() -> None:
+    graph = Graph()
+    graph.add_node("Input", "x", {"shape": [4, 3, 3]})
+    graph.add_node("Parameter", "layer_scale", {"shape": [4, 1, 1], "batch_axis": False, "init": "constant"})
+    graph.add_node("Mul", "scaled")
+    graph.connect("layer_scale", "scaled")
+    graph.connect("x", "scaled")
+    table = {row.name: row for row in rows(graph)}
+    assert table["layer_scale"].output_shape == "4×1×1" and table["layer_scale"].rf_text() == "—"
+    assert table["layer_scale"].params == 4 and table["scaled"].output_shape == "4×3×3"
 
 
 def load_exported(graph: Graph, folder: Path) -> nn.Module:

@@ -103,6 +103,7 @@ PARAMETER = BlockSpec(
     max_inputs=0,
     module=_parameter_module,
     param_count=lambda inputs, out, p: math.prod(p["shape"]),
+    window=lambda inputs, p: None,  # it sees no pixels of the input: no receptive field
     label=_parameter_label,
     forward=layer_value,
     batched=False,
