@@ -10,13 +10,19 @@ one, and returns the laid-out graph with the model's weights keyed for
 
 Which torch code is which block is not written here: every block's spec lists it
 (``FromModule``, ``FromCall``, ``FromAttribute`` in :mod:`designer.graph.spec`), and
-this module is the engine that reads those rules. Its own rules cover only what
-is no block: arithmetic on sizes (``x.size(0)``, ``c * h * w``), read by the
-blocks that use it, and a learned tensor spread over the batch.
+this module is the engine that reads those rules. A call that returns a tuple
+(``x.chunk(2, dim=1)``) is mapped item by item, each item the model uses by the
+rule whose signature holds ``[item]``. Its own rules cover only what is no block:
+sizes and what is computed from them (``x.size(0)``, ``h // p``, ``x.dim() == 3``),
+followed for the blocks that read them, the checks on them (``torch._assert``),
+dropped, and a learned tensor spread over the batch. A few patterns of several
+ops are one block as drawn: ``a + b + c`` one Add, ShuffleNet's view, transpose,
+view one ChannelShuffle.
 
-Whatever has no block is listed, all at once, in one :class:`ModelImportError`: nothing
-is dropped. The only ops left out are the ones that change nothing: ``contiguous()``,
-a dropout traced with ``training=False`` and the sizes views read.
+Whatever has no block is listed, all at once, in one :class:`ModelImportError`
+grouped by kind (:mod:`designer.graph.import_problems`): nothing is dropped. The
+only ops left out are the ones that change nothing: ``contiguous()``, a dropout
+traced with ``training=False``, sizes and the checks on them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from designer.graph.errors import GraphError, ParamError
 from designer.graph.graph import Graph
+from designer.graph.import_problems import Problem, code, function_name, kind, listing, place
 from designer.graph.layout import apply_layout
 from designer.graph.model_loader import ModelImportError, exc_text, load_model, one_line
 from designer.graph.registry import REGISTRY
@@ -97,7 +104,9 @@ def _trace(model: nn.Module, label: str) -> fx.GraphModule:
 
     concrete = _defaults_after_input(model, label)
     try:
-        traced = fx.symbolic_trace(model, concrete_args=concrete or None)
+        tracer = _tracer()()
+        graph = tracer.trace(model, concrete_args=concrete or None)
+        traced = fx.GraphModule(tracer.root, graph, type(model).__name__)
     except Exception as exc:
         raise ModelImportError(f"cannot trace {label}: {exc_text(exc)}; models with data-dependent "
                                "control flow cannot be imported") from None
@@ -105,6 +114,21 @@ def _trace(model: nn.Module, label: str) -> fx.GraphModule:
     traced.graph.eliminate_dead_code(is_impure_node=lambda n: n.is_impure() or _in_place(n, traced))
     traced.recompile()
     return traced
+
+
+@functools.cache
+def _tracer() -> type[fx.Tracer]:
+    """fx's tracer, which also keeps whole the modules a block stands for from outside ``torch.nn``
+    (torchvision's ``StochasticDepth``), as it keeps ``torch.nn``'s own."""
+    import torch.fx as fx
+
+    class Tracer(fx.Tracer):
+        proxy_buffer_attributes = True  # a buffer read in forward is named as itself, not a _tensor_constant0
+
+        def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
+            return super().is_leaf_module(m, module_qualified_name) or _qualified(type(m)) in _rules().modules
+
+    return Tracer
 
 
 def _defaults_after_input(model: nn.Module, label: str) -> dict[str, Any]:
@@ -132,9 +156,10 @@ def _in_place(node: fx.Node, traced: fx.GraphModule) -> bool:
 
 
 def _run(model: nn.Module, traced: fx.GraphModule, shape: Shape,
-         label: str) -> tuple[dict[fx.Node, Shape | None], dict[fx.Node, int]]:
+         label: str) -> tuple[dict[fx.Node, Shape | None], dict[fx.Node, int], dict[fx.Node, int]]:
     """The real output shape of every node (batch first), from one run on zeros in eval mode,
-    and the value of every node that gives a number (``x.size(1)``).
+    the value of every node that gives a number (``x.size(1)``) and the length of every
+    tuple of tensors (``x.chunk(2)``).
 
     The batch is two: batch norm without running statistics refuses a batch of one.
     """
@@ -147,6 +172,7 @@ def _run(model: nn.Module, traced: fx.GraphModule, shape: Shape,
     interpreter = fx.Interpreter(traced)
     shapes: dict[fx.Node, Shape | None] = {}
     numbers: dict[fx.Node, int] = {}
+    tuples: dict[fx.Node, int] = {}
     modes = {m: m.training for m in itertools.chain(model.modules(), traced.modules())}
     node = None
     try:
@@ -158,6 +184,9 @@ def _run(model: nn.Module, traced: fx.GraphModule, shape: Shape,
                 shapes[node] = tuple(value.shape) if isinstance(value, torch.Tensor) else None
                 if isinstance(value, int):
                     numbers[node] = value
+                elif isinstance(value, (tuple, list)) and value and \
+                        all(isinstance(v, torch.Tensor) for v in value):
+                    tuples[node] = len(value)
     except Exception as exc:
         at = f" at {node.name}" if node is not None else ""
         raise ModelImportError(f"{label} fails on a {fmt_shape(shape)} input{at}: {exc_text(exc)}; "
@@ -165,7 +194,7 @@ def _run(model: nn.Module, traced: fx.GraphModule, shape: Shape,
     finally:
         for module, training in modes.items():
             module.training = training
-    return shapes, numbers
+    return shapes, numbers, tuples
 
 
 def _run_node(interpreter: fx.Interpreter, node: fx.Node, x: torch.Tensor) -> Any:
@@ -182,7 +211,7 @@ def _run_node(interpreter: fx.Interpreter, node: fx.Node, x: torch.Tensor) -> An
 
 
 class _Unmappable(Exception):
-    """An op with no block; the message is the detail shown after its name."""
+    """An op with no block; the message is the reason shown after where it is (empty: it has no rule)."""
 
 
 @dataclass
@@ -204,12 +233,16 @@ class _Context:
     traced: fx.GraphModule
     shapes: dict[fx.Node, Shape | None]
     numbers: dict[fx.Node, int]
+    tuples: dict[fx.Node, int]
     input_shape: Shape
     has_input: bool = False
     constants: set[fx.Node] = field(default_factory=set)  # specialised arguments and their checks
     helpers: set[fx.Node] = field(default_factory=set)  # x.size(), x.shape, items and products of them
     calls: dict[str, int] = field(default_factory=dict)  # calls so far, by module path
     items: dict[fx.Node, fx.Node] = field(default_factory=dict)  # getitem of a tuple a block stands for
+    parts: dict[fx.Node, tuple[fx.Node, int]] = field(default_factory=dict)  # getitem -> (call, index)
+    passes: dict[fx.Node, fx.Node] = field(default_factory=dict)  # nodes that pass a value on (contiguous)
+    failed: set[fx.Node] = field(default_factory=set)  # nodes reported as unmappable
     unbatched: set[fx.Node] = field(default_factory=set)  # values without the batch axis (learned tensors)
 
     def batched(self, node: fx.Node) -> bool:
@@ -224,7 +257,7 @@ def _map_graph(context: _Context) -> tuple[list[_Op], Any]:
     """The ops in execution order and the block names the model returns."""
     values: dict[fx.Node, str | None] = {}
     ops: list[_Op] = []
-    problems: list[str] = []
+    problems: list[Problem] = []
     taken: set[str] = set()
     returned: Any = None
     for node in context.traced.graph.nodes:
@@ -234,31 +267,80 @@ def _map_graph(context: _Context) -> tuple[list[_Op], Any]:
         try:
             mapped = _map_node(node, context)
         except _Unmappable as exc:
-            problems.append(_problem(node, context, str(exc)))
+            context.failed.add(node)
+            if not _item_of_failed(node, context):
+                problems.append(_problem(node, context, str(exc)))
             continue
         if isinstance(mapped, _Op):
+            mapped.node = node
+            mapped.sources = [values.get(source) for source in mapped.inputs]
+            for fold in (_fold_sum, _fold_shuffle):
+                fold(mapped, ops, context)
             _record(mapped, node, context, values, taken)
-            _fold_sum(mapped, ops)
             ops.append(mapped)
         elif mapped is not _SKIP:
             values[node] = values.get(mapped)
+            context.passes[node] = mapped
             if not context.batched(mapped):
                 context.unbatched.add(node)
     if problems:
-        raise ModelImportError(_listing(problems))
+        raise ModelImportError(listing(problems))
     return ops, returned
 
 
-def _fold_sum(op: _Op, ops: list[_Op]) -> None:
+def _item_of_failed(node: fx.Node, context: _Context) -> bool:
+    """An item of what an op already reported returns (``pool(x)[0]``): that op is the one to fix."""
+    return node.op == "call_function" and node.target is operator.getitem and \
+        bool(node.args) and node.args[0] in context.failed
+
+
+def _fold_sum(op: _Op, ops: list[_Op], context: _Context) -> None:
     """``a + b + c`` is one Add of three, as drawn (Python adds two at a time, in the same order)."""
-    if op.type != "Add" or not ops:
-        return
-    inner = next((o for o in reversed(ops) if o.name == op.sources[0]), None)
-    if inner is None or inner.type != "Add" or inner.node is None or len(inner.node.users) != 1:
+    inner = _feeding(op, ops, context, "Add") if op.type == "Add" else None
+    if inner is None:
         return
     ops.remove(inner)
     op.inputs = [*inner.inputs, *op.inputs[1:]]
     op.sources = [*inner.sources, *op.sources[1:]]
+
+
+def _fold_shuffle(op: _Op, ops: list[_Op], context: _Context) -> None:
+    """``view(n, g, c // g, h, w)``, ``transpose(1, 2)``, ``view(n, c, h, w)`` is ShuffleNet's channel
+    shuffle, drawn as one ChannelShuffle; the same ops in any other pattern stay separate blocks."""
+    swap = _feeding(op, ops, context, "Transpose", "Permute") if op.type == "Reshape" else None
+    grouped = _feeding(swap, ops, context, "Reshape") if swap is not None else None
+    if swap is None or grouped is None or grouped.node is None or swap.node is None:
+        return
+    before, split = context.shapes[grouped.inputs[0]], context.shapes[grouped.node]
+    after = context.shapes[op.node] if op.node is not None else None
+    if before is None or split is None or len(split) != len(before) + 1 or after != before \
+            or split[1] * split[2] != before[1] or split[3:] != before[2:] \
+            or not _swaps_1_and_2(swap, len(split)):
+        return
+    for inner in (swap, grouped):
+        ops.remove(inner)
+    op.type, op.params, op.name = "ChannelShuffle", {"groups": split[1]}, "channel_shuffle"
+    op.inputs, op.sources = grouped.inputs, grouped.sources
+
+
+def _swaps_1_and_2(op: _Op, rank: int) -> bool:
+    if op.type == "Transpose":
+        return {op.params["dim0"] % rank, op.params["dim1"] % rank} == {1, 2}
+    return [d % rank for d in op.params["dims"]] == [0, 2, 1, *range(3, rank)]
+
+
+def _feeding(op: _Op, ops: list[_Op], context: _Context, *types: str) -> _Op | None:
+    """The op of one of ``types`` whose value is ``op``'s first input and goes nowhere else."""
+    inner = next((o for o in reversed(ops) if o.name == op.sources[0]), None) if op.sources else None
+    if inner is None or inner.type not in types or inner.node is None or op.node is None:
+        return None
+    node = inner.node
+    while node is not op.node:  # through ops that pass the value on as it is (contiguous)
+        users = list(node.users)
+        if len(users) != 1 or (users[0] is not op.node and users[0] not in context.passes):
+            return None
+        node = users[0]
+    return inner
 
 
 def _returned(value: Any, values: dict[fx.Node, str | None]) -> list[str | None] | None:
@@ -275,16 +357,9 @@ def _record(op: _Op, node: fx.Node, context: _Context, values: dict[fx.Node, str
     op.name = next(n for n in itertools.chain([base], (f"{base}_{i}" for i in itertools.count(1)))
                    if n not in taken)
     taken.add(op.name)
-    op.node = node
-    op.sources = [values.get(source) for source in op.inputs]
     values[node] = op.name
     if op.inputs and _in_place(node, context.traced):
         values[op.inputs[0]] = op.name  # whoever reads the input later reads what was written
-
-
-def _listing(problems: list[str]) -> str:
-    count = len(problems)
-    return f"cannot import {count} operation{'s' if count != 1 else ''}: " + ", ".join(problems)
 
 
 def _map_node(node: fx.Node, context: _Context) -> Mapped:
@@ -292,26 +367,40 @@ def _map_node(node: fx.Node, context: _Context) -> Mapped:
         return _placeholder(node, context)
     if node in context.items:
         return context.items[node]  # the item of a module's tuple that the module's block stands for
+    if node in context.parts:
+        call, index = context.parts[node]  # an item of a call's tuple: the block of that item
+        return _finish(_by_rules(call, context, (index, node)), node, context)
     if node.op == "get_attr":
         return _attribute(node, context)
     if context.shapes[node] is None and all(n in context.constants for n in node.all_input_nodes):
         context.constants.add(node)  # checks that a specialised argument kept its value
         return _SKIP
+    if node in context.tuples and node.op != "call_module":
+        return _tuple_call(node, context)
     if node.op == "call_method" and node.target == "expand":
         try:
             return _expand(node, context)
         except Refused as exc:
-            raise _Unmappable(f"{_render(node)}: {exc}") from None
+            raise _Unmappable(str(exc)) from None
     if node.op != "call_module" and _call_key(node) in _SIZE_OPS:
         try:
             return _size_op(node, context)
         except Refused:
             pass  # not arithmetic on sizes: perhaps a block's (x * gate)
-    try:
-        mapped = _by_rules(node, context)
-    except Refused as exc:
-        raise _Unmappable(str(exc)) from None
-    return _finish(mapped, node, context) if isinstance(mapped, _Op) else mapped
+    return _finish(_by_rules(node, context), node, context)
+
+
+def _tuple_call(node: fx.Node, context: _Context) -> Mapped:
+    """``x.chunk(2, dim=1)``: each item the model takes (``a, b = ...``) becomes that item's own block."""
+    indices = [u.args[1] if u.op == "call_function" and u.target is operator.getitem and len(u.args) == 2
+               else None for u in node.users]
+    if not all(isinstance(i, int) for i in indices):
+        raise _Unmappable("what it returns is used whole; only its items, taken one by one "
+                          "(a, b = x.chunk(2, dim=1)), can be drawn")
+    for user, index in zip(node.users, indices):
+        assert isinstance(index, int)
+        context.parts[user] = (node, index % context.tuples[node])
+    return _SKIP
 
 
 def _placeholder(node: fx.Node, context: _Context) -> Mapped:
@@ -325,8 +414,10 @@ def _placeholder(node: fx.Node, context: _Context) -> Mapped:
     raise _Unmappable("a second input")
 
 
-def _finish(op: _Op, node: fx.Node, context: _Context) -> _Op:
+def _finish(op: Mapped, node: fx.Node, context: _Context) -> Mapped:
     """Put the carried values in the block's terms and check the block can hold them."""
+    if not isinstance(op, _Op):
+        return op
     spec = REGISTRY[op.type]
     for key, value in op.params.items():
         if key in spec.schema and spec.schema[key].kind == "pair":
@@ -350,7 +441,7 @@ def _pair(value: Any) -> Any:
 def _tensor_arg(node: fx.Node, context: _Context) -> fx.Node:
     value = node.args[0] if node.args else None
     if not _is_node(value) or context.shapes.get(value) is None:
-        raise Refused(f"{_render(node)} does not take a tensor")
+        raise Refused("it does not take a tensor")
     return value
 
 
@@ -392,7 +483,7 @@ def _rules() -> _Rules:
                 target = rule.target
                 if not target.startswith("Tensor."):
                     found = _resolve(target)
-                    target = _function_name(found) if found is not None else target
+                    target = function_name(found) if found is not None else target
                 calls.setdefault(target, []).append((spec, rule))
     return _Rules(modules, calls, attributes)
 
@@ -413,11 +504,16 @@ def _qualified(cls: Any) -> str:
 
 
 def _call_key(node: fx.Node) -> str:
-    return f"Tensor.{node.target}" if node.op == "call_method" else _function_name(node.target)
+    return f"Tensor.{node.target}" if node.op == "call_method" else function_name(node.target)
 
 
-def _by_rules(node: fx.Node, context: _Context) -> Mapped:
-    """The first block whose import rule takes this node; else the reason the best one gave."""
+def _by_rules(node: fx.Node, context: _Context, item: tuple[int, fx.Node] | None = None) -> Mapped:
+    """The first block whose import rule takes this node (or this ``item`` of what it returns: its
+    index and the node that takes it); else the reason the last rule gave.
+
+    Rules claiming one call come from the most particular to the most general (Flatten's
+    ``x.view(n, -1)`` before Reshape's), so the last speaks to the code as written.
+    """
     if node.op == "call_module":
         module = context.traced.get_submodule(str(node.target))
         candidates: list[Any] = _rules().modules.get(_qualified(type(module)), [])
@@ -430,13 +526,10 @@ def _by_rules(node: fx.Node, context: _Context) -> Mapped:
         try:
             if isinstance(rule, FromModule):
                 return _from_module(spec, rule, node, context)
-            return _from_call(spec, rule, node, context)
+            return _from_call(spec, rule, node, context, item)
         except Refused as exc:
             reasons.append(str(exc))
-    reason = reasons[0]
-    if node.op != "call_module" and not reason.startswith(_render(node)):
-        reason = f"{_render(node)}: {reason}"  # the code itself says which call, as written
-    raise _Unmappable(reason)
+    raise _Unmappable(reasons[-1])
 
 
 def _attribute(node: fx.Node, context: _Context) -> Mapped:
@@ -472,7 +565,7 @@ def _from_module(spec: BlockSpec, rule: FromModule, node: fx.Node, context: _Con
     module = context.traced.get_submodule(target)
     count = context.calls[target] = context.calls.get(target, 0) + 1
     x = _tensor_arg(node, context)
-    expected = tuple((key, x) if value is _INPUT else (key, value) for key, value in rule.call)
+    expected = tuple((key, x) if value == _INPUT else (key, value) for key, value in rule.call)
     if node.args[1:] + tuple(node.kwargs.items()) != _call_values(node, expected):
         raise Refused("called with more than its input")
     state = module.state_dict()
@@ -492,7 +585,9 @@ def _from_module(spec: BlockSpec, rule: FromModule, node: fx.Node, context: _Con
     return _Op(spec.type, params, [x], dict(state), name=name, shape_node=shape_node)
 
 
-_INPUT = object()  # in FromModule.call: the argument is the block's input again (attention's x, x, x)
+# A value in FromModule.call: the argument is the block's input again (attention's x, x, x). A string no
+# call passes, so that a block module can write it without importing the engine; it belongs in spec.py.
+_INPUT = "[input]"
 
 
 def _call_values(node: fx.Node, expected: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
@@ -514,7 +609,16 @@ def _output_shape(node: fx.Node, item: int | None, context: _Context) -> Shape:
     return context.shapes[users[0]] or ()
 
 
-def _from_call(spec: BlockSpec, rule: FromCall, node: fx.Node, context: _Context) -> Mapped:
+# A signature entry of this name is no argument: the rule takes one item of the tuple the call
+# returns, and reads the item's index there (spelled as designer.graph.blocks.reshape.ITEM).
+_ITEM = "[item]"
+
+
+def _from_call(spec: BlockSpec, rule: FromCall, node: fx.Node, context: _Context,
+               item: tuple[int, fx.Node] | None = None) -> Mapped:
+    signature = tuple(entry for entry in rule.signature if entry[0] != _ITEM)
+    if (len(signature) < len(rule.signature)) != (item is not None):
+        raise Refused("it returns several tensors" if item is not None else "its items are used as one")
     if rule.tensors is None:
         listed = node.args[0] if node.args else node.kwargs.get("tensors")
         if not isinstance(listed, (list, tuple)) or not listed:
@@ -525,16 +629,19 @@ def _from_call(spec: BlockSpec, rule: FromCall, node: fx.Node, context: _Context
     if len(tensors) != (rule.tensors or len(tensors)) or not all(_is_tensor(t, context) for t in tensors):
         raise Refused("its inputs must be tensors the model computes")
     kwargs = {k: v for k, v in node.kwargs.items() if not (rule.tensors is None and k == "tensors")}
-    bound = _bind(node, rest, kwargs, rule.signature, context)
+    bound = _bind(node, rest, kwargs, signature, context)
     for key, wanted in rule.fixed:
         if bound[key] != wanted:
             raise Refused(f"{key}={bound[key]!r} has no block parameter")
-    site = CallSite(bound, tuple(context.shapes[t] or () for t in tensors), context.shapes[node] or (),
+    if item is not None:
+        bound[_ITEM] = item[0]
+    result = item[1] if item is not None else node
+    site = CallSite(bound, tuple(context.shapes[t] or () for t in tensors), context.shapes[result] or (),
                     tuple(context.batched(t) for t in tensors))
     params = rule.read(site) if rule.read is not None else {k: v for k, v in bound.items() if k in spec.schema}
     if params is None:
         return tensors[0]
-    return _Op(spec.type, params, tensors)
+    return _Op(spec.type, params, tensors, name=node.name if item is not None else "")
 
 
 def _bind(node: fx.Node, args: Sequence[Any], kwargs: Mapping[str, Any],
@@ -549,7 +656,7 @@ def _bind(node: fx.Node, args: Sequence[Any], kwargs: Mapping[str, Any],
         bound[star] = tuple(extra[0]) if one_tuple else tuple(extra)
         args = fixed
     if len(args) > len(names):
-        raise Refused(f"{_render(node)} has more arguments than expected")
+        raise Refused("it has more arguments than expected")
     bound.update(zip(names, args))
     for key, value in kwargs.items():
         if key not in bound:
@@ -557,7 +664,7 @@ def _bind(node: fx.Node, args: Sequence[Any], kwargs: Mapping[str, Any],
         bound[key] = value
     for key, value in bound.items():
         if value is REQUIRED:
-            raise Refused(f"{_render(node)} lacks {key}")
+            raise Refused(f"it lacks {key}")
         bound[key] = _plain(value, key, context)
     return bound
 
@@ -566,6 +673,8 @@ def _plain(value: Any, key: str, context: _Context) -> Any:
     """A value as an import rule reads it: a size the code computes becomes its number (BATCH for the batch)."""
     if isinstance(value, (list, tuple)):
         return type(value)(_plain(v, key, context) for v in value)
+    if isinstance(value, slice):
+        return slice(*(_plain(v, key, context) for v in (value.start, value.stop, value.step)))
     if not _is_node(value):
         return value
     if _is_batch_size(value):
@@ -576,24 +685,31 @@ def _plain(value: Any, key: str, context: _Context) -> Any:
 
 
 def _size_op(node: fx.Node, context: _Context) -> Mapped:
-    """``t.size()``, ``t.shape``, items and products of them: read by views, checked there."""
-    source = node.args[0] if node.args else None
-    if node.target is operator.mul:
-        ok = all(isinstance(a, int) or _is_helper(a, context) for a in node.args)
-    elif node.op == "call_function" and node.target is operator.getitem:
-        ok = _is_helper(source, context)
-    elif node.op == "call_function":
-        ok = _is_tensor(source, context) and node.args[1:] == ("shape",)
-    else:
+    """Sizes and what is computed from them: ``x.size()``, ``x.shape``, ``x.dim()``, their items,
+    arithmetic and comparisons. Their values are known from the run, for the blocks that read them
+    (``x.view(n, c // g, ...)``); ``torch._assert`` on them is dropped: a check that held on that run."""
+    key, source = _call_key(node), node.args[0] if node.args else None
+    if key in ("torch._assert", "operator.getitem"):
+        ok = _is_helper(source, context) or (key == "torch._assert" and isinstance(source, bool))
+    elif key == "getattr":
+        ok = _is_tensor(source, context) and node.args[1:] in (("shape",), ("ndim",))
+    elif key.startswith("Tensor."):
         ok = _is_tensor(source, context)
+    else:
+        ok = all(isinstance(a, (int, float)) or _is_helper(a, context) for a in node.args)
     if not ok:
-        raise Refused(_render(node))
-    context.helpers.add(node)
+        raise Refused(code(node))
+    if key != "torch._assert":
+        context.helpers.add(node)
     return _SKIP
 
 
-# The importer's own rules, tried before the blocks': arithmetic on sizes, which is no block.
-_SIZE_OPS = frozenset({"getattr", "operator.getitem", "operator.mul", "Tensor.size"})
+# The importer's own rules, tried before the blocks': sizes and checks on them, which are no block.
+_SIZE_OPS = frozenset({
+    "getattr", "Tensor.size", "Tensor.dim", "Tensor.numel", "torch._assert", "operator.getitem",
+    *(f"operator.{name}" for name in ("add", "sub", "mul", "floordiv", "mod", "eq", "ne", "lt", "le", "gt",
+                                      "ge")),
+})
 
 
 def _is_batch_size(value: Any) -> bool:
@@ -616,66 +732,20 @@ def _is_helper(value: Any, context: _Context) -> bool:
 
 # -- describing what cannot be imported ---------------------------------------------
 
-_OPERATORS = {"add": "+", "sub": "-", "mul": "*", "truediv": "/", "floordiv": "//", "matmul": "@",
-              "pow": "**", "mod": "%"}
 
-
-def _problem(node: fx.Node, context: _Context, detail: str) -> str:
-    """``name (what: detail)``; an op with no rule at all shows as the code that calls it."""
-    name = str(node.target) if node.op in ("call_module", "get_attr") else node.name
+def _problem(node: fx.Node, context: _Context, reason: str) -> Problem:
+    """What the op is, where, and why no block takes it; an item of a call's tuple is that call."""
+    node = context.parts[node][0] if node in context.parts else node
     if node.op == "call_module":
-        what = type(context.traced.get_submodule(name)).__name__
-    elif node.op == "call_method":
-        what = f"Tensor.{node.target}"
-    elif node.op == "call_function":
-        what = _function_name(node.target)
-    else:
-        what = node.op
-    if not detail and node.op == "call_function" and not what.startswith("operator."):
-        return f"{name} ({one_line(f'{what}({_arguments(node.args, node.kwargs)})', 80)})"
-    if not detail and node.op in ("call_function", "call_method"):
-        detail = _render(node)
-    return f"{name} ({what}: {detail})" if detail else f"{name} ({what})"
-
-
-def _function_name(target: Any) -> str:
-    from torch.fx.node import _get_qualified_name
-
-    try:
-        name = _get_qualified_name(target)
-    except Exception:
-        name = getattr(target, "__name__", repr(target))
-    return name.replace("_operator.", "operator.", 1)
-
-
-def _render(node: fx.Node) -> str:
-    """The call as code (``relu * 2``, ``x[:, 0]``, ``mean(relu, dim=1)``), short enough for a list."""
-    name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "?")
-    if getattr(node.target, "__module__", "") == "_operator" and len(node.args) == 2 and not node.kwargs:
-        left, right = (_arg_text(a) for a in node.args)
-        if name == "getitem":
-            return one_line(f"{left}[{right.strip('()')}]", 80)
-        if name in _OPERATORS:
-            return one_line(f"{left} {_OPERATORS[name]} {right}", 80)
-    if node.op == "call_method" and node.args:
-        return one_line(f"{_arg_text(node.args[0])}.{name}({_arguments(node.args[1:], node.kwargs)})", 80)
-    return one_line(f"{name}({_arguments(node.args, node.kwargs)})", 80)
-
-
-def _arguments(args: Sequence[Any], kwargs: Mapping[str, Any]) -> str:
-    return ", ".join([*(_arg_text(a) for a in args), *(f"{k}={_arg_text(v)}" for k, v in kwargs.items())])
-
-
-def _arg_text(value: Any) -> str:
-    if _is_node(value):
-        return value.name
-    if isinstance(value, slice):
-        parts = [_arg_text(v) if v is not None else "" for v in (value.start, value.stop, value.step)]
-        return ":".join(parts[:2] if value.step is None else parts)
-    if isinstance(value, (list, tuple)):
-        inner = ", ".join(_arg_text(v) for v in value)
-        return f"[{inner}]" if isinstance(value, list) else f"({inner})"
-    return one_line(repr(value), 24)
+        return Problem(type(context.traced.get_submodule(str(node.target))).__name__, str(node.target), reason)
+    if node.op in ("call_function", "call_method"):
+        return Problem(kind(node), place(node), reason, code(node))
+    if node.op == "get_attr" and str(node.target).startswith("_tensor_constant"):
+        # A tensor forward makes itself (torch.tensor(...)) has no name of its own: say where it is used.
+        return Problem("tensor made in forward", f"used by {next(iter(node.users)).name}", reason)
+    if node.op == "get_attr":
+        return Problem("attribute", str(node.target), reason)
+    return Problem("input" if node.op == "placeholder" else node.op, node.name, reason)
 
 
 # -- building the graph -------------------------------------------------------------
@@ -685,7 +755,7 @@ def _build(ops: list[_Op], name: str, label: str) -> Graph:
     graph = Graph()
     graph.name = name
     graph.description = f"Imported from the PyTorch model {label}."
-    problems: list[str] = []
+    problems: list[Problem] = []
     failed: set[str] = set()
     for op in ops:
         sources = [s for s in op.sources if s is not None]
@@ -698,10 +768,10 @@ def _build(ops: list[_Op], name: str, label: str) -> Graph:
                 graph.connect(source, op.name, port)
         except GraphError as exc:
             failed.add(op.name)
-            problems.append(f"{op.name} ({op.type}: {one_line(str(exc))})")
-    problems += [f"{node} ({graph.node(node).type}: {message})" for node, message in graph.errors() if node]
+            problems.append(Problem(op.type, op.name, one_line(str(exc))))
+    problems += [Problem(graph.node(node).type, node, message) for node, message in graph.errors() if node]
     if problems:
-        raise ModelImportError(_listing(problems))
+        raise ModelImportError(listing(problems))
     return graph
 
 

@@ -14,6 +14,7 @@ import importlib.util
 import inspect
 import itertools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -38,8 +39,17 @@ def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
 
 
 def exc_text(exc: BaseException) -> str:
-    message = one_line(str(exc))
+    message = one_line(public_name(str(exc)))
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+_INTERNAL = re.compile(r"_designer_import_\d+")
+_file_names: dict[str, str] = {}  # the module name a loaded file ran under -> the file's own stem
+
+
+def public_name(text: str) -> str:
+    """``_designer_import_3.channel_shuffle`` as the user knows it: ``model.channel_shuffle``."""
+    return _INTERNAL.sub(lambda found: _file_names.get(found.group(), "model"), text)
 
 
 # -- loading the user's class --------------------------------------------------
@@ -88,6 +98,7 @@ def _load_file(path: Path) -> ModuleType:
         raise ModelImportError(f"{path}: no such file")
     # A fresh name per load keeps two files both called model.py apart.
     name = f"_designer_import_{next(_loaded)}"
+    _file_names[name] = path.stem
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise ModelImportError(f"{path}: not a Python file")
@@ -99,13 +110,24 @@ def _load_file(path: Path) -> ModuleType:
 
 @contextlib.contextmanager
 def _user_module(name: str, module: ModuleType, folder: Path) -> Iterator[None]:
-    """Run a file as Python runs a script: its folder importable, itself in sys.modules.
+    """Run a file as Python runs a script: its folder importable, itself in sys.modules."""
+    sys.modules[name] = module  # dataclasses and typing look the module up while it runs
+    try:
+        with _importable(folder):
+            yield
+    finally:
+        sys.modules.pop(name, None)
 
-    Afterwards both go, and so do the modules it imported from its folder, so a later
-    import of another file with the same sibling names does not get these.
+
+@contextlib.contextmanager
+def _importable(folder: Path) -> Iterator[None]:
+    """The modules in ``folder`` importable, first, while the user's code loads.
+
+    Afterwards the folder leaves sys.path and the modules loaded from it leave sys.modules,
+    so a later import of another file with the same sibling names, or of the same module
+    edited since, does not get these.
     """
     before = set(sys.modules)
-    sys.modules[name] = module  # dataclasses and typing look the module up while it runs
     sys.path.insert(0, str(folder))
     try:
         yield
@@ -113,7 +135,7 @@ def _user_module(name: str, module: ModuleType, folder: Path) -> Iterator[None]:
         with contextlib.suppress(ValueError):
             sys.path.remove(str(folder))
         for added in set(sys.modules) - before:
-            if added == name or _from_folder(added, sys.modules[added], folder):
+            if _from_folder(added, sys.modules[added], folder):
                 del sys.modules[added]
 
 
@@ -127,8 +149,14 @@ def _from_folder(name: str, module: ModuleType, folder: Path) -> bool:
 
 
 def _load_package(name: str) -> ModuleType:
+    """``package.module`` found as ``python -m`` finds it: in the current folder first, then installed."""
     found: list[ModuleType] = []
-    _run_user_code(lambda: found.append(importlib.import_module(name)), name)
+    try:
+        here = Path.cwd()
+    except OSError:  # the current folder was removed: only installed modules can be found
+        here = None
+    with _importable(here) if here is not None else contextlib.nullcontext():
+        _run_user_code(lambda: found.append(importlib.import_module(name)), name)
     return found[0]
 
 
