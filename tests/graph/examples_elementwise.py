@@ -13,6 +13,8 @@ EXAMPLES: dict[str, tuple[tuple[int, ...], dict[str, Any], int]] = {
     "Mish": ((7,), {}, 1),
     "Mul": ((3, 4, 4), {}, 2),
     "Mean": ((3, 4, 5), {"dim": [2, 3], "keepdim": True}, 1),
-    "ConvTranspose2d": ((4, 5, 6), {"out_channels": 6, "kernel_size": [3, 4], "stride": [2, 3], "padding": 1,
-                                    "output_padding": [1, 2], "groups": 2, "bias": False, "dilation": [1, 2]}, 1),
+    "ConvTranspose2d": ((4, 5, 6), {"out_channels": 6, "kernel_size": [3, 4], "stride": [2, 3],
+                                    "padding": 1, "output_padding": [1, 2], "groups": 2, "bias": False,
+                                    "dilation": [1, 2]}, 1),
+    "Upsample": ((3, 4, 5), {"scale_factor": 1.5, "mode": "bilinear", "align_corners": True}, 1),
 }

@@ -20,11 +20,14 @@ from hypothesis import strategies as st
 from torch.utils.flop_counter import FlopCounterMode
 
 from designer.graph.errors import ParamError, ShapeError
+from designer.graph.params import pair
 from designer.graph.registry import REGISTRY
+from designer.graph.spec import ModuleCall
 from tests.graph.test_blocks_vs_torch import (
     BATCH,
     MANY,
     TORCH_REFUSES,
+    build,
     compare,
     evaluate_formula,
     our_shape,
@@ -217,16 +220,39 @@ def transpose_cases(draw: st.DrawFn) -> tuple[dict[str, Any], Shape]:
 @given(transpose_cases())
 def test_conv_transpose2d_matches_torch(case: tuple[dict[str, Any], Shape]) -> None:
     params, x = case
-    # On the CPU: the meta kernel does not check that output_padding is below stride or dilation.
-    ours = compare("ConvTranspose2d", params, [x], device="cpu")
+    spec = REGISTRY["ConvTranspose2d"]
+    assert spec.module is not None
+    if too_much_output_padding(spec.coerce_params(params)):
+        # The meta kernel does not check this; the CPU's does.
+        assert isinstance(our_shape("ConvTranspose2d", [x], spec.coerce_params(params)), ShapeError)
+        with pytest.raises(TORCH_REFUSES):
+            build(spec.module([x], spec.coerce_params(params)), "cpu")(torch.zeros(BATCH, *x))
+        return
+    if empty_output(spec.module([x], spec.coerce_params(params)), x):
+        # Policy: torch makes an empty image where padding trims every pixel; no block can use one.
+        ours_now = our_shape("ConvTranspose2d", [x], spec.coerce_params(params))
+        assert isinstance(ours_now, ShapeError) and ours_now.param == "padding"
+        return
+    ours = compare("ConvTranspose2d", params, [x])
     if ours is not None:
-        spec = REGISTRY["ConvTranspose2d"]
         text = formula_of("ConvTranspose2d", [x], ours, params)
         axes = evaluate_formula(text)
         axes *= 3 - len(axes)  # one formula stands for both axes when they agree
         for size, (claimed, computed) in zip(ours[1:], axes, strict=True):
             assert claimed == computed == size, text
         assert spec.window([x], spec.coerce_params(params)) is None
+
+
+def empty_output(call: ModuleCall, x: Shape) -> bool:
+    try:
+        return 0 in build(call)(torch.empty(BATCH, *x, device="meta")).shape
+    except TORCH_REFUSES:
+        return False
+
+
+def too_much_output_padding(params: dict[str, Any]) -> bool:
+    extra, stride, dilation = (pair(params[key]) for key in ("output_padding", "stride", "dilation"))
+    return any(e >= max(s, d) for e, s, d in zip(extra, stride, dilation))
 
 
 def test_conv_transpose2d_formula_and_costs_of_a_decoder_step() -> None:
@@ -242,7 +268,7 @@ def test_conv_transpose2d_formula_and_costs_of_a_decoder_step() -> None:
         "H: 6 = (5 − 1)·1 − 2·0 + (2 − 1) + 1; W: 9 = (5 − 1)·1 − 2·0 + 2·(3 − 1) + 1")
     for raw, x in [({"out_channels": 32, "kernel_size": 4, "stride": 2, "padding": 1}, (64, 7, 7)),
                    ({"out_channels": 6, "kernel_size": (2, 3), "groups": 3, "bias": False}, (9, 4, 5))]:
-        assert compare("ConvTranspose2d", raw, [x], device="cpu") is not None
+        assert compare("ConvTranspose2d", raw, [x], device="cpu") is not None  # flops on real tensors
 
 
 def test_conv_transpose2d_refusals_name_the_field_and_the_fix() -> None:
@@ -261,7 +287,9 @@ def test_conv_transpose2d_refusals_name_the_field_and_the_fix() -> None:
             spec.shape([(2, 1, 1)], spec.coerce_params(params))
         assert (str(info.value), info.value.param) == (message, field)
         # torch refuses the same.
-        assert compare("ConvTranspose2d", params, [(2, 1, 1)], device="cpu") is None
+        with pytest.raises(TORCH_REFUSES):
+            assert spec.module is not None
+            build(spec.module([(2, 1, 1)], spec.coerce_params(params)), "cpu")(torch.zeros(BATCH, 2, 1, 1))
     assert shape_error("ConvTranspose2d", [(64,)]) == (
         "ConvTranspose2d needs a C×H×W input, got 64: insert a block that keeps height and width, "
         "or change the Input")
@@ -271,6 +299,82 @@ def formula_of(type_: str, inputs: list[Shape], out: Shape, params: dict[str, An
     spec = REGISTRY[type_]
     assert spec.formula is not None
     return spec.formula(inputs, out, spec.coerce_params(params))
+
+
+# -- Upsample ----------------------------------------------------------------------------------
+
+
+@st.composite
+def upsample_cases(draw: st.DrawFn) -> tuple[dict[str, Any], Shape]:
+    params: dict[str, Any] = {
+        "mode": draw(st.sampled_from(REGISTRY["Upsample"].schema["mode"].choices)),
+        "align_corners": draw(st.booleans()),
+    }
+    if draw(st.booleans()):
+        params["size"] = draw(pairs(1, 12))
+    else:
+        # Whole factors, halves, and floats whose products sit near a whole number.
+        params["scale_factor"] = draw(st.one_of(
+            st.integers(1, 4).map(float), st.integers(1, 8).map(lambda n: n / 2),
+            st.floats(0.05, 4.0, allow_nan=False, allow_infinity=False)))
+    return params, (draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9)))
+
+
+@SOME
+@given(upsample_cases())
+def test_upsample_matches_torch(case: tuple[dict[str, Any], Shape]) -> None:
+    params, x = case
+    ours = upsample_outcome(params, x)
+    if ours is not None:
+        text = formula_of("Upsample", [x], ours, params)
+        if "⌋" in text:
+            axes = evaluate_formula(text)
+            axes *= 3 - len(axes)  # one formula stands for both axes when they agree
+            for size, (claimed, computed) in zip(ours[1:], axes, strict=True):
+                assert claimed == computed == size, text
+        assert REGISTRY["Upsample"].window([x], REGISTRY["Upsample"].coerce_params(params)) is None
+
+
+def upsample_outcome(raw: dict[str, Any], x: Shape) -> Shape | None:
+    """compare() without its FlopCounterMode, under which torch's interpolations skip their size
+    checks (a zero-pixel output comes back); on the CPU, where they are plain."""
+    spec = REGISTRY["Upsample"]
+    params = spec.coerce_params(raw)
+    ours = our_shape("Upsample", [x], params)
+    assert spec.module is not None
+    module = build(spec.module([x], params), "cpu")
+    try:
+        theirs = tuple(module(torch.zeros((BATCH, *x))).shape)
+    except TORCH_REFUSES as exc:
+        assert isinstance(ours, ShapeError), f"torch refuses {params} on {x}: {exc}; we predicted {ours}"
+        return None
+    assert not isinstance(ours, ShapeError), f"we refuse {params} on {x} ({ours}) but torch gives {theirs}"
+    assert theirs == (BATCH, *ours), (params, x)
+    return ours
+
+
+def test_upsample_formulas_and_refusals() -> None:
+    spec = REGISTRY["Upsample"]
+    params = spec.coerce_params({"scale_factor": 2})
+    assert spec.shape([(64, 28, 14)], params) == (64, 56, 28)
+    assert formula_of("Upsample", [(64, 28, 14)], (64, 56, 28), {"scale_factor": 2}) == \
+        "H: 56 = ⌊28·2⌋; W: 28 = ⌊14·2⌋"
+    assert formula_of("Upsample", [(3, 7, 7)], (3, 7, 7), {"scale_factor": 1.1}) == "7 = ⌊7·1.1⌋"
+    assert formula_of("Upsample", [(3, 7, 5)], (3, 9, 9), {"size": 9}) == "size 9 from 7×5"
+    for params, message, field in [
+        ({"scale_factor": 0.1}, "scale_factor 0.1 leaves no pixel of 7×9; use scale_factor ≥ 0.1429",
+         "scale_factor"),
+        ({"align_corners": True}, "align_corners applies to bilinear and bicubic only, not nearest; "
+                                  "clear it or change the mode", "align_corners"),
+    ]:
+        with pytest.raises(ShapeError) as info:
+            spec.shape([(3, 7, 9)], spec.coerce_params(params))
+        assert (str(info.value), info.value.param) == (message, field)
+        assert upsample_outcome(params, (3, 7, 9)) is None  # torch refuses too
+    # The suggested factor is enough.
+    assert upsample_outcome({"scale_factor": 0.1429}, (3, 7, 9)) == (3, 1, 1)
+    assert shape_error("Upsample", [(64,)]) == \
+        "Upsample needs a C×H×W input, got 64: it enlarges height and width"
 
 
 # -- costs of a whole network ------------------------------------------------------------------
@@ -295,6 +399,25 @@ def test_a_squeeze_and_excitation_network_costs_what_flop_counter_counts() -> No
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         module(torch.zeros(3, 4, 6, 6))
     assert totals(graph)["macs"] == counter.get_total_flops() // (2 * 3) == 8 * 36 * 4 * 9 + 8 * 8
+
+
+def test_a_decoder_costs_what_flop_counter_counts() -> None:
+    from designer.graph import Graph
+    from designer.graph.summary import totals
+
+    graph = Graph()
+    graph.add_node("Input", "x", {"shape": [4, 5, 5]})
+    graph.add_node("ConvTranspose2d", "up1", {"out_channels": 6, "kernel_size": 4, "stride": 2, "padding": 1,
+                                               "groups": 2})
+    graph.add_node("Upsample", "up2", {"scale_factor": 1.5, "mode": "bicubic"})
+    graph.add_node("Conv2d", "head", {"out_channels": 2, "kernel_size": 1})
+    for source, target in [("x", "up1"), ("up1", "up2"), ("up2", "head")]:
+        graph.connect(source, target)
+    assert graph.result("up2").shape == (6, 15, 15)
+    module = graph.to_torch().eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        module(torch.zeros(3, 4, 5, 5))
+    assert totals(graph)["macs"] == counter.get_total_flops() // (2 * 3) == 4 * 25 * 3 * 16 + 2 * 225 * 6
 
 
 # -- the messages people read --------------------------------------------------------------------

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from designer.graph.importer import ModelImportError, import_model
-from tests.graph.test_importer import check_import, types
+from tests.graph.test_importer import assert_same_outputs, check_import, types
 
 # -- activations -----------------------------------------------------------------------------
 
@@ -193,3 +193,90 @@ def test_a_transposed_convolution_given_its_output_size_is_refused():
     with pytest.raises(ModelImportError) as error:
         import_model(Net(), (3, 8, 8))
     assert "called with more than its input" in str(error.value)
+
+
+# -- Upsample -----------------------------------------------------------------------------------
+
+
+class UNetUp(nn.Module):
+    """A decoder's ways up: modules and functions, by factor and to a size."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.up = nn.Upsample(scale_factor=2)
+        self.smooth = nn.Upsample(size=(9, 13), mode="bilinear", align_corners=True)
+        self.exact = nn.Upsample(scale_factor=1.5, mode="nearest-exact")
+
+    def forward(self, x):
+        x = self.smooth(self.up(self.conv(x)))
+        x = F.interpolate(x, scale_factor=(2.0, 2.0), mode="bicubic")
+        x = F.interpolate(x, size=20)
+        return self.exact(x)
+
+
+def test_upsample_imports_from_the_module_and_interpolate():
+    imported = check_import(UNetUp(), (3, 4, 5))
+    graph = imported.graph
+    ups = [graph.node(n).params for n in graph.topological_order() if graph.node(n).type == "Upsample"]
+    assert ups == [
+        {"size": None, "scale_factor": 2.0, "mode": "nearest", "align_corners": False},
+        {"size": (9, 13), "scale_factor": 2.0, "mode": "bilinear", "align_corners": True},
+        {"size": None, "scale_factor": 2.0, "mode": "bicubic", "align_corners": False},
+        {"size": 20, "scale_factor": 2.0, "mode": "nearest", "align_corners": False},
+        {"size": None, "scale_factor": 1.5, "mode": "nearest-exact", "align_corners": False},
+    ]
+    assert graph.result(graph.outputs()[0]).shape == (4, 30, 30)
+
+
+class OldSpellings(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, 1)
+        self.nearest = nn.UpsamplingNearest2d(scale_factor=2)
+        self.bilinear = nn.UpsamplingBilinear2d(size=(7, 9))
+
+    def forward(self, x):
+        x = self.bilinear(self.nearest(self.conv(x)))
+        return F.upsample(x, scale_factor=3, mode="bilinear")
+
+
+@pytest.mark.filterwarnings("ignore:`nn.functional.upsample` is deprecated:UserWarning")
+def test_the_upsampling_classes_and_f_upsample_are_upsample():
+    model = OldSpellings()
+    imported = import_model(model, (3, 4, 4))
+    assert_same_outputs(model, imported, (3, 4, 4))
+    graph = imported.graph
+    assert graph.node("bilinear").params == {
+        "size": (7, 9), "scale_factor": 2.0, "mode": "bilinear", "align_corners": True}
+    assert graph.node("nearest").params["mode"] == "nearest"
+    assert list(types(imported).values())[-1] == "Upsample"
+
+
+@pytest.mark.parametrize(("forward", "fragment"), [
+    ("return F.interpolate(x, scale_factor=(2, 3))",
+     "scale_factor (2, 3) differs between height and width; Upsample scales both by one factor: "
+     "give size instead"),
+    ("return F.interpolate(x, scale_factor=1.7, recompute_scale_factor=True)",
+     "recompute_scale_factor=True with a scale that does not give whole sizes"),
+    ("return F.interpolate(x, scale_factor=2.0, mode='bilinear', antialias=True)",
+     "antialias=True has no block parameter"),
+    ("return F.interpolate(x.flatten(2), scale_factor=2.0)",
+     "only a batch of C×H×W images can be drawn as Upsample"),
+    ("return F.interpolate(x, scale_factor=2.0, mode='area')", "mode: must be one of"),
+])
+def test_what_is_not_upsample_says_why(forward, fragment):
+    assert_refused(forward, (2, 4, 4), fragment)
+
+
+def test_a_recomputed_whole_scale_is_upsample():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 3, 1)
+
+        def forward(self, x):
+            return F.interpolate(self.conv(x), scale_factor=2.5, mode="bilinear", recompute_scale_factor=True)
+
+    imported = check_import(Net(), (3, 4, 6))  # 4·2.5 and 6·2.5 are whole: the recomputed scale is 2.5
+    assert imported.graph.result(imported.graph.outputs()[0]).shape == (3, 10, 15)

@@ -1,4 +1,7 @@
-"""Element-wise products and reductions: Mul and Mean, the two halves of squeeze-and-excitation.
+"""Element-wise products, reductions and resampling: Mul, Mean and Upsample.
+
+Mul and Mean are the two halves of squeeze-and-excitation; Upsample is the
+decoder's way up without weights.
 
 ``Mul`` multiplies two tensors with numpy's broadcasting over the per-sample
 shapes: C×H×W · C×1×1 is the SE gate, and a learned C×1×1 tensor (a Parameter
@@ -12,27 +15,34 @@ bug whatever the numbers (the message says how to reshape it instead).
 with the batch axis 0, which a block never touches. It is global average pooling
 and the SE squeeze in one block, and the mean over tokens on T×D inputs.
 
-Neither has parameters, and neither costs multiply-accumulates: torch's
-``flop_counter`` counts no FLOPs for ``aten.mul`` or ``aten.mean``, and the
-totals here follow it so that they agree with what torch reports.
+``Upsample`` enlarges an image by a scale factor or to a size, by nearest,
+bilinear or bicubic interpolation, as ``nn.Upsample`` and ``F.interpolate`` do.
+
+None has parameters, and none costs multiply-accumulates: torch's
+``flop_counter`` counts no FLOPs for ``aten.mul``, ``aten.mean`` or the
+interpolations, and the totals here follow it so that they agree with what
+torch reports.
 """
 
 from __future__ import annotations
 
+import math
 import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from designer.graph.errors import ShapeError
-from designer.graph.params import BoolParam, ShapeParam
-from designer.graph.shapes import fmt_shape
+from designer.graph.params import BoolParam, ChoiceParam, FloatParam, PairParam, ShapeParam, pair
+from designer.graph.shapes import fmt_pair, fmt_shape, need_rank, per_axis
 from designer.graph.spec import (
     REQUIRED,
     Arg,
     BlockSpec,
     CallSite,
     FromCall,
+    FromModule,
+    ModuleCall,
     Params,
     Refused,
     Shape,
@@ -230,4 +240,125 @@ MEAN = BlockSpec(
                   for target in ("Tensor.mean", "torch.mean")),
 )
 
-SPECS = (MUL, MEAN)
+
+# -- Upsample ----------------------------------------------------------------------------
+
+_INTERPOLATING = ("bilinear", "bicubic")  # the modes that take align_corners
+
+
+def _upsample_shape(inputs: Sequence[Shape], p: Params) -> Shape:
+    x = inputs[0]
+    need_rank("Upsample", x, (3,), "it enlarges height and width")
+    if p["align_corners"] and p["mode"] not in _INTERPOLATING:
+        raise ShapeError(f"align_corners applies to bilinear and bicubic only, not {p['mode']}; "
+                         "clear it or change the mode", "align_corners")
+    c, h, w = x
+    if p["size"] is not None:
+        return (c, *pair(p["size"]))
+    scale = p["scale_factor"]
+    # torch truncates the product, in the same double-precision arithmetic.
+    oh, ow = int(h * scale), int(w * scale)
+    if oh < 1 or ow < 1:
+        smallest = math.ceil(10_000 / min(h, w)) / 10_000
+        raise ShapeError(f"scale_factor {_number(scale)} leaves no pixel of {fmt_pair(h, w)}; "
+                         f"use scale_factor ≥ {_number(smallest)}", "scale_factor")
+    return (c, oh, ow)
+
+
+def _number(value: float) -> str:
+    """``2`` for 2.0, and every digit where fewer would change the value."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
+def _upsample_formula(inputs: Sequence[Shape], out: Shape, p: Params) -> str:
+    _, h, w = inputs[0]
+    if p["size"] is not None:
+        return f"size {fmt_pair(out[1], out[2])} from {fmt_pair(h, w)}"
+    scale = _number(p["scale_factor"])
+    return per_axis(f"{out[1]} = ⌊{h}·{scale}⌋", f"{out[2]} = ⌊{w}·{scale}⌋")
+
+
+def _upsample_module(inputs: Sequence[Shape], p: Params) -> ModuleCall:
+    kwargs: list[tuple[str, Any]] = [("size", p["size"]) if p["size"] is not None
+                                     else ("scale_factor", p["scale_factor"])]
+    if p["mode"] != "nearest":
+        kwargs.append(("mode", p["mode"]))
+    if p["align_corners"]:
+        kwargs.append(("align_corners", True))
+    return ModuleCall("Upsample", (), tuple(kwargs))
+
+
+def _upsample_label(p: Params) -> str:
+    how = f"→ {fmt_pair(*pair(p['size']))}" if p["size"] is not None else f"×{_number(p['scale_factor'])}"
+    return f"{how} {p['mode']}"
+
+
+def _upsample_read(size: Any, scale: Any, mode: str, align_corners: bool | None, recompute: bool | None,
+                   site: CallSite) -> dict[str, Any]:
+    """The block's parameters from nn.Upsample's attributes or F.interpolate's arguments."""
+    if len(site.inputs[0]) != 4:
+        raise Refused("only a batch of C×H×W images can be drawn as Upsample")
+    params: dict[str, Any] = {"mode": mode, "align_corners": bool(align_corners)}
+    if size is not None:
+        return {**params, "size": size}
+    factors = list(scale) if isinstance(scale, (list, tuple)) else [scale, scale]
+    if len(set(factors)) != 1:
+        raise Refused(f"scale_factor {tuple(factors)} differs between height and width; "
+                      "Upsample scales both by one factor: give size instead")
+    if recompute and any(not float(d * factors[0]).is_integer() for d in site.inputs[0][2:]):
+        # The kernel would then use output / input instead of the factor, which differs here.
+        raise Refused("recompute_scale_factor=True with a scale that does not give whole sizes; "
+                      "give size instead")
+    return {**params, "scale_factor": factors[0]}
+
+
+def _interpolate_read(site: CallSite) -> dict[str, Any]:
+    a = site.arguments
+    return _upsample_read(a["size"], a["scale_factor"], a["mode"], a["align_corners"],
+                          a["recompute_scale_factor"], site)
+
+
+def _module_read(module: Any, site: CallSite) -> dict[str, Any]:
+    return _upsample_read(module.size, module.scale_factor, module.mode, module.align_corners,
+                          module.recompute_scale_factor, site)
+
+
+_INTERPOLATE_ARGS = (("size", None), ("scale_factor", None), ("mode", "nearest"), ("align_corners", None),
+                     ("recompute_scale_factor", None), ("antialias", False))
+
+UPSAMPLE = BlockSpec(
+    type="Upsample",
+    prefix="up",
+    category="Pooling",
+    help="Enlarges the image by scale_factor, or to size, interpolating as mode says; no "
+    "weights. MACs 0: torch's flop_counter counts no interpolation. Its output pixels "
+    "are finer than the input's, so no receptive field is shown from here on.",
+    params=(
+        PairParam("size", None, "Output height and width; auto uses scale_factor instead.",
+                  low=1, high=1 << 16, optional=True),
+        FloatParam("scale_factor", 2.0, "Enlargement of height and width, when size is auto; "
+                   "the output has ⌊size·scale_factor⌋ pixels.", low=0, high=4096, low_open=True),
+        ChoiceParam("mode", "nearest", "How new pixels are found: copied from the nearest "
+                    "(nearest-exact rounds as image libraries do), or interpolated.",
+                    choices=("nearest", "nearest-exact", "bilinear", "bicubic")),
+        BoolParam("align_corners", False, "bilinear and bicubic only: align the corner pixels' "
+                  "centres rather than their outer edges."),
+    ),
+    shape=_upsample_shape,
+    formula=_upsample_formula,
+    input_ranks=frozenset({3}),
+    rank_hint="Upsample needs a C×H×W input",
+    module=_upsample_module,
+    window=lambda inputs, p: None,
+    label=_upsample_label,
+    imports=(
+        # The two Upsampling… classes are nn.Upsample with the mode (and align_corners) fixed.
+        *(FromModule(cls, read=_module_read)
+          for cls in ("Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d")),
+        FromCall("torch.nn.functional.interpolate", _INTERPOLATE_ARGS, fixed=(("antialias", False),),
+                 read=_interpolate_read),
+    ),
+)
+
+SPECS = (MUL, MEAN, UPSAMPLE)
