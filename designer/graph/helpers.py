@@ -9,6 +9,11 @@ that uses only ``torch`` and ``nn`` (``nn.functional`` for functions), the file'
 
 from __future__ import annotations
 
+import ast
+import inspect
+import linecache
+import textwrap
+import types
 from functools import cache
 from typing import Any
 
@@ -66,5 +71,33 @@ def helper_namespace(names: tuple[str, ...]) -> dict[str, Any]:
 
     namespace: dict[str, Any] = {"__name__": "designer.graph.helpers.compiled", "torch": torch, "nn": nn}
     if names:
-        exec(compile(helper_source(list(names)), "<designer helpers>", "exec"), namespace)
+        source = helper_source(list(names))
+        filename = f"<designer helpers: {' '.join(names)}>"
+        # Registered so that inspect finds the source, as helper_of reads it.
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        exec(compile(source, filename, "exec"), namespace)
     return namespace
+
+
+def helper_of(cls: type) -> str | None:
+    """Which helper ``cls`` is, as an exported file or the compiler defines it, or None.
+
+    The class must have the helper's name, bases and methods, statement for statement
+    (compared as syntax trees, so where it was written does not matter): an edited
+    copy computes something else and is not the block.
+    """
+    name = cls.__name__
+    if name not in HELPERS:
+        return None
+    reference = helper_namespace((name,))[name]
+    if cls.__bases__ != reference.__bases__:
+        return None
+    (statement,) = ast.parse(HELPERS[name]).body
+    assert isinstance(statement, ast.ClassDef)
+    wanted = {f.name: ast.dump(f) for f in statement.body if isinstance(f, ast.FunctionDef)}
+    try:
+        found = {key: ast.dump(ast.parse(textwrap.dedent(inspect.getsource(value))).body[0])
+                 for key, value in vars(cls).items() if isinstance(value, types.FunctionType)}
+    except (OSError, TypeError, SyntaxError):
+        return None  # no source to compare: not known to be the helper
+    return name if found == wanted else None

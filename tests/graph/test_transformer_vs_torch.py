@@ -25,7 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from designer import export
 from designer.graph import Graph
 from designer.graph.errors import ShapeError
-from designer.graph.helpers import helper_source
+from designer.graph.helpers import helper_of, helper_source
 from designer.graph.registry import REGISTRY
 from designer.graph.summary import rows
 from tests.graph.test_blocks_vs_torch import (
@@ -359,6 +359,26 @@ def test_multihead_attention_vit_b_costs() -> None:
 
 
 # -- the exported file -------------------------------------------------------------------------
+
+
+def test_helper_classes_are_known_in_the_exported_file_and_the_compiled_module(tmp_path: Path) -> None:
+    graph = vit_head()
+    graph.add_node("StochasticDepth", "drop", {"p": 0.2})
+    graph.connect("embedded", "drop")
+    exported = load_exported(graph, tmp_path)
+    compiled = graph.to_torch()
+    for model in (exported, compiled):
+        assert helper_of(type(model.drop)) == "StochasticDepth"
+        assert helper_of(type(model)) is None
+    edited = tmp_path / "edited.py"
+    edited.write_text((tmp_path / "model.py").read_text(encoding="utf-8").replace("x * noise", "x + noise"),
+                      encoding="utf-8")
+    namespace: dict[str, Any] = {}
+    exec(compile(edited.read_text(encoding="utf-8"), str(edited), "exec"), namespace)
+    assert helper_of(namespace["StochasticDepth"]) is None, "an edited copy computes something else"
+    unsourced: dict[str, Any] = {"nn": nn, "torch": torch}
+    exec(helper_source(["StochasticDepth"]), unsourced)  # no file to read its source from
+    assert helper_of(unsourced["StochasticDepth"]) is None
 
 
 def test_helper_classes_are_formatted_as_ruff_formats_them(tmp_path: Path) -> None:
