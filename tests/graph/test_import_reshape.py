@@ -6,12 +6,16 @@ weights, computes exactly what the model computes.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from designer.graph.importer import ModelImportError, import_model
+from designer.graph.summary import totals
 from tests.graph.test_importer import assert_one_line, check_import, randomise_statistics, types
 
 
@@ -246,3 +250,68 @@ def test_two_items_of_one_call_that_cannot_be_drawn_are_one_op():
         import_model(model("x.max(1)[0] + x.max(1)[1]"), (6, 4, 4))
     message = assert_one_line(error)
     assert "Tensor.max ×2 (max_1, max_2)" in message
+
+
+# -- ShuffleNet v2, written from the paper (Ma et al. 2018) as torchvision writes it ---------------
+
+
+def conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1,
+            relu: bool = True) -> list[nn.Module]:
+    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
+                               nn.BatchNorm2d(cout)]
+    return [*layers, nn.ReLU(inplace=True)] if relu else layers
+
+
+class ShuffleUnit(nn.Module):
+    """Stride 1: half the channels pass, the other half goes through the branch; stride 2: two branches."""
+
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.stride, half = stride, cout // 2
+        self.branch1 = nn.Sequential(*conv_bn(cin, cin, 3, stride, groups=cin, relu=False),
+                                     *conv_bn(cin, half, 1)) if stride > 1 else nn.Sequential()
+        self.branch2 = nn.Sequential(*conv_bn(cin if stride > 1 else half, half, 1),
+                                     *conv_bn(half, half, 3, stride, groups=half, relu=False),
+                                     *conv_bn(half, half, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.stride == 1:
+            x1, x2 = x.chunk(2, dim=1)
+            out = torch.cat((x1, self.branch2(x2)), dim=1)
+        else:
+            out = torch.cat((self.branch1(x), self.branch2(x)), dim=1)
+        return channel_shuffle(out, 2)
+
+
+class ShuffleNetV2(nn.Module):
+    """×1.0: stages of 4, 8 and 4 units at 116, 232 and 464 channels."""
+
+    def __init__(self, num_classes: int = 1000) -> None:
+        super().__init__()
+        self.conv1 = nn.Sequential(*conv_bn(3, 24, 3, 2))
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        stages, cin = [], 24
+        for repeats, cout in ((4, 116), (8, 232), (4, 464)):
+            units = [ShuffleUnit(cin, cout, 2), *(ShuffleUnit(cout, cout, 1) for _ in range(repeats - 1))]
+            stages.append(nn.Sequential(*units))
+            cin = cout
+        self.stage2, self.stage3, self.stage4 = stages
+        self.conv5 = nn.Sequential(*conv_bn(464, 1024, 1))
+        self.fc = nn.Linear(1024, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stage4(self.stage3(self.stage2(self.maxpool(self.conv1(x)))))
+        return self.fc(self.conv5(x).mean([2, 3]))
+
+
+def test_shufflenet_v2_imports_exactly():
+    model_ = ShuffleNetV2()
+    randomise_statistics(model_)
+    imported = check_import(model_, (3, 32, 32))  # a small image keeps it fast; the parameters do not change
+    graph = imported.graph
+    assert totals(graph)["params"] == 2_278_604  # torchvision's shufflenet_v2_x1_0
+    kinds = Counter(node.type for node in graph.nodes.values())
+    assert (kinds["Narrow"], kinds["ChannelShuffle"], kinds["Concat"]) == (26, 16, 16)  # 13 stride-1 units
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model_.eval()(torch.zeros(1, 3, 32, 32))
+    assert totals(graph)["macs"] == counter.get_total_flops() // 2
