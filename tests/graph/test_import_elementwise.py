@@ -126,6 +126,48 @@ def test_mean_over_channels_and_a_single_negative_axis():
     assert [graph.result(n).shape for n in graph.outputs()] == [(1, 4, 5), (3, 4)]
 
 
+class LayerScale(nn.Module):
+    """ConvNeXt's layer scale: a learned C×1×1 tensor, without the batch axis, times the branch."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.layer_scale = nn.Parameter(torch.rand(4, 1, 1))
+        self.gamma = nn.Parameter(torch.rand(1, 4))
+
+    def forward(self, x):
+        x = self.layer_scale * self.conv(x)
+        return torch.mul(x.mean((2, 3), keepdim=True).flatten(1), self.gamma)
+
+
+def test_layer_scale_is_a_mul_by_a_learned_tensor():
+    imported = check_import(LayerScale(), (3, 5, 5))
+    graph = imported.graph
+    assert [(graph.node(n).type, graph.result(n).shape) for n in graph.topological_order()] == [
+        ("Input", (3, 5, 5)), ("Parameter", (4, 1, 1)), ("Conv2d", (4, 5, 5)), ("Mul", (4, 5, 5)),
+        ("Mean", (4, 1, 1)), ("Flatten", (4,)), ("Parameter", (4,)), ("Mul", (4,)),
+    ]
+
+
+@pytest.mark.xfail(strict=True, reason="the importer shows the last rule's reason: here the x * 2 rule's, "
+                   "which cannot bind a tensor; it should prefer a rule that bound the call")
+def test_a_product_of_two_learned_tensors_is_refused():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.Parameter(torch.rand(4, 1, 1))
+            self.b = nn.Parameter(torch.rand(4, 1, 1))
+            self.conv = nn.Conv2d(4, 4, 1)
+
+        def forward(self, x):
+            return self.conv(x) * (self.a * self.b)
+
+    with pytest.raises(ModelImportError) as error:
+        import_model(Net(), (4, 3, 3))
+    assert "both are learned tensors; Mul multiplies what the network computes for each sample" \
+        in str(error.value)
+
+
 @pytest.mark.parametrize(("forward", "fragment"), [
     ("return x * 2", "a tensor times a number has no block; Mul multiplies two tensors"),
     ("return torch.mul(x, 0.5)", "a tensor times a number has no block"),
