@@ -27,6 +27,7 @@ from designer.graph import Graph
 from designer.graph.errors import ShapeError
 from designer.graph.helpers import helper_of, helper_source
 from designer.graph.registry import REGISTRY
+from designer.graph.search import match_rank
 from designer.graph.summary import rows
 from tests.graph.test_blocks_vs_torch import (
     BATCH,
@@ -388,3 +389,15 @@ def test_helper_classes_are_formatted_as_ruff_formats_them(tmp_path: Path) -> No
     for args in (["check", "--isolated"], ["format", "--isolated", "--check"]):
         result = subprocess.run([str(RUFF), *args, str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("typed", "block"), [
+    ("dense", "Linear"), ("fully connected", "Linear"), ("attention", "MultiheadAttention"),
+    ("mha", "MultiheadAttention"), ("class token", "Parameter"), ("position embedding", "Parameter"),
+    ("layer scale", "Parameter"), ("drop path", "StochasticDepth"), ("layer norm", "LayerNorm"),
+    ("channels-first layer norm", "LayerNorm2d"),
+])
+def test_search_finds_these_blocks_by_what_people_call_them(typed: str, block: str) -> None:
+    ranks = {name: match_rank(spec, typed) for name, spec in REGISTRY.items()}
+    found = sorted((rank, name) for name, rank in ranks.items() if rank is not None)
+    assert found and found[0][0] == ranks[block], found[:3]

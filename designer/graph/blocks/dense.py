@@ -167,6 +167,7 @@ LINEAR = BlockSpec(
     # Per position on an H×W×C map, so the receptive field stays; a flat input has none.
     window=lambda inputs, p: (1, 1, 1, 1) if len(inputs[0]) == 3 else None,
     label=lambda p: str(p["out_features"]),
+    aliases=("fully connected", "dense", "fc"),
     imports=(FromModule("Linear", read=_linear_read),),
 )
 
