@@ -108,6 +108,9 @@ def _trace(model: nn.Module, label: str) -> fx.GraphModule:
         graph = tracer.trace(model, concrete_args=concrete or None)
         traced = fx.GraphModule(tracer.root, graph, type(model).__name__)
     except Exception as exc:
+        if "'len' is not supported" in str(exc):
+            raise ModelImportError(f"cannot trace {label}: len() of a tensor is not recorded by torch.fx; "
+                                   "write x.shape[0] (or x.size(0)) for the batch size") from None
         raise ModelImportError(f"cannot trace {label}: {exc_text(exc)}; models with data-dependent "
                                "control flow cannot be imported") from None
     # An in-place op often has no users, yet later ops read what it wrote: keep it.
@@ -156,10 +159,10 @@ def _in_place(node: fx.Node, traced: fx.GraphModule) -> bool:
 
 
 def _run(model: nn.Module, traced: fx.GraphModule, shape: Shape,
-         label: str) -> tuple[dict[fx.Node, Shape | None], dict[fx.Node, int], dict[fx.Node, int]]:
+         label: str) -> tuple[dict[fx.Node, Shape | None], dict[fx.Node, Any], dict[fx.Node, int]]:
     """The real output shape of every node (batch first), from one run on zeros in eval mode,
-    the value of every node that gives a number (``x.size(1)``) and the length of every
-    tuple of tensors (``x.chunk(2)``).
+    the value of every node that gives a number or sizes (``x.size(1)``, ``x.shape[2:]``) and
+    the length of every tuple of tensors (``x.chunk(2)``).
 
     The batch is two: batch norm without running statistics refuses a batch of one.
     """
@@ -171,7 +174,7 @@ def _run(model: nn.Module, traced: fx.GraphModule, shape: Shape,
                     dtype=first.dtype if first is not None and first.is_floating_point() else torch.float32)
     interpreter = fx.Interpreter(traced)
     shapes: dict[fx.Node, Shape | None] = {}
-    numbers: dict[fx.Node, int] = {}
+    numbers: dict[fx.Node, Any] = {}
     tuples: dict[fx.Node, int] = {}
     modes = {m: m.training for m in itertools.chain(model.modules(), traced.modules())}
     node = None
@@ -182,8 +185,8 @@ def _run(model: nn.Module, traced: fx.GraphModule, shape: Shape,
                 value = _run_node(interpreter, node, x)
                 interpreter.env[node] = value
                 shapes[node] = tuple(value.shape) if isinstance(value, torch.Tensor) else None
-                if isinstance(value, int):
-                    numbers[node] = value
+                if isinstance(value, (int, torch.Size)):
+                    numbers[node] = tuple(value) if isinstance(value, torch.Size) else value
                 elif isinstance(value, (tuple, list)) and value and \
                         all(isinstance(v, torch.Tensor) for v in value):
                     tuples[node] = len(value)
@@ -232,7 +235,7 @@ class _Op:
 class _Context:
     traced: fx.GraphModule
     shapes: dict[fx.Node, Shape | None]
-    numbers: dict[fx.Node, int]
+    numbers: dict[fx.Node, Any]  # ints, and tuples of them for sizes
     tuples: dict[fx.Node, int]
     input_shape: Shape
     has_input: bool = False

@@ -52,6 +52,7 @@ def model(forward: str, channels: int = 6) -> nn.Module:
     ("torch.reshape(x, (x.size(0), 2, 3, 16))", [("Reshape", {"shape": (2, 3, 16)})]),
     ("x.view(x.size(0), -1)", [("Flatten", {"start_dim": 1, "end_dim": -1})]),  # still a Flatten
     ("x.permute(0, 1, 2, 3)", []),  # the identity order changes nothing
+    ("x.permute(0, x.dim() - 2, 3, 1)", [("Permute", {"dims": (0, 2, 3, 1)})]),  # computed from sizes
 ])
 def test_axes_and_reshapes_import(forward, expected):
     assert blocks(model(forward), (6, 4, 4)) == expected
@@ -238,11 +239,23 @@ def test_vit_process_input_follows_its_sizes_and_drops_its_checks():
     ("x.max(1)[0]", "Tensor.max ×1 (max_1): conv.max(1)"),
     ("x.select(0, 1)", "conv.select(0, 1): it splits the batch"),
     ("x[:, 1:1]", "conv[:, 1:1]: it takes nothing"),
+    ("x.transpose(x.size(0), 1)", "conv.transpose(size, 1): its dim0 is not a fixed number"),
+    ("x.chunk(x.size(0), 1)[0]", "conv.chunk(size, 1): its number of chunks is not a fixed number"),
+    ("x.split([x.size(0), 4], 1)[1]", "conv.split([size, 4], 1): its split size is not a fixed number"),
+    ("x[:, x.size(0)]", "conv[:, size]: it indexes with something other than fixed numbers"),
+    ("torch.reshape(x, x.shape)", "reshape(conv, getattr_1): its first size, 2, does not follow the batch"),
 ])
 def test_what_cannot_be_drawn_says_why(forward, fragment):
     with pytest.raises(ModelImportError) as error:
         import_model(model(forward), (6, 4, 4))
     assert_one_line(error, "cannot import", fragment)
+
+
+def test_len_of_a_tensor_is_named_with_what_to_write_instead():
+    with pytest.raises(ModelImportError) as error:
+        import_model(model("x.view(len(x), -1)"), (6, 4, 4))
+    assert str(error.value) == ("cannot trace Net: len() of a tensor is not recorded by torch.fx; "
+                                "write x.shape[0] (or x.size(0)) for the batch size")
 
 
 def test_two_items_of_one_call_that_cannot_be_drawn_are_one_op():

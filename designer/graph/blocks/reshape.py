@@ -61,6 +61,8 @@ class IntsParam(Param):
     def coerce(self, value: Any) -> tuple[int, ...]:
         if isinstance(value, str):
             value = self._parse(value)
+        if isinstance(value, (list, tuple)):  # 2.0 is 2, as IntParam takes it
+            value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
         shortest, longest = self.lengths
         if not isinstance(value, (list, tuple)) or not shortest <= len(value) <= longest:
             raise self.fail(f"expected {shortest} to {longest} whole numbers, like {list(self.default)}, "
@@ -141,11 +143,7 @@ def _permute_shape(inputs: Sequence[Shape], p: Params) -> Shape:
 
 
 def _permute_read(site: CallSite) -> dict[str, Any] | None:
-    dims = site.arguments["dims"]
-    if len(dims) == 1 and isinstance(dims[0], (list, tuple)):
-        dims = dims[0]
-    if not all(isinstance(d, int) for d in dims):
-        raise Refused("its dims are not plain numbers")
+    dims = _numbers(site.arguments["dims"], "dims")
     if dims and dims[0] % len(site.inputs[0]) != 0:
         raise Refused("it moves the batch axis, which every block keeps first")
     if [d % len(site.inputs[0]) for d in dims] == list(range(len(dims))):
@@ -182,7 +180,7 @@ def _transpose_shape(inputs: Sequence[Shape], p: Params) -> Shape:
 
 
 def _transpose_read(site: CallSite) -> dict[str, Any]:
-    dims = (site.arguments["dim0"], site.arguments["dim1"])
+    dims = (_number(site.arguments["dim0"], "dim0"), _number(site.arguments["dim1"], "dim1"))
     if any(d % len(site.inputs[0]) == 0 for d in dims):
         raise Refused("it moves the batch axis, which every block keeps first")
     return {"dim0": dims[0], "dim1": dims[1]}
@@ -260,7 +258,8 @@ RESHAPE = BlockSpec(
     type="Reshape",
     category="Shape",
     help="Gives each sample a new shape holding the same values in the same order, as x.reshape(n, 768, 196) "
-    "does; one size may be −1, worked out from the others. The batch axis stays.",
+    "does; one size may be −1, worked out from the others. The batch axis stays. A shape of −1 alone is "
+    "what Flatten does, and imports back as a Flatten.",
     params=(IntsParam("shape", (-1,), "The new shape of one sample; −1 for the one size that follows.",
                       low=-1, lengths=(1, MAX_AXES - 1), sizes=True),),
     shape=_reshape_shape,
@@ -341,7 +340,7 @@ def _indexed(site: CallSite) -> tuple[int, Any] | None:
     if dim % rank == 0:
         raise Refused("it takes part of the batch, which every block keeps whole")
     if not isinstance(entry, (int, slice)) or isinstance(entry, bool):
-        raise Refused("it indexes with values computed while the model runs")
+        raise Refused("it indexes with something other than fixed numbers")
     return dim, entry
 
 
@@ -364,7 +363,7 @@ def _slice_read(site: CallSite) -> dict[str, Any] | None:
     if not isinstance(entry, slice):
         raise Refused("it picks one item, which is a Select")
     if not all(v is None or isinstance(v, int) for v in (entry.start, entry.stop, entry.step)):
-        raise Refused("its bounds are computed while the model runs")
+        raise Refused("its bounds are not fixed numbers")
     start, stop, step = entry.indices(site.inputs[0][dim])
     if step != 1:
         raise Refused(f"it takes every {step}th item; Narrow takes neighbours")
@@ -373,18 +372,27 @@ def _slice_read(site: CallSite) -> dict[str, Any] | None:
     return {"dim": dim, "start": start, "length": stop - start}
 
 
+def _number(value: Any, what: str) -> int:
+    """A plain number of the call (not the batch size, not a tensor), or Refused."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Refused(f"its {what} is not a fixed number")
+    return value
+
+
+def _numbers(values: Any, what: str) -> list[int]:
+    return [_number(v, what) for v in (values if isinstance(values, (list, tuple)) else [values])]
+
+
 def _batch_dim(site: CallSite, dim: Any) -> int:
-    if not isinstance(dim, int):
-        raise Refused("its dim is computed while the model runs")
-    if dim % len(site.inputs[0]) == 0:
+    if _number(dim, "dim") % len(site.inputs[0]) == 0:
         raise Refused("it splits the batch, which every block keeps whole")
-    return dim
+    return int(dim)
 
 
 def _chunk_read(site: CallSite) -> dict[str, Any]:
     """Item k of ``x.chunk(n, dim)``: torch makes every chunk ⌈size / n⌉ long but the last."""
     dim = _batch_dim(site, site.arguments["dim"])
-    size, chunks = site.inputs[0][dim], site.arguments["chunks"]
+    size, chunks = site.inputs[0][dim], _number(site.arguments["chunks"], "number of chunks")
     each = -(-size // chunks)
     start = site.arguments[ITEM] * each
     return {"dim": dim, "start": start, "length": min(each, size - start)}
@@ -393,26 +401,21 @@ def _chunk_read(site: CallSite) -> dict[str, Any]:
 def _split_read(site: CallSite) -> dict[str, Any]:
     """Item k of ``x.split(24, dim)`` (pieces of 24, the last shorter) or ``x.split([58, 58], dim)``."""
     dim = _batch_dim(site, site.arguments["dim"])
-    sizes = site.arguments.get("split_size", site.arguments.get("split_size_or_sections"))
-    item, whole = site.arguments[ITEM], site.inputs[0][dim]
-    if isinstance(sizes, (list, tuple)):
+    given = site.arguments.get("split_size", site.arguments.get("split_size_or_sections"))
+    sizes, item, whole = _numbers(given, "split size"), site.arguments[ITEM], site.inputs[0][dim]
+    if isinstance(given, (list, tuple)):
         return {"dim": dim, "start": sum(sizes[:item]), "length": sizes[item]}
-    return {"dim": dim, "start": item * sizes, "length": min(sizes, whole - item * sizes)}
+    return {"dim": dim, "start": item * sizes[0], "length": min(sizes[0], whole - item * sizes[0])}
 
 
 def _narrow_read(site: CallSite) -> dict[str, Any]:
     dim = _batch_dim(site, site.arguments["dim"])
-    start, length = site.arguments["start"], site.arguments["length"]
-    if not isinstance(start, int) or not isinstance(length, int):
-        raise Refused("its start or length is computed while the model runs")
+    start, length = _number(site.arguments["start"], "start"), _number(site.arguments["length"], "length")
     return {"dim": dim, "start": start % site.inputs[0][dim], "length": length}
 
 
 def _select_call_read(site: CallSite) -> dict[str, Any]:
-    index = site.arguments["index"]
-    if not isinstance(index, int):
-        raise Refused("its index is computed while the model runs")
-    return {"dim": _batch_dim(site, site.arguments["dim"]), "index": index}
+    return {"dim": _batch_dim(site, site.arguments["dim"]), "index": _number(site.arguments["index"], "index")}
 
 
 def _unbind_read(site: CallSite) -> dict[str, Any]:
