@@ -16,7 +16,7 @@ def _same(inputs: Sequence[Shape], p: Params) -> Shape:
 
 
 def _simple(name: str, help: str, params: tuple[Param, ...] = (),
-            calls: tuple[ImportRule, ...] = ()) -> BlockSpec:
+            calls: tuple[ImportRule, ...] = (), aliases: tuple[str, ...] = ()) -> BlockSpec:
     """An activation that is ``nn.<name>(**params)``, and the functions and methods that compute it."""
     defaults = {q.name: q.default for q in params}
 
@@ -25,7 +25,7 @@ def _simple(name: str, help: str, params: tuple[Param, ...] = (),
         return ModuleCall(name, (), kwargs)
 
     return BlockSpec(type=name, category="Activation", help=help, params=params,
-                     shape=_same, module=module, imports=(FromModule(name), *calls))
+                     shape=_same, module=module, imports=(FromModule(name), *calls), aliases=aliases)
 
 
 def _everywhere(function: str, *signature: tuple[str, object]) -> tuple[FromCall, ...]:
@@ -105,14 +105,18 @@ SPECS = (
             calls=(FromCall(F + "tanh"), *_everywhere("tanh"))),
     # The activations of mobile networks: none has a torch.* or Tensor method, only F.*.
     _simple("ReLU6", "min(max(0, x), 6): a ReLU capped at 6, which keeps low-precision "
-            "arithmetic exact (MobileNet v1 and v2).", calls=_functional("relu6")),
+            "arithmetic exact (MobileNet v1 and v2).", calls=_functional("relu6"),
+            aliases=("clipped relu", "relu 6")),
     _simple("Hardswish", "x·ReLU6(x + 3) / 6, the hard swish (h-swish): swish made of "
-            "piecewise-linear parts, cheap on phones (MobileNet v3).", calls=_functional("hardswish")),
+            "piecewise-linear parts, cheap on phones (MobileNet v3).", calls=_functional("hardswish"),
+            aliases=("hard swish", "h-swish", "hswish")),
     _simple("Hardsigmoid", "ReLU6(x + 3) / 6, the hard sigmoid: the squeeze-and-excitation "
-            "gate of MobileNet v3.", calls=_functional("hardsigmoid")),
+            "gate of MobileNet v3.", calls=_functional("hardsigmoid"),
+            aliases=("hard sigmoid", "h-sigmoid", "hsigmoid")),
     _simple("SiLU", "x·σ(x), the sigmoid-weighted linear unit, also called swish "
-            "(EfficientNet, MnasNet's successors, RegNet-Y).", calls=_functional("silu")),
+            "(EfficientNet, MnasNet's successors, RegNet-Y).", calls=_functional("silu"),
+            aliases=("swish", "sigmoid linear unit")),
     _simple("Mish", "x·tanh(softplus(x)), a smooth, non-monotonic self-gated activation.",
-            calls=_functional("mish")),
+            calls=_functional("mish"), aliases=("self-gated",)),
     IDENTITY,
 )

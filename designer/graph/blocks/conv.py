@@ -248,6 +248,7 @@ CONVTRANSPOSE2D = BlockSpec(
     macs=_transpose_macs,
     window=lambda inputs, p: None,
     label=lambda p: _label(p, "×"),
+    aliases=("deconvolution", "transposed convolution", "up-convolution", "fractionally strided convolution"),
     imports=(FromModule("ConvTranspose2d", fixed=(("padding_mode", "zeros"),)),),
 )
 

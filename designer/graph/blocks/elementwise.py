@@ -129,6 +129,7 @@ MUL = BlockSpec(
     min_inputs=2,
     max_inputs=2,
     forward=lambda args, p, layer: f"{args[0].ident} * {args[1].ident}",
+    aliases=("multiply", "product", "gate", "squeeze-excitation", "layer scale", "hadamard product"),
     imports=tuple(rule for target in ("operator.mul", "torch.mul", "Tensor.mul", "Tensor.mul_")
                   for rule in _mul_rules(target)),
 )
@@ -235,6 +236,7 @@ MEAN = BlockSpec(
     formula=_mean_formula,
     window=_mean_window,
     forward=_mean_forward,
+    aliases=("average", "global average pooling", "gap", "squeeze", "reduce mean"),
     label=lambda p: "over " + ", ".join(map(str, p["dim"])) + (" keep" if p["keepdim"] else ""),
     imports=tuple(FromCall(target, _MEAN_ARGS, fixed=(("dtype", None),), read=_mean_read)
                   for target in ("Tensor.mean", "torch.mean")),
@@ -352,6 +354,7 @@ UPSAMPLE = BlockSpec(
     module=_upsample_module,
     window=lambda inputs, p: None,
     label=_upsample_label,
+    aliases=("interpolate", "resize", "upscale", "unpool", "nearest neighbour", "bilinear"),
     imports=(
         # The two Upsampling… classes are nn.Upsample with the mode (and align_corners) fixed.
         *(FromModule(cls, read=_module_read)
