@@ -121,8 +121,8 @@ MUL = BlockSpec(
     category="Merge",
     help="Multiplies two inputs element by element, broadcasting sizes of 1 as numpy does "
     "(C×H×W · C×1×1 is the squeeze-and-excitation gate, a learned C×1×1 tensor is layer "
-    "scale). Both inputs need as many axes. No parameters; MACs 0, as torch's flop_counter "
-    "counts element-wise products.",
+    "scale). Both inputs need the same number of axes. No parameters; MACs 0: torch's "
+    "flop_counter counts no element-wise product.",
     params=(),
     shape=_mul_shape,
     formula=lambda inputs, out, p: f"{fmt_shape(out)} = {fmt_shape(inputs[0])} · {fmt_shape(inputs[1])}",
@@ -226,10 +226,10 @@ MEAN = BlockSpec(
     help="Averages over the axes in dim, counted as torch does (0 is the batch, 1 the channels, "
     "2 and 3 height and width): dim 2, 3 is global average pooling, with keepdim the "
     "squeeze of squeeze-and-excitation (C×1×1); dim 1 on T×D tokens averages the tokens. "
-    "MACs 0, as torch's flop_counter counts a mean.",
+    "MACs 0: torch's flop_counter counts no mean.",
     params=(
         AxesParam("dim", (2, 3), "Axes to average over, as torch numbers them: 1 is the first after "
-                  "the batch (channels), 2 and 3 height and width.", ranks=tuple(range(1, MAX_AXIS + 1))),
+                  "the batch (channels), 2 and 3 height and width."),
         BoolParam("keepdim", False, "Keep the averaged axes with size 1 (C×1×1) instead of dropping them (C)."),
     ),
     shape=_mean_shape,
@@ -339,8 +339,8 @@ UPSAMPLE = BlockSpec(
     params=(
         PairParam("size", None, "Output height and width; auto uses scale_factor instead.",
                   low=1, high=1 << 16, optional=True),
-        FloatParam("scale_factor", 2.0, "Enlargement of height and width, when size is auto; "
-                   "the output has ⌊size·scale_factor⌋ pixels.", low=0, high=4096, low_open=True),
+        FloatParam("scale_factor", 2.0, "Enlargement of height and width when size is auto: "
+                   "⌊H·scale_factor⌋ rows and ⌊W·scale_factor⌋ columns.", low=0, high=4096, low_open=True),
         ChoiceParam("mode", "nearest", "How new pixels are found: copied from the nearest "
                     "(nearest-exact rounds as image libraries do), or interpolated.",
                     choices=("nearest", "nearest-exact", "bilinear", "bicubic")),
