@@ -198,8 +198,6 @@ class EncoderBlock(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
-@pytest.mark.xfail(strict=True, reason="FromModule.call needs a public sentinel for 'the input again' "
-                   "(x, x, x); the importer's _INPUT cannot be imported by a block module")
 def test_vit_encoder_block_imports_attention_as_torchvision_calls_it() -> None:
     imported = check_import(randomise(EncoderBlock()), (4, 2, 3))
     assert types(imported)["self_attention"] == "MultiheadAttention"
@@ -220,6 +218,32 @@ class CrossAttention(nn.Module):
 def test_attention_with_another_key_is_refused() -> None:
     with pytest.raises(ModelImportError, match="called with more than its input"):
         import_model(CrossAttention(), (4, 2, 3))
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, **options: bool) -> None:
+        super().__init__()
+        self.attention = nn.MultiheadAttention(6, 2, **options)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.flatten(x, 2)
+        return self.attention(x, x, x)[0]
+
+
+def test_attention_imports_without_need_weights_and_refuses_what_the_block_cannot_hold() -> None:
+    model = randomise(SelfAttention(batch_first=True, bias=False)).eval()
+    imported = import_model(model, (4, 2, 3))
+    assert params_of(imported, "attention") == {"num_heads": 2, "dropout": 0.0, "bias": False}
+    compiled = imported.graph.to_torch().eval()
+    compiled.load_state_dict(imported.state_dict, strict=True)
+    x = torch.randn(3, 4, 2, 3)
+    with torch.no_grad():
+        # Asked for the weights too, torch takes another kernel: the same values, rounded apart.
+        assert torch.allclose(compiled(x), model(x), atol=1e-6)
+    with pytest.raises(ModelImportError, match=r"batch_first=False: its input is T×N×D; the block takes N×T×D"):
+        import_model(SelfAttention(), (4, 2, 3))
+    with pytest.raises(ModelImportError, match="add_bias_kv and add_zero_attn have no block parameter"):
+        import_model(SelfAttention(batch_first=True, add_bias_kv=True), (4, 2, 3))
 
 
 # -- Linear on a channels-last map (ConvNeXt) ----------------------------------------------------------

@@ -188,7 +188,9 @@ MULTIHEADATTENTION = BlockSpec(
     label=lambda p: f"{p['num_heads']} heads",
     forward=_mha_forward,
     aliases=("attention", "self-attention", "multi-head attention", "mha", "transformer"),
-    imports=(FromModule("MultiheadAttention", read=_mha_read, output_item=0),),
+    # "[input]" is the block's input again: query, key and value are all x.
+    imports=(FromModule("MultiheadAttention", read=_mha_read, output_item=0,
+                        call=(("key", "[input]"), ("value", "[input]"), ("need_weights", False))),),
 )
 
 SPECS = (PARAMETER, MULTIHEADATTENTION)
