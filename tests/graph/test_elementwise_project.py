@@ -42,8 +42,8 @@ def test_the_blocks_save_as_plain_json_and_load_back_the_same() -> None:
 
 
 @pytest.mark.parametrize(("node", "params", "fragment"), [
-    ("squeeze", {"dim": [0, 2]}, "dim: axes are counted from 1, the first after the batch (0)"),
-    ("squeeze", {"dim": "2,3"}, "dim: expected axes like [2, 3]"),
+    ("squeeze", {"dim": [0, 2]}, "dim: axis 0 is the batch, which a block never averages"),
+    ("squeeze", {"dim": [2, 9]}, "dim: every number must be between 1 and 7, got 9"),
     ("up2", {"scale_factor": 0}, "scale_factor: must be in (0, 4096], got 0"),
     ("up2", {"mode": "area"}, "mode: must be one of 'nearest', 'nearest-exact', 'bilinear', 'bicubic'"),
 ])

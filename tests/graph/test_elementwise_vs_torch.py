@@ -147,12 +147,15 @@ def test_mean_axes_are_held_sorted_once_and_never_the_batch() -> None:
     param = REGISTRY["Mean"].schema["dim"]
     assert param.coerce([3, 2]) == (2, 3)
     assert param.coerce(1) == (1,)
+    assert param.coerce("3, 2") == (2, 3)  # as typed in the inspector
     assert param.to_json((2, 3)) == [2, 3]
     for value, reason in [
-        ([0, 2], "dim: axes are counted from 1, the first after the batch (0), up to 8; got 0"),
+        ([0, 2], "dim: axis 0 is the batch, which a block never averages; the axes after it are 1 and up"),
         ([2, 2], "dim: axis 2 is given twice"),
-        ([], "dim: expected axes like [2, 3] (1 is the first after the batch), got []"),
-        ("2,3", "dim: expected axes like [2, 3] (1 is the first after the batch), got '2,3'"),
+        ([], "dim: expected 1 to 7 whole numbers, like [2, 3], got []"),
+        ("2, a", "dim: expected 1 to 7 whole numbers, like [2, 3], got '2, a'"),
+        ([-1], "dim: every number must be between 1 and 7, got -1"),
+        ("0, 2", "dim: axis 0 is the batch, which a block never averages; the axes after it are 1 and up"),
     ]:
         with pytest.raises(ParamError) as info:
             REGISTRY["Mean"].coerce_params({"dim": value})

@@ -27,13 +27,13 @@ torch reports.
 from __future__ import annotations
 
 import math
-import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from designer.graph.blocks.reshape import MAX_AXES, IntsParam
 from designer.graph.errors import ShapeError
-from designer.graph.params import BoolParam, ChoiceParam, FloatParam, PairParam, ShapeParam, pair
+from designer.graph.params import BoolParam, ChoiceParam, FloatParam, PairParam, pair
 from designer.graph.shapes import fmt_pair, fmt_shape, need_rank, per_axis
 from designer.graph.spec import (
     REQUIRED,
@@ -137,26 +137,21 @@ MUL = BlockSpec(
 
 # -- Mean ------------------------------------------------------------------------------
 
-MAX_AXIS = 8
-
-
 @dataclass(frozen=True)
-class AxesParam(ShapeParam):
-    """Axes as torch numbers them with the batch as 0: ``(2, 3)``, sorted, each once.
+class AxesParam(IntsParam):
+    """Axes as torch numbers them, the batch being 0: ``(2, 3)``, each once, held sorted.
 
-    It is typed like a shape (``2, 3``), in the same editor, hence the base class.
+    Typed as a line of numbers like the shape blocks' axes; one number alone is one axis.
     """
 
     def coerce(self, value: Any) -> tuple[int, ...]:
-        axes = [value] if isinstance(value, int) and not isinstance(value, bool) else value
-        if not isinstance(axes, (list, tuple)) or not axes or \
-                not all(isinstance(a, int) and not isinstance(a, bool) for a in axes):
-            got = reprlib.repr(value)
-            raise self.fail(f"expected axes like [2, 3] (1 is the first after the batch), got {got}")
-        for axis in axes:
-            if not 1 <= axis <= MAX_AXIS:
-                raise self.fail(f"axes are counted from 1, the first after the batch (0), up to {MAX_AXIS}; "
-                                f"got {axis}")
+        if isinstance(value, str):
+            value = self._parse(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = [value]
+        if isinstance(value, (list, tuple)) and any(type(v) in (int, float) and v == 0 for v in value):
+            raise self.fail("axis 0 is the batch, which a block never averages; the axes after it are 1 and up")
+        axes = super().coerce(value)
         repeated = next((a for a in axes if axes.count(a) > 1), None)
         if repeated is not None:
             raise self.fail(f"axis {repeated} is given twice")
@@ -229,7 +224,8 @@ MEAN = BlockSpec(
     "MACs 0: torch's flop_counter counts no mean.",
     params=(
         AxesParam("dim", (2, 3), "Axes to average over, as torch numbers them: 1 is the first after "
-                  "the batch (channels), 2 and 3 height and width."),
+                  "the batch (channels), 2 and 3 height and width.", low=1, high=MAX_AXES - 1,
+                  lengths=(1, MAX_AXES - 1)),
         BoolParam("keepdim", False, "Keep the averaged axes with size 1 (C×1×1) instead of dropping them (C)."),
     ),
     shape=_mean_shape,
