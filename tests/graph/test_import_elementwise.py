@@ -168,6 +168,27 @@ def test_a_product_of_two_learned_tensors_is_refused():
         in str(error.value)
 
 
+class TokenPool(nn.Module):
+    """Patches as tokens, averaged over the tokens: a ViT head without the class token."""
+
+    def __init__(self):
+        super().__init__()
+        self.patches = nn.Conv2d(3, 8, 2, stride=2)
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        tokens = self.fc(self.patches(x).flatten(2).transpose(1, 2))
+        return tokens.mean(dim=1)
+
+
+def test_mean_over_tokens():
+    imported = check_import(TokenPool(), (3, 4, 4))
+    graph = imported.graph
+    (mean,) = graph.outputs()
+    assert graph.node(mean).params == {"dim": (1,), "keepdim": False}
+    assert (graph.result(mean).shape, graph.result(mean).formula) == ((8,), "8 = mean over 4")
+
+
 @pytest.mark.parametrize(("forward", "fragment"), [
     ("return x * 2", "a tensor times a number has no block; Mul multiplies two tensors"),
     ("return torch.mul(x, 0.5)", "a tensor times a number has no block"),
