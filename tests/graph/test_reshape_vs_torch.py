@@ -136,7 +136,7 @@ def test_axes_and_sizes_are_typed_as_a_line_of_numbers(block: str, key: str, typ
 
 
 @pytest.mark.parametrize(("block", "key", "typed", "message"), [
-    ("Reshape", "shape", [4, 0], "shape: every number must be −1 or 1 to 1048576, got 0"),
+    ("Reshape", "shape", [4, 0], "shape: every number must be -1 or 1 to 1048576, got 0"),
     ("Reshape", "shape", "4, a", "shape: expected 1 to 7 whole numbers, like [-1], got '4, a'"),
     ("Permute", "dims", [0], "dims: expected 2 to 8 whole numbers, like [0, 2, 3, 1], got [0]"),
     ("Permute", "dims", [0, 1.5], "dims: expected whole numbers, got [0, 1.5]"),

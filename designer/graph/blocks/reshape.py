@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from designer.graph.errors import ShapeError
-from designer.graph.params import MAX_DIM, IntParam, Param
+from designer.graph.params import MAX_DIM, IntParam, Param, _describe
 from designer.graph.shapes import fmt_shape
 from designer.graph.spec import (
     BATCH,
@@ -66,12 +66,12 @@ class IntsParam(Param):
         shortest, longest = self.lengths
         if not isinstance(value, (list, tuple)) or not shortest <= len(value) <= longest:
             raise self.fail(f"expected {shortest} to {longest} whole numbers, like {list(self.default)}, "
-                            f"got {_short(value)}")
+                            f"got {_describe(value)}")
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise self.fail(f"expected whole numbers, got {_short(value)}")
+            raise self.fail(f"expected whole numbers, got {_describe(value)}")
         outside = [v for v in value if not self.low <= v <= self.high or (self.sizes and v == 0)]
         if outside:
-            allowed = f"−1 or 1 to {self.high}" if self.sizes else f"between {self.low} and {self.high}"
+            allowed = f"-1 or 1 to {self.high}" if self.sizes else f"between {self.low} and {self.high}"
             raise self.fail(f"every number must be {allowed}, got {outside[0]}")
         return tuple(value)
 
@@ -85,15 +85,6 @@ class IntsParam(Param):
         return list(value)
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _same(inputs: Sequence[Shape], p: Params) -> Shape:
-    return inputs[0]
-
-
 def _axis(x: Shape, dim: int, key: str) -> int:
     """``dim`` in torch's numbering (batch first, negative from the end) as an index into the sample's ``x``."""
     rank = len(x) + 1
@@ -103,6 +94,23 @@ def _axis(x: Shape, dim: int, key: str) -> int:
     if dim % rank == 0:
         raise ShapeError(f"{key} {dim} is the batch axis, which stays as it is; use 1 to {rank - 1}", key)
     return dim % rank - 1
+
+
+def _number(value: Any, what: str) -> int:
+    """A plain number of the call (not the batch size, not a tensor), or Refused."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Refused(f"its {what} is not a fixed number")
+    return value
+
+
+def _numbers(values: Any, what: str) -> list[int]:
+    return [_number(v, what) for v in (values if isinstance(values, (list, tuple)) else [values])]
+
+
+def _batch_dim(site: CallSite, dim: Any) -> int:
+    if _number(dim, "dim") % len(site.inputs[0]) == 0:
+        raise Refused("it splits the batch, which every block keeps whole")
+    return int(dim)
 
 
 def _index_text(ident: str, dim: int, item: str) -> str:
@@ -370,23 +378,6 @@ def _slice_read(site: CallSite) -> dict[str, Any] | None:
     if stop <= start:
         raise Refused("it takes nothing")
     return {"dim": dim, "start": start, "length": stop - start}
-
-
-def _number(value: Any, what: str) -> int:
-    """A plain number of the call (not the batch size, not a tensor), or Refused."""
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise Refused(f"its {what} is not a fixed number")
-    return value
-
-
-def _numbers(values: Any, what: str) -> list[int]:
-    return [_number(v, what) for v in (values if isinstance(values, (list, tuple)) else [values])]
-
-
-def _batch_dim(site: CallSite, dim: Any) -> int:
-    if _number(dim, "dim") % len(site.inputs[0]) == 0:
-        raise Refused("it splits the batch, which every block keeps whole")
-    return int(dim)
 
 
 def _chunk_read(site: CallSite) -> dict[str, Any]:
