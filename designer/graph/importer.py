@@ -31,6 +31,7 @@ import functools
 import inspect
 import itertools
 import operator
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -129,7 +130,7 @@ def _tracer() -> type[fx.Tracer]:
         proxy_buffer_attributes = True  # a buffer read in forward is named as itself, not a _tensor_constant0
 
         def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-            return super().is_leaf_module(m, module_qualified_name) or _qualified(type(m)) in _rules().modules
+            return super().is_leaf_module(m, module_qualified_name) or bool(_module_rules(type(m)))
 
     return Tracer
 
@@ -463,11 +464,17 @@ def _is_tensor(value: Any, context: _Context) -> TypeGuard[fx.Node]:
 
 @dataclass(frozen=True)
 class _Rules:
-    """Every block's import rules, by the qualified name of the module class or the call they match."""
+    """Every block's import rules, by the qualified name of the module class or the call they match.
+
+    ``helpers`` holds the module rules of the blocks whose class is one of Designer's helpers
+    (:mod:`designer.graph.helpers`), by the helper's name: an exported file defines that class
+    itself, and it is the block as surely as the class the rule names (torchvision's).
+    """
 
     modules: dict[str, list[tuple[BlockSpec, FromModule]]]
     calls: dict[str, list[tuple[BlockSpec, FromCall]]]
     attributes: list[tuple[BlockSpec, FromAttribute]]
+    helpers: dict[str, list[tuple[BlockSpec, FromModule]]]
 
 
 @functools.cache
@@ -475,20 +482,46 @@ def _rules() -> _Rules:
     modules: dict[str, list[tuple[BlockSpec, FromModule]]] = {}
     calls: dict[str, list[tuple[BlockSpec, FromCall]]] = {}
     attributes: list[tuple[BlockSpec, FromAttribute]] = []
+    helpers: dict[str, list[tuple[BlockSpec, FromModule]]] = {}
     for spec in REGISTRY.values():
         for rule in spec.imports:
             if isinstance(rule, FromAttribute):
                 attributes.append((spec, rule))
             elif isinstance(rule, FromModule):
-                name = rule.cls if "." in rule.cls else _qualified(_resolve(f"torch.nn.{rule.cls}"))
-                modules.setdefault(name, []).append((spec, rule))
+                found = None if "." in rule.cls else _resolve(f"torch.nn.{rule.cls}")
+                modules.setdefault(rule.cls if found is None else _qualified(found), []).append((spec, rule))
+                for helper in spec.helpers:
+                    helpers.setdefault(helper, []).append((spec, rule))
             else:
                 target = rule.target
                 if not target.startswith("Tensor."):
                     found = _resolve(target)
                     target = function_name(found) if found is not None else target
                 calls.setdefault(target, []).append((spec, rule))
-    return _Rules(modules, calls, attributes)
+    return _Rules(modules, calls, attributes, helpers)
+
+
+# Per class, as the tracer asks for every module it meets; weak, so a user's classes can go.
+_by_class: weakref.WeakKeyDictionary[type, list[tuple[BlockSpec, FromModule]]] = weakref.WeakKeyDictionary()
+
+
+def _module_rules(cls: type) -> list[tuple[BlockSpec, FromModule]]:
+    """The rules of the blocks a module class is: by its qualified name, or as the helper it is."""
+    found = _by_class.get(cls)
+    if found is None:
+        found = _by_class[cls] = _find_module_rules(cls)
+    return found
+
+
+def _find_module_rules(cls: type) -> list[tuple[BlockSpec, FromModule]]:
+    rules = _rules()
+    found = rules.modules.get(_qualified(cls))
+    if found is None and cls.__name__ in rules.helpers:
+        from designer.graph.helpers import helper_of
+
+        helper = helper_of(cls)  # reads the class's source: only for a class named like a helper
+        found = rules.helpers.get(helper) if helper is not None else None
+    return found or []
 
 
 def _resolve(name: str) -> Any:
@@ -519,7 +552,7 @@ def _by_rules(node: fx.Node, context: _Context, item: tuple[int, fx.Node] | None
     """
     if node.op == "call_module":
         module = context.traced.get_submodule(str(node.target))
-        candidates: list[Any] = _rules().modules.get(_qualified(type(module)), [])
+        candidates: list[Any] = _module_rules(type(module))
     else:
         candidates = _rules().calls.get(_call_key(node), [])
     if not candidates:

@@ -464,6 +464,47 @@ def test_a_file_imports_its_siblings_and_leaves_none_behind(tmp_path):
     assert str(tmp_path) not in sys.path
 
 
+# -- Designer's own helper classes ------------------------------------------------------------
+
+
+def helper_blocks() -> designer.Graph:
+    graph = designer.Graph()
+    graph.name = "helpers"
+    graph.add_node("Input", "x", {"shape": [4, 3, 3]})
+    graph.add_node("LayerNorm2d", "norm", {"eps": 1e-6})
+    graph.add_node("StochasticDepth", "drop", {"p": 0.2, "mode": "batch"})
+    graph.connect("x", "norm")
+    graph.connect("norm", "drop")
+    return graph
+
+
+@pytest.mark.parametrize("via", ["to_torch", "python file"])
+def test_helper_classes_designer_writes_import_back_as_their_blocks(via, tmp_path):
+    graph = helper_blocks()
+    if via == "to_torch":
+        model = graph.to_torch()
+    else:
+        path = tmp_path / "helpers.py"
+        path.write_text(python_source(graph), encoding="utf-8")
+        model = load_model(f"{path}:{plan(graph).class_name}")
+    with torch.no_grad():
+        model.norm.weight.uniform_(0.5, 1.5)
+    imported = check_import(model, (4, 3, 3))
+    assert types(imported) == {"x": "Input", "norm": "LayerNorm2d", "drop": "StochasticDepth"}
+    assert imported.graph.node("norm").params == graph.node("norm").params
+    assert imported.graph.node("drop").params == {"p": 0.2, "mode": "batch"}
+
+
+def test_an_edited_copy_of_a_helper_is_not_its_block(tmp_path):
+    source = python_source(helper_blocks()).replace("return x", "return 2 * x", 1)
+    path = tmp_path / "edited.py"
+    path.write_text(source, encoding="utf-8")
+    model = load_model(f"{path}:{plan(helper_blocks()).class_name}")
+    with pytest.raises(ModelImportError) as error:
+        import_model(model, (4, 3, 3))
+    assert_one_line(error, "cannot import", "operator.mul")
+
+
 # -- every template: to_torch() and the exported Python file -------------------------------
 
 # Smaller inputs for the big templates keep the test fast; every shape stays valid.
@@ -705,7 +746,7 @@ class ReturnsInner(nn.Module):
     (Untraceable(), (3,), ["cannot trace Untraceable", "data-dependent control flow"]),
     (TwoInputs(), (3,), ["TwoInputs.forward takes 2 inputs (x, y)"]),
     (nn.Linear(10, 3), (3, 8, 8), ["Linear fails on a 3×8×8 input at linear", "check the input shape"]),
-    (nn.Linear(10, 3), (3, 10), ["input shape (3, 10)", "a flat or a C×H×W shape"]),
+    (nn.Linear(10, 3), (3, 10, 2, 2), ["input shape (3, 10, 2, 2)", "a flat, a T×D or a C×H×W shape"]),
     (ReturnsInner(), (4,), ["ReturnsInner returns a, b", "(b)"]),
 ])
 def test_models_that_cannot_be_imported(model, shape, fragments):
