@@ -266,7 +266,7 @@ def test_corrupt_file_as_a_real_process(tmp_path):
 
 @pytest.mark.parametrize("shape, fragment", [
     ("0,1", "argument --input: every size must be at least 1 (write C×H×W like 3×224×224"),
-    ("3,32", "shape: expected a flat or a C×H×W shape, like [3, 224, 224] or [784], got [3, 32]"),
+    ("3,32,32,2", "argument --input: '3,32,32,2' is not a shape: write C×H×W like 3×224×224"),
     ("3,0,32", "every size must be at least 1"),
     ("a,b,c", "argument --input: 'a,b,c' is not a shape: write C×H×W like 3×224×224"),
     ("3,100000,100000", "shape: 30,000,000,000 elements per sample is more than"),

@@ -121,8 +121,9 @@ def per_axis(h_text: str, w_text: str) -> str:
 
 
 def wanted_ranks(ranks: Iterable[int]) -> str:
-    """``(1, 3)`` -> ``a flat or a C×H×W``."""
-    return " or ".join(f"a {rank_name(r)}" for r in sorted(ranks))
+    """``(1, 3)`` -> ``a flat or a C×H×W``; ``(1, 2, 3)`` -> ``a flat, a T×D or a C×H×W``."""
+    names = [f"a {rank_name(r)}" for r in sorted(ranks)]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def need_rank(block: str, shape: Shape, ranks: Sequence[int], hint: str = "") -> None:

@@ -15,6 +15,7 @@ importer, so ``designer.graph`` imports without torch.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,8 @@ class ModuleCall:
 def _literal(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, str):  # double quotes, as ruff format writes them; JSON escapes are Python's too
+        return json.dumps(value, ensure_ascii=False)
     if isinstance(value, tuple):
         return "(" + ", ".join(_literal(v) for v in value) + ")"
     return repr(value)

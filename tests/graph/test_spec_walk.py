@@ -9,6 +9,7 @@ back, with the same weights. A new block must add its example here (the first te
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import torch
 
 from designer import export
 from designer.graph import Graph
+from designer.graph.compile import plan
 from designer.graph.importer import import_model
 from designer.graph.registry import REGISTRY
 from tests.graph import examples_elementwise, examples_reshape, examples_transformer
@@ -66,6 +68,10 @@ def around(block: str) -> Graph:
     graph.name = f"walk {block}"
     graph.add_node("Input", "x", {"shape": list(shape)})
     graph.add_node(block, "block", params)
+    if inputs == 0:  # a learned tensor: added to the Input, it is read and broadcasts as it would
+        graph.add_node("Add", "sum")
+        graph.connect("x", "sum")
+        graph.connect("block", "sum")
     for i in range(inputs):
         if inputs == 1:
             graph.connect("x", "block")
@@ -77,9 +83,15 @@ def around(block: str) -> Graph:
     return graph
 
 
+RUFF = Path(sys.executable).with_name("ruff")
+
+
 def exported_model(graph: Graph, folder: Path) -> torch.nn.Module:
     path = folder / "walked.py"
     export.export_python(graph, path)
+    for args in (["check", "--isolated"], ["format", "--isolated", "--check"]):  # what a person would write
+        result = subprocess.run([str(RUFF), *args, str(path)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr + path.read_text(encoding="utf-8")
     spec = importlib.util.spec_from_file_location(f"walked_{id(graph)}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -88,8 +100,7 @@ def exported_model(graph: Graph, folder: Path) -> torch.nn.Module:
         spec.loader.exec_module(module)
     finally:
         del sys.modules[spec.name]
-    (cls,) = [v for v in vars(module).values()
-              if isinstance(v, type) and issubclass(v, torch.nn.Module) and v.__module__ == spec.name]
+    cls = getattr(module, plan(graph).class_name)  # the file also defines the helper classes it uses
     return cls()
 
 

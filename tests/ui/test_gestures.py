@@ -44,7 +44,7 @@ def test_double_click_in_the_palette_adds_the_block_in_the_middle(window):
 
 def test_palette_search_filters_blocks(window):
     palette = window.palette_panel
-    QTest.keyClicks(palette.search, "pool")
+    QTest.keyClicks(palette.search, "pool2d")
     assert set(palette.visible_types()) == {"MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"}
     palette.search.clear()
     assert "ReLU" in palette.visible_types()

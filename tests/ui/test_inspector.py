@@ -131,11 +131,11 @@ def test_float_bool_and_choice_editors(make_window):
 def test_input_shape_is_typed_as_text(window):
     select(window, "input")
     line = window.inspector.editor("shape").field()
-    retype(line, "1, 28")
-    assert window.inspector.error_text("shape").startswith("expected a flat or a C×H×W shape")
+    retype(line, "1, 28, 28, 1")
+    assert window.inspector.error_text("shape").startswith("expected a flat, a T×D or a C×H×W shape")
     QTest.keyClick(line, Qt.Key.Key_Return)
     assert window.graph.node("input").params["shape"] == (1, 32, 32)
-    QTest.keyClicks(line, ", 28")
+    retype(line, "1, 28, 28")
     assert window.inspector.error_text("shape") == ""
     assert window.graph.node("input").params["shape"] == (1, 32, 32), "applied when committed"
     QTest.keyClick(line, Qt.Key.Key_Return)

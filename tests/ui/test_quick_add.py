@@ -91,7 +91,7 @@ def test_arrow_keys_pick_among_the_matches(small_window):
     view, graph = small_window.view, small_window.graph
     press_tab_at(view, at(view, EMPTY), target="viewport")
     shown = popup()
-    QTest.keyClicks(shown.search, "pool")
+    QTest.keyClicks(shown.search, "pool2d")
     assert shown.visible_types() == ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
     for key in (Qt.Key.Key_Down, Qt.Key.Key_Down, Qt.Key.Key_Down, Qt.Key.Key_Up):
         QTest.keyClick(shown.search, key)

@@ -65,9 +65,9 @@ def test_other_spellings_and_an_empty_field(window: MainWindow) -> None:
 def test_bad_text_says_why_and_leaves_the_table(window: MainWindow) -> None:
     summary = window.summary
     what_if(window, "1x64x64")
-    what_if(window, "1×64")
+    what_if(window, "1×64×64×1")
 
-    assert "expected a flat or a C×H×W shape" in summary.what_if_message.text()
+    assert "is not a shape: write C×H×W like 3×224×224" in summary.what_if_message.text()
     assert summary.what_if_message.isVisible()
     assert cell(window, "c1", "Output") == "6×60×60"  # the previous what-if stays
     assert "What if the input were 1×64×64" in summary.header.text()

@@ -49,7 +49,10 @@ def _concat_forward(args: Sequence[Arg], p: Params, layer: str) -> str:
 def _add_read(site: CallSite) -> dict[str, object]:
     if site.arguments.get("alpha", 1) != 1:
         raise Refused("alpha scales the second input; Add has no such parameter")
-    if len(set(site.inputs)) != 1:
+    # A learned tensor's leading 1 is where the batch broadcasts (the Parameter block's batch_axis).
+    samples = {shape[1:] if batched or (len(shape) >= 2 and shape[0] == 1) else shape
+               for shape, batched in zip(site.inputs, site.batched)}
+    if samples != {site.output[1:]}:
         raise Refused("only tensors of the same shape can be added")
     return {}
 
