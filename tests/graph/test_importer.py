@@ -427,8 +427,9 @@ def test_cli_import_of_a_package_in_the_current_folder(tmp_path):
     write(tmp_path, "zoo_cli/__init__.py", "")
     write(tmp_path, "zoo_cli/nets.py", FUNCTIONAL)
     designer_cli = Path(sys.executable).with_name("designer")
-    done = subprocess.run([str(designer_cli), "import", "zoo_cli.nets:FunctionalNet", "--input-shape", "1,16,16",
-                           "-o", "net.json"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    command = [str(designer_cli), "import", "zoo_cli.nets:FunctionalNet", "--input-shape", "1,16,16",
+               "-o", "net.json"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "wrote net.json: 14 blocks"
     assert (tmp_path / "net.json").is_file()
