@@ -29,6 +29,10 @@ from tests.models.ops import Conv2dNormActivation, Permute, StochasticDepth
 class LayerNorm2d(nn.LayerNorm):
     """LayerNorm over the channels of an N×C×H×W tensor: ConvNeXt's norm in its stem and downsamplers."""
 
+    # As torchvision names it, so an importer keyed on torchvision's qualified names sees it as it would
+    # see torchvision's own (see ops.py).
+    __module__ = "torchvision.models.convnext"
+
     def forward(self, x: Tensor) -> Tensor:
         x = x.permute(0, 2, 3, 1)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
