@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from designer.graph.errors import GraphError
-from designer.graph.helpers import helper_namespace
+from designer.graph.helpers import helper_namespace, helper_source
 from designer.graph.machine import FLOAT32, format_bytes, too_big_for_memory
 from designer.graph.naming import Namespace, class_name
 from designer.graph.spec import Arg, ForwardRule, ModuleCall, Params
@@ -60,6 +60,7 @@ class Plan:
         """Whether the code names ``torch`` itself, beyond ``nn`` (an import the file then needs)."""
         texts = [step.expression(lambda ident: ident) for step in self.steps]
         texts += [call.source() for call in self.modules.values()]
+        texts += [helper_source(list(self.helpers))] if self.helpers else []
         return any("torch." in text for text in texts)
 
 

@@ -12,7 +12,7 @@ Which torch code is which block is not written here: every block's spec lists it
 (``FromModule``, ``FromCall``, ``FromAttribute`` in :mod:`designer.graph.spec`), and
 this module is the engine that reads those rules. A call that returns a tuple
 (``x.chunk(2, dim=1)``) is mapped item by item, each item the model uses by the
-rule whose signature holds ``[item]``. Its own rules cover only what is no block:
+rule with ``item``. Its own rules cover only what is no block:
 sizes and what is computed from them (``x.size(0)``, ``h // p``, ``x.dim() == 3``),
 followed for the blocks that read them, the checks on them (``torch._assert``),
 dropped, and a learned tensor spread over the batch. A few patterns of several
@@ -45,6 +45,7 @@ from designer.graph.registry import REGISTRY
 from designer.graph.shapes import fmt_shape
 from designer.graph.spec import (
     BATCH,
+    INPUT,
     REQUIRED,
     BlockSpec,
     CallSite,
@@ -601,7 +602,7 @@ def _from_module(spec: BlockSpec, rule: FromModule, node: fx.Node, context: _Con
     module = context.traced.get_submodule(target)
     count = context.calls[target] = context.calls.get(target, 0) + 1
     x = _tensor_arg(node, context)
-    expected = tuple((key, x) if value == _INPUT else (key, value) for key, value in rule.call)
+    expected = tuple((key, x) if value is INPUT else (key, value) for key, value in rule.call)
     if node.args[1:] + tuple(node.kwargs.items()) != _call_values(node, expected):
         raise Refused("called with more than its input")
     state = module.state_dict()
@@ -619,11 +620,6 @@ def _from_module(spec: BlockSpec, rule: FromModule, node: fx.Node, context: _Con
     name = target if count == 1 else f"{target}_{count - 1}"
     shape_node = next(iter(node.users)) if rule.output_item is not None else None
     return _Op(spec.type, params, [x], dict(state), name=name, shape_node=shape_node)
-
-
-# A value in FromModule.call: the argument is the block's input again (attention's x, x, x). A string no
-# call passes, so that a block module can write it without importing the engine; it belongs in spec.py.
-_INPUT = "[input]"
 
 
 def _call_values(node: fx.Node, expected: tuple[tuple[str, Any], ...]) -> tuple[Any, ...]:
@@ -645,15 +641,10 @@ def _output_shape(node: fx.Node, item: int | None, context: _Context) -> Shape:
     return context.shapes[users[0]] or ()
 
 
-# A signature entry of this name is no argument: the rule takes one item of the tuple the call
-# returns, and reads the item's index there (spelled as designer.graph.blocks.reshape.ITEM).
-_ITEM = "[item]"
-
-
 def _from_call(spec: BlockSpec, rule: FromCall, node: fx.Node, context: _Context,
                item: tuple[int, fx.Node] | None = None) -> Mapped:
-    signature = tuple(entry for entry in rule.signature if entry[0] != _ITEM)
-    if (len(signature) < len(rule.signature)) != (item is not None):
+    signature = rule.signature
+    if rule.item != (item is not None):
         raise Refused("it returns several tensors" if item is not None else "its items are used as one")
     if rule.tensors is None:
         listed = node.args[0] if node.args else node.kwargs.get("tensors")
@@ -669,11 +660,9 @@ def _from_call(spec: BlockSpec, rule: FromCall, node: fx.Node, context: _Context
     for key, wanted in rule.fixed:
         if bound[key] != wanted:
             raise Refused(f"{key}={bound[key]!r} has no block parameter")
-    if item is not None:
-        bound[_ITEM] = item[0]
     result = item[1] if item is not None else node
     site = CallSite(bound, tuple(context.shapes[t] or () for t in tensors), context.shapes[result] or (),
-                    tuple(context.batched(t) for t in tensors))
+                    tuple(context.batched(t) for t in tensors), item[0] if item is not None else None)
     params = rule.read(site) if rule.read is not None else {k: v for k, v in bound.items() if k in spec.schema}
     if params is None:
         return tensors[0]

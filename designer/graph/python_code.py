@@ -29,7 +29,7 @@ def python_source(graph: Graph) -> str:
     p = plan(graph)
     parts = [
         _docstring(graph, p),
-        "import torch\nfrom torch import nn\n" if p.uses_torch or p.helpers else "from torch import nn\n",
+        "import torch\nfrom torch import nn\n" if p.uses_torch else "from torch import nn\n",
     ]
     if p.helpers:
         parts.append("\n" + helper_source(list(p.helpers)))

@@ -113,6 +113,16 @@ class _Batch:
 BATCH = _Batch()
 
 
+class _Input:
+    """In ``FromModule.call``: the argument is the block's own input again (attention's ``x, x, x``)."""
+
+    def __repr__(self) -> str:
+        return "the input"
+
+
+INPUT = _Input()
+
+
 class Refused(Exception):
     """Raised by an import rule: this call is not the block; the message says why, for the user."""
 
@@ -132,6 +142,7 @@ class CallSite:
     inputs: tuple[Shape, ...]
     output: Shape
     batched: tuple[bool, ...] = ()
+    item: int | None = None  # for a rule with ``item``: which item of the returned tuple this block is
 
 
 # CallSite -> the block's parameters (as a file would give them); None when the call changes
@@ -147,7 +158,8 @@ class FromModule:
     names (``bias`` is whether it has one); ``fixed`` lists attributes the block
     cannot express unless they hold that value; ``read`` replaces the default.
     ``call`` names the arguments the module is called with after its input,
-    with the only values they may take (``need_weights=False``).
+    with the only values they may take (``need_weights=False``; ``INPUT`` for the
+    block's input again).
     """
 
     cls: str
@@ -165,7 +177,9 @@ class FromCall:
     a list of them, as ``torch.cat`` takes); ``signature`` the arguments after
     them with their defaults, ``REQUIRED`` for none; a name starting with ``*``
     takes the rest of the positional arguments as a tuple (``x.view(*shape)``,
-    or the one tuple given). Arguments named like a block
+    or the one tuple given). With ``item`` the call returns a tuple and the block is one
+    of its items (``x.chunk(2, dim=1)[0]``): one block per item used, each read with
+    ``CallSite.item``. Arguments named like a block
     parameter are carried over, ``fixed`` ones must keep their value and the rest
     (``inplace``) change nothing; ``read`` replaces that with the block's own rule.
     """
@@ -175,6 +189,7 @@ class FromCall:
     fixed: tuple[tuple[str, Any], ...] = ()
     tensors: int | None = 1
     read: ReadRule | None = None
+    item: bool = False
 
 
 @dataclass(frozen=True)

@@ -24,5 +24,5 @@ def test_could_take_matches_check_connect(block_type: str, shape: tuple[int, ...
     assert REGISTRY[block_type].could_take(shape) == allowed
 
 
-def test_an_unknown_shape_rules_out_only_input_blocks() -> None:
-    assert [t for t in REGISTRY if not REGISTRY[t].could_take(None)] == ["Input"]
+def test_an_unknown_shape_rules_out_only_blocks_without_inputs() -> None:
+    assert [t for t in REGISTRY if not REGISTRY[t].could_take(None)] == ["Input", "Parameter"]

@@ -143,8 +143,6 @@ class Embedding(nn.Module):
         return self.ln(x + self.pos_embedding)
 
 
-@pytest.mark.xfail(strict=True, reason="Add's import rule compares shapes with the batch axis: (2, 5, 6) and "
-                   "the position embedding's (1, 5, 6) differ; it must compare per-sample shapes")
 def test_class_token_and_position_embedding_import_as_parameters() -> None:
     imported = check_import(randomise(Embedding()), (4, 2, 3))
     assert types(imported)["class_token"] == "Parameter"

@@ -41,7 +41,6 @@ from designer.graph.spec import (
 )
 
 MAX_AXES = 8  # axes of a tensor, the batch included: more than any network here uses
-ITEM = "[item]"  # a signature entry no call can bind: the engine puts there which item of a tuple the block is
 
 
 @dataclass(frozen=True)
@@ -385,15 +384,21 @@ def _chunk_read(site: CallSite) -> dict[str, Any]:
     dim = _batch_dim(site, site.arguments["dim"])
     size, chunks = site.inputs[0][dim], _number(site.arguments["chunks"], "number of chunks")
     each = -(-size // chunks)
-    start = site.arguments[ITEM] * each
+    start = _item(site) * each
     return {"dim": dim, "start": start, "length": min(each, size - start)}
+
+
+def _item(site: CallSite) -> int:
+    """Which item of the returned tuple the block is: always given to a rule with ``item``."""
+    assert site.item is not None
+    return site.item
 
 
 def _split_read(site: CallSite) -> dict[str, Any]:
     """Item k of ``x.split(24, dim)`` (pieces of 24, the last shorter) or ``x.split([58, 58], dim)``."""
     dim = _batch_dim(site, site.arguments["dim"])
     given = site.arguments.get("split_size", site.arguments.get("split_size_or_sections"))
-    sizes, item, whole = _numbers(given, "split size"), site.arguments[ITEM], site.inputs[0][dim]
+    sizes, item, whole = _numbers(given, "split size"), _item(site), site.inputs[0][dim]
     if isinstance(given, (list, tuple)):
         return {"dim": dim, "start": sum(sizes[:item]), "length": sizes[item]}
     return {"dim": dim, "start": item * sizes[0], "length": min(sizes[0], whole - item * sizes[0])}
@@ -410,7 +415,7 @@ def _select_call_read(site: CallSite) -> dict[str, Any]:
 
 
 def _unbind_read(site: CallSite) -> dict[str, Any]:
-    return {"dim": _batch_dim(site, site.arguments["dim"]), "index": site.arguments[ITEM]}
+    return {"dim": _batch_dim(site, site.arguments["dim"]), "index": _item(site)}
 
 
 _GETITEM = (("index", REQUIRED),)
@@ -434,7 +439,7 @@ SELECT = BlockSpec(
         FromCall("operator.getitem", _GETITEM, read=_select_read),
         *(FromCall(target, (("dim", REQUIRED), ("index", REQUIRED)), read=_select_call_read)
           for target in ("Tensor.select", "torch.select")),
-        *(FromCall(target, (("dim", 0), (ITEM, REQUIRED)), read=_unbind_read)
+        *(FromCall(target, (("dim", 0),), read=_unbind_read, item=True)
           for target in ("Tensor.unbind", "torch.unbind")),
     ),
 )
@@ -457,11 +462,11 @@ NARROW = BlockSpec(
         FromCall("operator.getitem", _GETITEM, read=_slice_read),
         *(FromCall(target, (("dim", REQUIRED), ("start", REQUIRED), ("length", REQUIRED)), read=_narrow_read)
           for target in ("Tensor.narrow", "torch.narrow")),
-        *(FromCall(target, (("chunks", REQUIRED), ("dim", 0), (ITEM, REQUIRED)), read=_chunk_read)
+        *(FromCall(target, (("chunks", REQUIRED), ("dim", 0)), read=_chunk_read, item=True)
           for target in ("Tensor.chunk", "torch.chunk")),
-        FromCall("Tensor.split", (("split_size", REQUIRED), ("dim", 0), (ITEM, REQUIRED)), read=_split_read),
-        FromCall("torch.split", (("split_size_or_sections", REQUIRED), ("dim", 0), (ITEM, REQUIRED)),
-                 read=_split_read),
+        FromCall("Tensor.split", (("split_size", REQUIRED), ("dim", 0)), read=_split_read, item=True),
+        FromCall("torch.split", (("split_size_or_sections", REQUIRED), ("dim", 0)), read=_split_read,
+                 item=True),
     ),
 )
 

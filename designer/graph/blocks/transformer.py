@@ -21,6 +21,7 @@ from designer.graph.errors import ShapeError
 from designer.graph.params import BoolParam, ChoiceParam, FloatParam, IntParam, ShapeParam
 from designer.graph.shapes import fmt_shape, need_rank
 from designer.graph.spec import (
+    INPUT,
     Arg,
     BlockSpec,
     CallSite,
@@ -188,9 +189,9 @@ MULTIHEADATTENTION = BlockSpec(
     label=lambda p: f"{p['num_heads']} heads",
     forward=_mha_forward,
     aliases=("attention", "self-attention", "multi-head attention", "mha", "transformer"),
-    # "[input]" is the block's input again: query, key and value are all x.
+    # Query, key and value are all the block's input.
     imports=(FromModule("MultiheadAttention", read=_mha_read, output_item=0,
-                        call=(("key", "[input]"), ("value", "[input]"), ("need_weights", False))),),
+                        call=(("key", INPUT), ("value", INPUT), ("need_weights", False))),),
 )
 
 SPECS = (PARAMETER, MULTIHEADATTENTION)
