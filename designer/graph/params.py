@@ -8,6 +8,7 @@ wrong. Canonical values are JSON-friendly except that pairs are tuples.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -167,6 +168,50 @@ class ShapeParam(Param):
         if math.prod(value) > self.max_elements:
             raise self.fail(f"{math.prod(value):,} elements per sample is more than {self.max_elements:,}")
         return tuple(int(v) for v in value)
+
+    def to_json(self, value: Any) -> Any:
+        return list(value)
+
+
+MAX_AXES = 8  # axes of a tensor, the batch included: more than any network here uses
+
+
+@dataclass(frozen=True)
+class IntsParam(Param):
+    """Whole numbers in a row (axes, sizes), given as a list or typed as ``0, 2, 3, 1``.
+
+    The inspector edits it as a line of numbers; what it holds is read here, so
+    ``-1`` and ``−1`` are read as a person types them.
+    """
+
+    low: int = -MAX_AXES
+    high: int = MAX_DIM
+    lengths: tuple[int, int] = (1, MAX_AXES)
+    sizes: bool = False  # sizes of axes: every number is -1 or at least 1
+    kind: str = field(default="ints", init=False)
+
+    def coerce(self, value: Any) -> tuple[int, ...]:
+        if isinstance(value, str):
+            value = self._parse(value)
+        if isinstance(value, (list, tuple)):  # 2.0 is 2, as IntParam takes it
+            value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
+        shortest, longest = self.lengths
+        if not isinstance(value, (list, tuple)) or not shortest <= len(value) <= longest:
+            raise self.fail(f"expected {shortest} to {longest} whole numbers, like {list(self.default)}, "
+                            f"got {_describe(value)}")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise self.fail(f"expected whole numbers, got {_describe(value)}")
+        outside = [v for v in value if not self.low <= v <= self.high or (self.sizes and v == 0)]
+        if outside:
+            allowed = f"-1 or 1 to {self.high}" if self.sizes else f"between {self.low} and {self.high}"
+            raise self.fail(f"every number must be {allowed}, got {outside[0]}")
+        return tuple(value)
+
+    def _parse(self, text: str) -> Any:
+        parts = [p for p in re.split(r"[\s,×xX*]+", text.strip().strip("[]()")) if p]
+        if not parts or not all(re.fullmatch(r"[-−]?\d+", p) for p in parts):
+            return text  # refused above, with the text as typed
+        return [int(p.replace("−", "-")) for p in parts]
 
     def to_json(self, value: Any) -> Any:
         return list(value)

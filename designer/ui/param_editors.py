@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from designer.graph import shapes
+from designer.graph.errors import ParamError
 from designer.graph.params import (
     BoolParam,
     ChoiceParam,
     FloatParam,
     IntParam,
+    IntsParam,
     PairParam,
     Param,
     ShapeParam,
@@ -330,14 +332,17 @@ def parse_shape(text: str) -> Any:
 
 
 class ShapeEditor(ParamEditor):
-    def __init__(self, param: ShapeParam, parent: QWidget | None = None) -> None:
+    def __init__(self, param: ShapeParam | IntsParam, parent: QWidget | None = None) -> None:
         super().__init__(param, parent)
         self.line = QLineEdit()
-        self.line.setPlaceholderText("C, H, W  or  features")
+        self.line.setPlaceholderText(self.placeholder())
         self._layout.addWidget(self.line)
         self.set_value(param.default)
         self.line.textEdited.connect(lambda text: self.typing.emit(parse_shape(text)))
         self.line.editingFinished.connect(lambda: self.edited.emit(self.value()))
+
+    def placeholder(self) -> str:
+        return "C, H, W  or  features"
 
     def value(self) -> Any:
         return parse_shape(self.line.text())
@@ -350,6 +355,19 @@ class ShapeEditor(ParamEditor):
         return self.line
 
 
+class IntsEditor(ShapeEditor):
+    """Axes or sizes as a line of numbers (``0, 2, 3, 1``, ``-1, 768``), read by the parameter itself."""
+
+    def placeholder(self) -> str:
+        return ", ".join(str(v) for v in self.param.default)
+
+    def value(self) -> Any:
+        try:
+            return list(self.param.coerce(self.line.text()))
+        except ParamError:
+            return self.line.text()  # for the model to refuse in its own words
+
+
 EDITORS: dict[str, type[ParamEditor]] = {
     "int": IntEditor,
     "float": FloatEditor,
@@ -357,6 +375,7 @@ EDITORS: dict[str, type[ParamEditor]] = {
     "choice": ChoiceEditor,
     "pair": PairEditor,
     "shape": ShapeEditor,
+    "ints": IntsEditor,
 }
 
 

@@ -7,7 +7,7 @@ from PySide6.QtTest import QTest
 
 from designer.graph import Graph
 from designer.graph.layout import apply_layout
-from designer.ui.param_editors import ShapeEditor
+from designer.ui.param_editors import IntsEditor
 from tests.ui.test_inspector import retype, select
 
 
@@ -34,7 +34,8 @@ def test_axes_and_sizes_are_typed_as_text(make_window):
     window = make_window(shape_blocks())
     select(window, "permute")
     editor = window.inspector.editor("dims")
-    assert isinstance(editor, ShapeEditor) and editor.field().text() == "0, 2, 3, 1"
+    assert isinstance(editor, IntsEditor) and editor.field().text() == "0, 2, 3, 1"
+    assert editor.field().placeholderText() == "0, 2, 3, 1"  # the default, not an image's "C, H, W"
     type_in(window, "dims", "0, 2, a", commit=False)
     assert window.inspector.error_text("dims") == \
         "expected 2 to 8 whole numbers, like [0, 2, 3, 1], got '0, 2, a'"

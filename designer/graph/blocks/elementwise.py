@@ -31,9 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from designer.graph.blocks.reshape import MAX_AXES, IntsParam
 from designer.graph.errors import ShapeError
-from designer.graph.params import BoolParam, ChoiceParam, FloatParam, PairParam, pair
+from designer.graph.params import MAX_AXES, BoolParam, ChoiceParam, FloatParam, IntsParam, PairParam, pair
 from designer.graph.shapes import fmt_pair, fmt_shape, need_rank, per_axis
 from designer.graph.spec import (
     REQUIRED,

@@ -19,13 +19,11 @@ input, each used on its own, and a part nobody uses is simply not drawn. So
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from designer.graph.errors import ShapeError
-from designer.graph.params import MAX_DIM, IntParam, Param, _describe
+from designer.graph.params import MAX_AXES, MAX_DIM, IntParam, IntsParam
 from designer.graph.shapes import fmt_shape
 from designer.graph.spec import (
     BATCH,
@@ -39,49 +37,6 @@ from designer.graph.spec import (
     Refused,
     Shape,
 )
-
-MAX_AXES = 8  # axes of a tensor, the batch included: more than any network here uses
-
-
-@dataclass(frozen=True)
-class IntsParam(Param):
-    """Whole numbers in a row (axes, sizes), given as a list or typed as ``0, 2, 3, 1``.
-
-    Its kind is the shape's, so the inspector edits it as a line of numbers; text
-    the editor could not read as a shape (``-1``, ``0``) reaches ``coerce`` as typed.
-    """
-
-    low: int = -MAX_AXES
-    high: int = MAX_DIM
-    lengths: tuple[int, int] = (1, MAX_AXES)
-    sizes: bool = False  # sizes of axes: every number is -1 or at least 1
-    kind: str = field(default="shape", init=False)
-
-    def coerce(self, value: Any) -> tuple[int, ...]:
-        if isinstance(value, str):
-            value = self._parse(value)
-        if isinstance(value, (list, tuple)):  # 2.0 is 2, as IntParam takes it
-            value = [int(v) if isinstance(v, float) and v.is_integer() else v for v in value]
-        shortest, longest = self.lengths
-        if not isinstance(value, (list, tuple)) or not shortest <= len(value) <= longest:
-            raise self.fail(f"expected {shortest} to {longest} whole numbers, like {list(self.default)}, "
-                            f"got {_describe(value)}")
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise self.fail(f"expected whole numbers, got {_describe(value)}")
-        outside = [v for v in value if not self.low <= v <= self.high or (self.sizes and v == 0)]
-        if outside:
-            allowed = f"-1 or 1 to {self.high}" if self.sizes else f"between {self.low} and {self.high}"
-            raise self.fail(f"every number must be {allowed}, got {outside[0]}")
-        return tuple(value)
-
-    def _parse(self, text: str) -> Any:
-        parts = [p for p in re.split(r"[\s,×xX*]+", text.strip().strip("[]()")) if p]
-        if not parts or not all(re.fullmatch(r"[-−]?\d+", p) for p in parts):
-            return text  # refused above, with the text as typed
-        return [int(p.replace("−", "-")) for p in parts]
-
-    def to_json(self, value: Any) -> Any:
-        return list(value)
 
 
 def _axis(x: Shape, dim: int, key: str) -> int:
