@@ -558,15 +558,22 @@ def _by_rules(node: fx.Node, context: _Context, item: tuple[int, fx.Node] | None
         candidates = _rules().calls.get(_call_key(node), [])
     if not candidates:
         raise _Unmappable("")
-    reasons = []
+    reasons, unbound = [], []
     for spec, rule in candidates:
         try:
             if isinstance(rule, FromModule):
                 return _from_module(spec, rule, node, context)
             return _from_call(spec, rule, node, context, item)
+        except _Unbound as exc:
+            unbound.append(str(exc))
         except Refused as exc:
             reasons.append(str(exc))
-    raise _Unmappable(reasons[-1])
+    # A rule the call's arguments fit speaks to it better than one they did not even bind to.
+    raise _Unmappable((reasons or unbound)[-1])
+
+
+class _Unbound(Refused):
+    """The call's arguments do not fit the rule (a number where it takes a tensor, one too many)."""
 
 
 def _attribute(node: fx.Node, context: _Context) -> Mapped:
@@ -649,12 +656,12 @@ def _from_call(spec: BlockSpec, rule: FromCall, node: fx.Node, context: _Context
     if rule.tensors is None:
         listed = node.args[0] if node.args else node.kwargs.get("tensors")
         if not isinstance(listed, (list, tuple)) or not listed:
-            raise Refused("does not take a list of tensors")
+            raise _Unbound("does not take a list of tensors")
         tensors, rest = list(listed), node.args[1:]
     else:
         tensors, rest = list(node.args[:rule.tensors]), node.args[rule.tensors:]
     if len(tensors) != (rule.tensors or len(tensors)) or not all(_is_tensor(t, context) for t in tensors):
-        raise Refused("its inputs must be tensors the model computes")
+        raise _Unbound("its inputs must be tensors the model computes")
     kwargs = {k: v for k, v in node.kwargs.items() if not (rule.tensors is None and k == "tensors")}
     bound = _bind(node, rest, kwargs, signature, context)
     for key, wanted in rule.fixed:
@@ -681,11 +688,11 @@ def _bind(node: fx.Node, args: Sequence[Any], kwargs: Mapping[str, Any],
         bound[star] = tuple(extra[0]) if one_tuple else tuple(extra)
         args = fixed
     if len(args) > len(names):
-        raise Refused("it has more arguments than expected")
+        raise _Unbound("it has more arguments than expected")
     bound.update(zip(names, args))
     for key, value in kwargs.items():
         if key not in bound:
-            raise Refused(f"argument {key} has no block parameter")
+            raise _Unbound(f"argument {key} has no block parameter")
         bound[key] = value
     for key, value in bound.items():
         if value is REQUIRED:
@@ -706,7 +713,7 @@ def _plain(value: Any, key: str, context: _Context) -> Any:
         return BATCH
     if value in context.helpers and value in context.numbers:
         return context.numbers[value]
-    raise Refused(f"{key} is computed while the model runs")
+    raise _Unbound(f"{key} is computed while the model runs")
 
 
 def _size_op(node: fx.Node, context: _Context) -> Mapped:

@@ -32,7 +32,7 @@ def test_the_blocks_save_as_plain_json_and_load_back_the_same() -> None:
     graph = decoder()
     text = dumps(graph)
     nodes = {node["name"]: node for node in json.loads(text)["nodes"]}
-    assert nodes["squeeze"]["params"] == {"dim": [2, 3], "keepdim": True}
+    assert nodes["squeeze"]["params"] == {"keepdim": True}  # dim [2, 3] is the default: left out
     assert nodes["up2"]["params"] == {"size": [20, 9], "mode": "bicubic", "align_corners": True}
     again = loads(text)
     for name in graph.topological_order():

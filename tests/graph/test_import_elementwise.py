@@ -149,8 +149,6 @@ def test_layer_scale_is_a_mul_by_a_learned_tensor():
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="the importer shows the last rule's reason: here the x * 2 rule's, "
-                   "which cannot bind a tensor; it should prefer a rule that bound the call")
 def test_a_product_of_two_learned_tensors_is_refused():
     class Net(nn.Module):
         def __init__(self):
