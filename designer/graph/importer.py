@@ -84,11 +84,40 @@ def import_model(model: nn.Module, input_shape: Sequence[int], name: str = "impo
     label = type(model).__name__
     traced = _trace(model, label)
     context = _Context(traced, *_run(model, traced, shape, label), shape)
+    _check_one_result(model, traced, label)
     ops, returned = _map_graph(context)
     graph = _build(ops, name, label)
     _check(graph, ops, returned, context, label)
     apply_layout(graph)
     return Imported(graph, _weights(graph, ops))
+
+
+def _check_one_result(model: nn.Module, traced: fx.GraphModule, label: str) -> None:
+    """Refuse a model that returns a named tuple of tensors (GoogLeNet's aux heads in training mode),
+    naming the constructor argument that turns the extra outputs off where there is one."""
+    output = next(n for n in reversed(traced.graph.nodes) if n.op == "output")
+    value = output.args[0] if output.args else None
+    if not (_is_node(value) and value.op == "call_function" and inspect.isclass(value.target)
+            and issubclass(value.target, tuple)):
+        return
+    count = len(value.args) + len(value.kwargs)
+    fields = ", ".join(getattr(value.target, "_fields", ()))
+    what = f"{value.target.__name__}({fields})" if fields else value.target.__name__
+    switch = _aux_switch(model)
+    fix = (f"build it with {switch}=False (--args '{{\"{switch}\": false}}')" if switch
+           else "make it return one tensor")
+    mode = "training" if model.training else "eval"
+    raise ModelImportError(f"{label} returns {count} outputs in {mode} mode ({what}), and a graph is "
+                           f"trained on one: {fix}")
+
+
+def _aux_switch(model: nn.Module) -> str | None:
+    """The constructor's flag for auxiliary outputs (``aux_logits``), when it has one set to True."""
+    try:
+        parameters = inspect.signature(type(model).__init__).parameters
+    except (TypeError, ValueError):
+        return None
+    return next((name for name in parameters if "aux" in name and getattr(model, name, None) is True), None)
 
 
 def _input_shape(input_shape: Sequence[int]) -> Shape:
