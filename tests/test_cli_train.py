@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import math
 import os
 import shutil
 import signal
@@ -249,3 +250,13 @@ def test_resuming_a_read_only_run_names_the_run_folder_and_the_cause(one_epoch):
         code, out, err = run_unprivileged("train", "--resume", "runs/lenet5", "--epochs", "2", cwd=folder)
     assert_one_line_error(code, out, err, f"cannot resume {run_dir}: the run folder cannot be written: "
                                           f"permission denied")
+
+
+@pytest.mark.parametrize("template", ["se-resnet18-cifar", "vit_tiny-cifar"])
+def test_the_cifar_sized_templates_train_from_the_cli_on_built_in_data(capsys, tmp_path, template):
+    """Their own dataset is the built-in shapes; a short run here, the full one in README's figures."""
+    code, out, err = run(capsys, "train", template, "--dataset", '{"name": "shapes", "samples": 256}',
+                         "--epochs", "1", "--batch-size", "64", "--json", "--out", str(tmp_path))
+    assert code == 0, err
+    result = json.loads(out.splitlines()[-1])
+    assert math.isfinite(result["train_loss"]) and result["epochs"] == 1

@@ -6,13 +6,16 @@ files are what the app and the tests read.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from pathlib import Path
 
 from designer.graph.graph import Graph
 from designer.graph.layout import apply_layout
 from designer.graph.project import save
 
-OUT = Path(__file__).resolve().parent.parent / "resources" / "templates"
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "resources" / "templates"
 
 
 class Builder:
@@ -32,13 +35,32 @@ class Builder:
         self.last = node.name
         return node.name
 
-    def save(self, training: dict[str, object] | None = None) -> None:
-        errors = self.graph.errors()
-        assert not errors, errors
-        if training:
-            self.graph.meta["training"] = training
-        apply_layout(self.graph)
-        save(self.graph, OUT / f"{self.graph.name}.json")
+    def save(self, training: dict[str, object] | None = None, dataset: dict[str, object] | None = None) -> None:
+        write(self.graph, training, dataset)
+
+
+def write(graph: Graph, training: dict[str, object] | None = None,
+          dataset: dict[str, object] | None = None) -> None:
+    errors = graph.errors()
+    assert not errors, errors
+    if training:
+        graph.meta["training"] = training
+    if dataset:
+        graph.meta["dataset"] = dataset
+    apply_layout(graph)
+    save(graph, OUT / f"{graph.name}.json")
+
+
+def imported(name: str, module: str, factory: str, description: str, **kwargs: object) -> None:
+    """A template made by importing the reference definition in tests/models, written from the paper
+    as torchvision writes it: the same layers, names and parameter count as torchvision's."""
+    from designer.graph.importer import import_model
+
+    sys.path.insert(0, str(ROOT))
+    model = getattr(importlib.import_module(f"tests.models.{module}"), factory)(**kwargs).eval()
+    graph = import_model(model, (3, 224, 224), name).graph
+    graph.description = description
+    write(graph)
 
 
 def lenet5() -> None:
@@ -224,8 +246,112 @@ def inception() -> None:
     b.save()
 
 
+def googlenet() -> None:
+    imported("googlenet", "googlenet", "googlenet",
+             "GoogLeNet (Szegedy 2014): 3×224×224, nine Inception modules, each running 1×1, 3×3 and 5×5 "
+             "convolutions and pooling side by side and concatenating them, with 1×1 reductions that keep the "
+             "cost down: 22 layers deep for 6.6 M parameters, 12× fewer than AlexNet (no aux heads); "
+             "6,624,904 parameters", aux_logits=False)
+
+
+def senet() -> None:
+    imported("senet", "senet", "se_resnet50",
+             "SE-ResNet-50 (Hu 2017): ResNet-50 whose every bottleneck rescales its channels by a "
+             "squeeze-and-excitation gate (global average, 1×1 down by 16, ReLU, 1×1 up, sigmoid, multiply) "
+             "before the residual Add; 28,088,024 parameters")
+
+
+def mobilenet_v2() -> None:
+    imported("mobilenet_v2", "mobilenetv2", "mobilenet_v2",
+             "MobileNet v2 (Sandler 2018): inverted residuals, 1×1 expand, 3×3 depthwise, linear 1×1 "
+             "bottleneck, ReLU6; 3,504,872 parameters")
+
+
+def efficientnet_b0() -> None:
+    imported("efficientnet_b0", "efficientnet", "efficientnet_b0",
+             "EfficientNet-B0 (Tan 2019): MBConv blocks with squeeze-and-excitation, SiLU and stochastic "
+             "depth, found by architecture search and scaled by width, depth and resolution; "
+             "5,288,548 parameters")
+
+
+def shufflenet_v2() -> None:
+    imported("shufflenet_v2", "shufflenetv2", "shufflenet_v2_x1_0",
+             "ShuffleNet v2 ×1.0 (Ma 2018): each unit splits the channels in two halves, convolves one, "
+             "concatenates and shuffles them so information crosses the groups; 2,278,604 parameters")
+
+
+def se_resnet18_cifar() -> None:
+    b = Builder("se-resnet18-cifar", "A small SE-ResNet-18 for 3×32×32 images (He 2015, Hu 2017): a 3×3 stem, "
+                "eight basic blocks of 16 to 128 channels, each gated by squeeze-and-excitation (Mean, two 1×1 "
+                "convolutions, Sigmoid, Mul) before its residual Add; trains on the built-in shapes",
+                [3, 32, 32])
+    b("Conv2d", "stem", out_channels=16, kernel_size=3, padding=1, bias=False)
+    b("BatchNorm2d", "stem_bn")
+    b("ReLU", "stem_relu")
+    width = 16
+    for stage, planes in enumerate((16, 32, 64, 128), 1):
+        for block in range(2):
+            prefix = f"layer{stage}_{block}"
+            stride = 2 if stage > 1 and block == 0 else 1
+            entry = b.last
+            b("Conv2d", f"{prefix}_conv1", out_channels=planes, kernel_size=3, stride=stride, padding=1,
+              bias=False)
+            b("BatchNorm2d", f"{prefix}_bn1")
+            b("ReLU", f"{prefix}_relu1")
+            b("Conv2d", f"{prefix}_conv2", out_channels=planes, kernel_size=3, padding=1, bias=False)
+            main = b("BatchNorm2d", f"{prefix}_bn2")
+            b("Mean", f"{prefix}_squeeze", dim=[2, 3], keepdim=True)
+            b("Conv2d", f"{prefix}_se_fc1", out_channels=max(planes // 16, 4), kernel_size=1)
+            b("ReLU", f"{prefix}_se_relu")
+            b("Conv2d", f"{prefix}_se_fc2", out_channels=planes, kernel_size=1)
+            gate = b("Sigmoid", f"{prefix}_gate")
+            scaled = b("Mul", f"{prefix}_excite", src=[main, gate])
+            shortcut = entry
+            if stride != 1 or width != planes:
+                b("Conv2d", f"{prefix}_down", src=entry, out_channels=planes, kernel_size=1, stride=stride,
+                  bias=False)
+                shortcut = b("BatchNorm2d", f"{prefix}_down_bn")
+            b("Add", f"{prefix}_add", src=[scaled, shortcut])
+            b("ReLU", f"{prefix}_out")
+            width = planes
+    b("AdaptiveAvgPool2d", "avgpool", output_size=1)
+    b("Flatten", "flatten")
+    b("Linear", "fc", out_features=10)
+    b.save({"epochs": 5}, {"name": "shapes"})
+
+
+def vit_tiny_cifar() -> None:
+    dim, heads, layers, tokens = 64, 4, 4, 64
+    b = Builder("vit_tiny-cifar", "A tiny Vision Transformer for 3×32×32 images (Dosovitskiy 2020): 4×4 "
+                "patches embedded by a strided convolution into 64 tokens of 64 features, a learned class "
+                "token and position embedding, four pre-norm encoder layers (attention with 4 heads, MLP "
+                "of 128), the class token read out; trains on the built-in shapes", [3, 32, 32])
+    b("Conv2d", "patchify", out_channels=dim, kernel_size=4, stride=4)
+    b("Flatten", "flatten_patches", start_dim=2)
+    patches = b("Transpose", "to_tokens", dim0=1, dim1=2)
+    b("Parameter", "class_token", src=[], shape=[1, 1, dim], init="zeros")
+    b("Concat", "with_class_token", src=["class_token", patches])
+    b("Parameter", "pos_embedding", src=[], shape=[1, tokens + 1, dim], init="normal", std=0.02)
+    x = b("Add", "embedded", src=["with_class_token", "pos_embedding"])
+    for i in range(layers):
+        prefix = f"layer{i}"
+        b("LayerNorm", f"{prefix}_ln1", src=x)
+        b("MultiheadAttention", f"{prefix}_attention", num_heads=heads)
+        attended = b("Add", f"{prefix}_add1", src=[x, b.last])
+        b("LayerNorm", f"{prefix}_ln2")
+        b("Linear", f"{prefix}_mlp1", out_features=2 * dim)
+        b("GELU", f"{prefix}_gelu")
+        b("Linear", f"{prefix}_mlp2", out_features=dim)
+        x = b("Add", f"{prefix}_add2", src=[attended, b.last])
+    b("LayerNorm", "ln", src=x)
+    b("Select", "class_out", dim=1, index=0)
+    b("Linear", "head", out_features=10)
+    b.save({"epochs": 8, "optimizer": "adamw", "lr": 0.001}, {"name": "shapes"})
+
+
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)
-    for build in (lenet5, alexnet, alexnet_cifar, vgg16, vgg16_cifar, resnet18, inception):
+    for build in (lenet5, alexnet, alexnet_cifar, vgg16, vgg16_cifar, resnet18, inception, googlenet, senet,
+                  mobilenet_v2, efficientnet_b0, shufflenet_v2, se_resnet18_cifar, vit_tiny_cifar):
         build()
         print("wrote", build.__name__)
