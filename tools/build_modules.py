@@ -64,6 +64,57 @@ def inception() -> Graph:
     return finish(p.graph, "inception")
 
 
+@module
+def se_block() -> Graph:
+    p = Piece("Squeeze-and-excitation, an SE block (squeeze-excitation, Hu 2017): average each channel to "
+              "one number, learn a gate per channel "
+              "through a bottleneck of 1×1 convolutions (reduction 16) and a sigmoid, and rescale the channels "
+              "by it", [64, 28, 28])
+    p("Mean", "squeeze", dim=[2, 3], keepdim=True)
+    p("Conv2d", "fc1", out_channels=4, kernel_size=1)
+    p("ReLU", "relu")
+    p("Conv2d", "fc2", out_channels=64, kernel_size=1)
+    p("Sigmoid", "gate")
+    p("Mul", "excite", [ENTRY, "gate"])
+    return finish(p.graph, "se-block")
+
+
+@module
+def inverted_residual() -> Graph:
+    p = Piece("MobileNet v2's inverted residual (Sandler 2018): 1×1 expansion by 6, 3×3 depthwise "
+              "convolution, linear 1×1 projection back, each with batch norm (ReLU6 after the first two), "
+              "added to its input",
+              [24, 56, 56])
+    p("Conv2d", "expand", out_channels=144, kernel_size=1, bias=False)
+    p("BatchNorm2d", "expand_bn")
+    p("ReLU6", "expand_relu")
+    p("Conv2d", "depthwise", out_channels=144, kernel_size=3, padding=1, groups=144, bias=False)
+    p("BatchNorm2d", "depthwise_bn")
+    p("ReLU6", "depthwise_relu")
+    p("Conv2d", "project", out_channels=24, kernel_size=1, bias=False)
+    p("BatchNorm2d", "project_bn")
+    p("Add", "residual", [ENTRY, "project_bn"])
+    return finish(p.graph, "inverted-residual")
+
+
+@module
+def transformer_encoder() -> Graph:
+    p = Piece("A pre-norm transformer encoder layer (Vaswani 2017, as ViT uses it): layer norm, multi-head "
+              "self-attention, residual Add; layer norm, an MLP of 4× the width with GELU, residual Add",
+              [65, 64])
+    p("LayerNorm", "ln1")
+    p("MultiheadAttention", "attention", num_heads=4)
+    p("Dropout", "attention_dropout", p=0.1)
+    p("Add", "add1", [ENTRY, "attention_dropout"])
+    p("LayerNorm", "ln2")
+    p("Linear", "mlp1", out_features=256)
+    p("GELU", "gelu")
+    p("Linear", "mlp2", out_features=64)
+    p("Dropout", "mlp_dropout", p=0.1)
+    p("Add", "add2", ["add1", "mlp_dropout"])
+    return finish(p.graph, "transformer-encoder")
+
+
 def finish(graph: Graph, name: str) -> Graph:
     errors = graph.errors()
     assert not errors, errors

@@ -60,3 +60,27 @@ def test_double_click_adds_a_module_in_the_middle_and_search_finds_it(window):
     graph.add_node("Input", "image", {"shape": [192, 28, 28]})
     window.document.connect_blocks("image", ENTRY)
     assert graph.result("concat").shape == (256, 28, 28)  # 64 + 128 + 32 + 32, GoogLeNet's 3a
+
+
+@pytest.mark.parametrize(("query", "module"), [
+    ("squeeze-excitation", "se-block"), ("attention", "transformer-encoder"),
+    ("inverted residual", "inverted-residual"), ("mobilenet", "inverted-residual"),
+])
+def test_search_finds_modules_by_what_people_call_them(window, query, module):
+    QTest.keyClicks(window.palette_panel.search, query)
+    assert module in window.palette_panel.visible_modules()
+
+
+@pytest.mark.parametrize(("name", "shape", "output"), [
+    ("se-block", [64, 28, 28], (64, 28, 28)),
+    ("inverted-residual", [24, 56, 56], (24, 56, 56)),
+    ("transformer-encoder", [65, 64], (65, 64)),
+])
+def test_a_module_connected_to_its_input_computes_its_shape(window, name, shape, output):
+    graph = window.graph
+    names = window.document.add_module(name, (0.0, 600.0))
+    graph.add_node("Input", "feed", {"shape": shape})
+    window.document.connect_blocks("feed", ENTRY)
+    assert not [e for e in graph.errors() if e[0] in names]
+    (last,) = [n for n in names if not graph.out_edges(n)]
+    assert graph.result(last).shape == output
