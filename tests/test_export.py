@@ -22,6 +22,7 @@ import designer
 from designer import export
 from designer.cli import main
 from designer.graph import Graph
+from designer.graph.compile import plan
 from designer.graph.python_code import python_source
 from designer.graph.templates import template_names
 from tests.graph.test_files import read_fifo_during
@@ -52,8 +53,9 @@ def exported_class(graph: Graph, tmp_path: Path):
     module = import_file(path)
     classes = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, torch.nn.Module)
                and v is not torch.nn.Module]
-    assert len(classes) == 1
-    return path, classes[0]
+    helpers = set(plan(graph).helpers)  # StochasticDepth, LayerNorm2d: defined in the file for its blocks
+    assert {c.__name__ for c in classes} == {plan(graph).class_name} | helpers
+    return path, getattr(module, plan(graph).class_name)
 
 
 @pytest.mark.parametrize("name", template_names())

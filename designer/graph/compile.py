@@ -101,7 +101,8 @@ def plan(graph: Graph) -> Plan:
         if spec.module is not None:
             modules[name] = spec.module(result.inputs, node.params)
         helpers += [h for h in spec.helpers if h not in helpers]
-        args = tuple(Arg(idents[s], graph.node(s).spec.batched) for s in graph.sources(name))
+        args = tuple(Arg(idents[s], graph.node(s).spec.batched, len(graph.result(s).shape or ()))
+                     for s in graph.sources(name))
         parameter = name in modules and modules[name].parameter
         steps.append(Step(name, idents[name], spec.forward, args, node.params, parameter))
     returns = [idents[n] for n in graph.outputs()]

@@ -13,6 +13,7 @@ string or comment or run code.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from designer.graph.compile import Plan, Step, plan
@@ -113,9 +114,12 @@ def _wrap(head: str, call: str, comment: str) -> list[str]:
 def _layout(head: str, call: str, indent: str) -> list[str]:
     if len(head + call) <= LINE_LENGTH or not call.endswith((")", "]")):
         return [head + call]
-    opener = call.index("(" if call.endswith(")") else "[") + 1
-    inner, closer = call[opener:-1], call[-1]
+    opener, closer = _split_point(call)
     deeper = indent + INDENT
+    if head.rstrip().endswith("=") and len(head + call[:opener]) > LINE_LENGTH:
+        # Not even the call's opening bracket fits after the name: ruff wraps the right-hand side instead.
+        return [head + "(", *_layout(deeper, call, deeper), indent + ")"]
+    inner = call[opener:len(call) - len(closer)]
     if len(deeper + inner) <= LINE_LENGTH:
         return [head + call[:opener], deeper + inner, indent + closer]
     lines = [head + call[:opener]]
@@ -123,6 +127,25 @@ def _layout(head: str, call: str, indent: str) -> list[str]:
         lines += _layout(deeper, arg + ",", deeper) if not arg.endswith(("]", ")")) else \
             _with_comma(_layout(deeper, arg, deeper))
     return [*lines, indent + closer]
+
+
+_TRAILING_INDEX = re.compile(r"\)(\[[^\[\]]*\])$")
+
+
+def _split_point(call: str) -> tuple[int, str]:
+    """Where a long expression breaks: after the bracket matching its last one, and what closes it.
+
+    ``f(a, b)[0]`` breaks in the call's brackets, keeping ``)[0]`` together, as ruff does.
+    """
+    trailer = _TRAILING_INDEX.search(call)
+    end = len(call) - (len(trailer.group(1)) if trailer else 0) - 1
+    depth = 0
+    for i in range(end, -1, -1):
+        depth += call[i] in ")]"
+        depth -= call[i] in "(["
+        if depth == 0:
+            return i + 1, call[end:]
+    return call.index("(") + 1, call[end:]  # pragma: no cover - brackets always match in generated code
 
 
 def _with_comma(lines: list[str]) -> list[str]:

@@ -82,6 +82,7 @@ class Arg:
 
     ident: str
     batched: bool = True
+    rank: int = 0  # axes of one sample
 
 
 # (inputs in port order, params, how the block's own layer is reached) -> the right-hand side.

@@ -41,8 +41,9 @@ def _add_forward(args: Sequence[Arg], p: Params, layer: str) -> str:
 def _concat_forward(args: Sequence[Arg], p: Params, layer: str) -> str:
     # A learned tensor (a class token) has a batch of one: torch.cat does not broadcast, so it is expanded.
     batch = next((a.ident for a in args if a.batched), None)
+    # -1 for every axis of a sample, written out: torch.fx cannot trace *x.shape[1:].
     parts = [a.ident if a.batched or batch is None
-             else f"{a.ident}.expand({batch}.shape[0], *{a.ident}.shape[1:])" for a in args]
+             else f"{a.ident}.expand({batch}.shape[0], {', '.join(['-1'] * a.rank)})" for a in args]
     return f"torch.cat([{', '.join(parts)}], dim=1)"
 
 
