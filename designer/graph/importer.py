@@ -27,20 +27,18 @@ traced with ``training=False``, sizes and the checks on them.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import itertools
 import operator
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
+from designer.graph import import_rules, import_trace
 from designer.graph.errors import GraphError, ParamError
 from designer.graph.graph import Graph
-from designer.graph.import_problems import Problem, code, function_name, kind, listing, place
+from designer.graph.import_problems import Problem, code, kind, listing, place
 from designer.graph.layout import apply_layout
-from designer.graph.model_loader import ModelImportError, exc_text, load_model, one_line
+from designer.graph.model_loader import ModelImportError, load_model, one_line
 from designer.graph.registry import REGISTRY
 from designer.graph.shapes import fmt_shape
 from designer.graph.spec import (
@@ -49,7 +47,6 @@ from designer.graph.spec import (
     REQUIRED,
     BlockSpec,
     CallSite,
-    FromAttribute,
     FromCall,
     FromModule,
     Refused,
@@ -80,165 +77,16 @@ def import_model(model: nn.Module, input_shape: Sequence[int], name: str = "impo
     The model is traced in the mode it is in: a fresh one is training, so
     ``F.dropout(x, training=self.training)`` becomes a Dropout block. Weights are copied.
     """
-    shape = _input_shape(input_shape)
+    shape = import_trace.input_shape(input_shape)
     label = type(model).__name__
-    traced = _trace(model, label)
-    context = _Context(traced, *_run(model, traced, shape, label), shape)
-    _check_one_result(model, traced, label)
+    traced = import_trace.trace(model, label)
+    context = _Context(traced, *import_trace.run(model, traced, shape, label), shape)
+    import_trace.check_one_result(model, traced, label)
     ops, returned = _map_graph(context)
     graph = _build(ops, name, label)
     _check(graph, ops, returned, context, label)
     apply_layout(graph)
     return Imported(graph, _weights(graph, ops))
-
-
-def _check_one_result(model: nn.Module, traced: fx.GraphModule, label: str) -> None:
-    """Refuse a model that returns a named tuple of tensors (GoogLeNet's aux heads in training mode),
-    naming the constructor argument that turns the extra outputs off where there is one."""
-    output = next(n for n in reversed(traced.graph.nodes) if n.op == "output")
-    value = output.args[0] if output.args else None
-    if not (_is_node(value) and value.op == "call_function" and inspect.isclass(value.target)
-            and issubclass(value.target, tuple)):
-        return
-    count = len(value.args) + len(value.kwargs)
-    fields = ", ".join(getattr(value.target, "_fields", ()))
-    what = f"{value.target.__name__}({fields})" if fields else value.target.__name__
-    switch = _aux_switch(model)
-    fix = (f"build it with {switch}=False (--args '{{\"{switch}\": false}}')" if switch
-           else "make it return one tensor")
-    mode = "training" if model.training else "eval"
-    raise ModelImportError(f"{label} returns {count} outputs in {mode} mode ({what}), and a graph is "
-                           f"trained on one: {fix}")
-
-
-def _aux_switch(model: nn.Module) -> str | None:
-    """The constructor's flag for auxiliary outputs (``aux_logits``), when it has one set to True."""
-    try:
-        parameters = inspect.signature(type(model).__init__).parameters
-    except (TypeError, ValueError):
-        return None
-    return next((name for name in parameters if "aux" in name and getattr(model, name, None) is True), None)
-
-
-def _input_shape(input_shape: Sequence[int]) -> Shape:
-    param = REGISTRY["Input"].schema["shape"]
-    try:
-        shape: Shape = param.coerce(list(input_shape))
-    except (ParamError, TypeError) as exc:
-        reason = exc.reason if isinstance(exc, ParamError) else str(exc)
-        raise ModelImportError(f"input shape {input_shape}: {reason}") from None
-    return shape
-
-
-def _trace(model: nn.Module, label: str) -> fx.GraphModule:
-    import torch.fx as fx
-
-    concrete = _defaults_after_input(model, label)
-    try:
-        tracer = _tracer()()
-        graph = tracer.trace(model, concrete_args=concrete or None)
-        traced = fx.GraphModule(tracer.root, graph, type(model).__name__)
-    except Exception as exc:
-        if "'len' is not supported" in str(exc):
-            raise ModelImportError(f"cannot trace {label}: len() of a tensor is not recorded by torch.fx; "
-                                   "write x.shape[0] (or x.size(0)) for the batch size") from None
-        raise ModelImportError(f"cannot trace {label}: {exc_text(exc)}; models with data-dependent "
-                               "control flow cannot be imported") from None
-    # An in-place op often has no users, yet later ops read what it wrote: keep it.
-    traced.graph.eliminate_dead_code(is_impure_node=lambda n: n.is_impure() or _in_place(n, traced))
-    traced.recompile()
-    return traced
-
-
-@functools.cache
-def _tracer() -> type[fx.Tracer]:
-    """fx's tracer, which also keeps whole the modules a block stands for from outside ``torch.nn``
-    (torchvision's ``StochasticDepth``), as it keeps ``torch.nn``'s own."""
-    import torch.fx as fx
-
-    class Tracer(fx.Tracer):
-        proxy_buffer_attributes = True  # a buffer read in forward is named as itself, not a _tensor_constant0
-
-        def is_leaf_module(self, m: nn.Module, module_qualified_name: str) -> bool:
-            return super().is_leaf_module(m, module_qualified_name) or bool(_module_rules(type(m)))
-
-    return Tracer
-
-
-def _defaults_after_input(model: nn.Module, label: str) -> dict[str, Any]:
-    """Values for forward's optional arguments: the trace specialises to them."""
-    try:
-        params = list(inspect.signature(model.forward).parameters.values())
-    except (TypeError, ValueError):
-        return {}
-    named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    required = [p.name for p in named[1:] if p.default is p.empty]
-    if required:
-        names = ", ".join([named[0].name, *required])
-        raise ModelImportError(f"{label}.forward takes {1 + len(required)} inputs ({names}); "
-                               "only models with one input can be imported")
-    return {p.name: p.default for p in named[1:]}
-
-
-def _in_place(node: fx.Node, traced: fx.GraphModule) -> bool:
-    if node.op == "call_module":
-        return getattr(traced.get_submodule(str(node.target)), "inplace", False) is True
-    if node.op not in ("call_function", "call_method"):
-        return False
-    name = str(node.target) if node.op == "call_method" else getattr(node.target, "__name__", "")
-    return node.kwargs.get("inplace") is True or (name.endswith("_") and not name.endswith("__"))
-
-
-def _run(model: nn.Module, traced: fx.GraphModule, shape: Shape,
-         label: str) -> tuple[dict[fx.Node, Shape | None], dict[fx.Node, Any], dict[fx.Node, int]]:
-    """The real output shape of every node (batch first), from one run on zeros in eval mode,
-    the value of every node that gives a number or sizes (``x.size(1)``, ``x.shape[2:]``) and
-    the length of every tuple of tensors (``x.chunk(2)``).
-
-    The batch is two: batch norm without running statistics refuses a batch of one.
-    """
-    import torch
-    import torch.fx as fx
-
-    first = next(itertools.chain(model.parameters(), model.buffers()), None)
-    x = torch.zeros((2, *shape), device=first.device if first is not None else "cpu",
-                    dtype=first.dtype if first is not None and first.is_floating_point() else torch.float32)
-    interpreter = fx.Interpreter(traced)
-    shapes: dict[fx.Node, Shape | None] = {}
-    numbers: dict[fx.Node, Any] = {}
-    tuples: dict[fx.Node, int] = {}
-    modes = {m: m.training for m in itertools.chain(model.modules(), traced.modules())}
-    node = None
-    try:
-        traced.eval()
-        with torch.no_grad():
-            for node in traced.graph.nodes:
-                value = _run_node(interpreter, node, x)
-                interpreter.env[node] = value
-                shapes[node] = tuple(value.shape) if isinstance(value, torch.Tensor) else None
-                if isinstance(value, (int, torch.Size)):
-                    numbers[node] = tuple(value) if isinstance(value, torch.Size) else value
-                elif isinstance(value, (tuple, list)) and value and \
-                        all(isinstance(v, torch.Tensor) for v in value):
-                    tuples[node] = len(value)
-    except Exception as exc:
-        at = f" at {node.name}" if node is not None else ""
-        raise ModelImportError(f"{label} fails on a {fmt_shape(shape)} input{at}: {exc_text(exc)}; "
-                               "check the input shape") from None
-    finally:
-        for module, training in modes.items():
-            module.training = training
-    return shapes, numbers, tuples
-
-
-def _run_node(interpreter: fx.Interpreter, node: fx.Node, x: torch.Tensor) -> Any:
-    if node.op == "placeholder":
-        # The first argument is the input; the others were specialised to their defaults.
-        return x if not interpreter.env else (node.args[0] if node.args else None)
-    if node.op == "output":
-        return None
-    args, kwargs = interpreter.fetch_args_kwargs_from_env(node)
-    return getattr(interpreter, node.op)(node.target, args, kwargs)
 
 
 # -- mapping ops to blocks --------------------------------------------------------
@@ -392,7 +240,7 @@ def _record(op: _Op, node: fx.Node, context: _Context, values: dict[fx.Node, str
                    if n not in taken)
     taken.add(op.name)
     values[node] = op.name
-    if op.inputs and _in_place(node, context.traced):
+    if op.inputs and import_trace.in_place(node, context.traced):
         values[op.inputs[0]] = op.name  # whoever reads the input later reads what was written
 
 
@@ -416,7 +264,7 @@ def _map_node(node: fx.Node, context: _Context) -> Mapped:
             return _expand(node, context)
         except Refused as exc:
             raise _Unmappable(str(exc)) from None
-    if node.op != "call_module" and _call_key(node) in _SIZE_OPS:
+    if node.op != "call_module" and import_rules.call_key(node) in _SIZE_OPS:
         try:
             return _size_op(node, context)
         except Refused:
@@ -489,90 +337,6 @@ def _is_tensor(value: Any, context: _Context) -> TypeGuard[fx.Node]:
     return _is_node(value) and context.shapes.get(value) is not None
 
 
-# -- the blocks' own import rules -------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Rules:
-    """Every block's import rules, by the qualified name of the module class or the call they match.
-
-    ``helpers`` holds the module rules of the blocks whose class is one of Designer's helpers
-    (:mod:`designer.graph.helpers`), by the helper's name: an exported file defines that class
-    itself, and it is the block as surely as the class the rule names (torchvision's).
-    """
-
-    modules: dict[str, list[tuple[BlockSpec, FromModule]]]
-    calls: dict[str, list[tuple[BlockSpec, FromCall]]]
-    attributes: list[tuple[BlockSpec, FromAttribute]]
-    helpers: dict[str, list[tuple[BlockSpec, FromModule]]]
-
-
-@functools.cache
-def _rules() -> _Rules:
-    modules: dict[str, list[tuple[BlockSpec, FromModule]]] = {}
-    calls: dict[str, list[tuple[BlockSpec, FromCall]]] = {}
-    attributes: list[tuple[BlockSpec, FromAttribute]] = []
-    helpers: dict[str, list[tuple[BlockSpec, FromModule]]] = {}
-    for spec in REGISTRY.values():
-        for rule in spec.imports:
-            if isinstance(rule, FromAttribute):
-                attributes.append((spec, rule))
-            elif isinstance(rule, FromModule):
-                found = None if "." in rule.cls else _resolve(f"torch.nn.{rule.cls}")
-                modules.setdefault(rule.cls if found is None else _qualified(found), []).append((spec, rule))
-                for helper in spec.helpers:
-                    helpers.setdefault(helper, []).append((spec, rule))
-            else:
-                target = rule.target
-                if not target.startswith("Tensor."):
-                    found = _resolve(target)
-                    target = function_name(found) if found is not None else target
-                calls.setdefault(target, []).append((spec, rule))
-    return _Rules(modules, calls, attributes, helpers)
-
-
-# Per class, as the tracer asks for every module it meets; weak, so a user's classes can go.
-_by_class: weakref.WeakKeyDictionary[type, list[tuple[BlockSpec, FromModule]]] = weakref.WeakKeyDictionary()
-
-
-def _module_rules(cls: type) -> list[tuple[BlockSpec, FromModule]]:
-    """The rules of the blocks a module class is: by its qualified name, or as the helper it is."""
-    found = _by_class.get(cls)
-    if found is None:
-        found = _by_class[cls] = _find_module_rules(cls)
-    return found
-
-
-def _find_module_rules(cls: type) -> list[tuple[BlockSpec, FromModule]]:
-    rules = _rules()
-    found = rules.modules.get(_qualified(cls))
-    if found is None and cls.__name__ in rules.helpers:
-        from designer.graph.helpers import helper_of
-
-        helper = helper_of(cls)  # reads the class's source: only for a class named like a helper
-        found = rules.helpers.get(helper) if helper is not None else None
-    return found or []
-
-
-def _resolve(name: str) -> Any:
-    """The object a qualified name names, or None where its package is not installed (torchvision)."""
-    import importlib
-
-    module_name, _, attr = name.rpartition(".")
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError):
-        return None
-
-
-def _qualified(cls: Any) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-def _call_key(node: fx.Node) -> str:
-    return f"Tensor.{node.target}" if node.op == "call_method" else function_name(node.target)
-
-
 def _by_rules(node: fx.Node, context: _Context, item: tuple[int, fx.Node] | None = None) -> Mapped:
     """The first block whose import rule takes this node (or this ``item`` of what it returns: its
     index and the node that takes it); else the reason the last rule gave.
@@ -582,9 +346,9 @@ def _by_rules(node: fx.Node, context: _Context, item: tuple[int, fx.Node] | None
     """
     if node.op == "call_module":
         module = context.traced.get_submodule(str(node.target))
-        candidates: list[Any] = _module_rules(type(module))
+        candidates: list[Any] = import_rules.module_rules(type(module))
     else:
-        candidates = _rules().calls.get(_call_key(node), [])
+        candidates = import_rules.rules().calls.get(import_rules.call_key(node), [])
     if not candidates:
         raise _Unmappable("")
     reasons, unbound = [], []
@@ -612,9 +376,9 @@ def _attribute(node: fx.Node, context: _Context) -> Mapped:
     value = context.traced
     for part in str(node.target).split("."):
         value = getattr(value, part)
-    if not isinstance(value, nn.Parameter) or not _rules().attributes:
+    if not isinstance(value, nn.Parameter) or not import_rules.rules().attributes:
         raise _Unmappable("a buffer used directly; only layers and learned tensors can be imported")
-    spec, rule = _rules().attributes[0]
+    spec, rule = import_rules.rules().attributes[0]
     context.unbatched.add(node)
     try:
         params = rule.read(tuple(value.shape))
@@ -749,7 +513,7 @@ def _size_op(node: fx.Node, context: _Context) -> Mapped:
     """Sizes and what is computed from them: ``x.size()``, ``x.shape``, ``x.dim()``, their items,
     arithmetic and comparisons. Their values are known from the run, for the blocks that read them
     (``x.view(n, c // g, ...)``); ``torch._assert`` on them is dropped: a check that held on that run."""
-    key, source = _call_key(node), node.args[0] if node.args else None
+    key, source = import_rules.call_key(node), node.args[0] if node.args else None
     if key in ("torch._assert", "operator.getitem"):
         ok = _is_helper(source, context) or (key == "torch._assert" and isinstance(source, bool))
     elif key == "getattr":
