@@ -29,6 +29,10 @@ def fragment_text(graph: Graph, names: Iterable[str]) -> str:
     data["nodes"] = [n for n in data["nodes"] if n["name"] in chosen]
     data["edges"] = [e for e in data["edges"] if e["source"] in chosen and e["target"] in chosen]
     groups = [g for g in data.pop("groups", []) if set(g["members"]) <= chosen]
+    kept = {g["name"] for g in groups}
+    for group in groups:
+        if group.get("parent") not in kept:  # its parent stays behind: the copy sits at the top level
+            group.pop("parent", None)
     if groups:
         data["groups"] = groups
     data.pop("training", None)
@@ -49,6 +53,7 @@ class PastedGroup:
     name: str
     members: frozenset[str]
     collapsed: bool
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,8 @@ def plan_paste(graph: Graph, text: str, offset: Position = (40.0, 40.0)) -> Past
         data = json.loads(text)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
+    if not isinstance(data, dict) or data.get("format") != FORMAT or \
+            data.get("version") not in range(1, VERSION + 1):
         return None
     piece = graph_from_dict(data, graph.registry)  # every check of a project file
     taken = set(graph.nodes)
@@ -87,10 +93,12 @@ def plan_paste(graph: Graph, text: str, offset: Position = (40.0, 40.0)) -> Past
     edges = tuple(Edge(names[e.source], names[e.target], e.port) for e in piece.edges)
     groups: list[PastedGroup] = []
     taken_groups = set(graph.groups)
-    for group in piece.groups.values():
+    # Inner groups first, so that each outer one, added later, goes around them.
+    for group in sorted(piece.groups.values(), key=lambda g: -len(piece.groups.lineage(g.name))):
         name = _free_name(group.name, taken_groups)
         taken_groups.add(name)
-        groups.append(PastedGroup(name, frozenset(names[m] for m in group.members), group.collapsed))
+        groups.append(PastedGroup(name, frozenset(names[m] for m in group.members), group.collapsed,
+                                  group.kind))
     return Paste(nodes, edges, tuple(groups))
 
 

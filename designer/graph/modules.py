@@ -31,8 +31,9 @@ def module_text(name: str) -> str:
         raise ProjectFileError(f"no module named {name!r} (modules: {', '.join(module_names())})")
     text = (resources_dir() / "modules" / f"{name}.json").read_text(encoding="utf-8")
     data = json.loads(text)
-    if data.get("format") != FORMAT or data.get("version") != VERSION:
-        raise ProjectFileError(f"module {name!r} is not a project fragment of version {VERSION}")
+    if data.get("format") != FORMAT or data.get("version") not in range(1, VERSION + 1):
+        raise ProjectFileError(f"module {name!r} is not a project fragment this Designer reads "
+                               f"(versions 1 to {VERSION})")
     return text
 
 

@@ -21,10 +21,12 @@ import networkx as nx
 from designer.graph.errors import GraphError, ProjectFileError
 from designer.graph.files import write_atomic
 from designer.graph.graph import Edge, Graph
+from designer.graph.groups import Group
 from designer.graph.registry import REGISTRY, Registry
 
 FORMAT = "designer-project"
-VERSION = 1
+VERSION = 2  # the newest version this reads and writes; version 1 files read unchanged
+NESTED_GROUPS = 2  # the version that added a group's "parent" and "kind"
 MAX_FILE_BYTES = 64 << 20
 MAX_NODES = 100_000
 MAX_EDGES = 400_000
@@ -47,7 +49,7 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
         edges.append(entry)
     data: dict[str, Any] = {
         "format": FORMAT,
-        "version": VERSION,
+        "version": 1,
         "name": graph.name,
         "description": graph.description,
         "nodes": nodes,
@@ -55,10 +57,9 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
     }
     if graph.groups:  # only when there are any: files without groups read as before
         order = graph.topological_order()
-        data["groups"] = [
-            {"name": g.name, "members": [n for n in order if n in g.members], "collapsed": g.collapsed}
-            for g in graph.groups.values()
-        ]
+        data["groups"] = [_group_entry(graph.groups[name], order) for name in _outer_first(graph)]
+        if any("parent" in g or "kind" in g for g in data["groups"]):
+            data["version"] = NESTED_GROUPS  # older versions would misread nested groups: they refuse it
     data["training"] = graph.meta.get("training", {})
     data["dataset"] = graph.meta.get("dataset", {})
     return data
@@ -304,7 +305,7 @@ def graph_from_dict(data: Any, registry: Registry = REGISTRY) -> Graph:
         raise ProjectFileError(f'"version" must be a whole number, got {_describe(version)}')
     if version > VERSION:
         raise ProjectFileError(f"version {_clip(str(version), 24)} was written by a newer Designer; "
-                               f"this one reads version {VERSION}")
+                               f"this one reads versions up to {VERSION}")
     if version < 1:
         raise ProjectFileError(f"unknown version {_clip(str(version), 24)}")
     nodes = _expect(data.get("nodes", _MISSING), list, '"nodes"', "a list")
@@ -336,6 +337,27 @@ def graph_from_dict(data: Any, registry: Registry = REGISTRY) -> Graph:
     return graph
 
 
+def _outer_first(graph: Graph) -> list[str]:
+    """Group names with each parent before the groups inside it, as reading them back needs."""
+    order: list[str] = []
+    pending: list[str | None] = [None]
+    while pending:
+        children = graph.groups.children(pending.pop(0))
+        order += children
+        pending += children
+    return order
+
+
+def _group_entry(group: Group, order: list[str]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": group.name, "members": [n for n in order if n in group.members],
+                             "collapsed": group.collapsed}
+    if group.parent is not None:  # only when nested: files of flat groups read as before
+        entry["parent"] = group.parent
+    if group.kind:
+        entry["kind"] = group.kind
+    return entry
+
+
 def _add_groups(graph: Graph, groups: list[Any]) -> None:
     for i, entry in enumerate(groups):
         where = f"groups[{i}]"
@@ -346,8 +368,15 @@ def _add_groups(graph: Graph, groups: list[Any]) -> None:
         if not all(isinstance(m, str) for m in members):
             raise ProjectFileError(f"{where}: members must be block names")
         collapsed = _expect(entry.get("collapsed", False), bool, f"{where}: collapsed", "true/false")
+        parent = entry.get("parent")
+        if parent is not None:
+            _expect(parent, str, f"{where}: parent", "a group name written before it")
+            if parent not in graph.groups:
+                raise ProjectFileError(f"{where}: parent {_clip(json.dumps(parent, ensure_ascii=False))} "
+                                       "is not a group written before it")
+        kind = _expect(entry.get("kind", ""), str, f"{where}: kind", "a class name")
         try:
-            graph.groups.add(name, members, collapsed)
+            graph.groups.add(name, members, collapsed, parent=parent, kind=kind)
         except GraphError as exc:
             raise ProjectFileError(f"{where}: {exc}") from None
 

@@ -78,16 +78,14 @@ class RemoveNode(QUndoCommand):
         self.block_type = node.type
         self.params = dict(node.params)
         self.position = node.position
-        self.group = graph.groups.of(name)
-        self.collapsed = self.group is not None and graph.groups[self.group].collapsed
+        self.groups = graph.groups.lineage_of(name)
 
     def redo(self) -> None:
         self.graph.remove_node(self.name)
 
     def undo(self) -> None:
         self.graph.add_node(self.block_type, self.name, self.params, self.position)
-        if self.group is not None:
-            self.graph.groups.add_member(self.group, self.name, self.collapsed)
+        self.graph.groups.put_back(self.name, self.groups)
 
 
 class RemoveNodes(QUndoCommand):
@@ -227,11 +225,11 @@ class PasteBlocks(QUndoCommand):
                 self.graph.add_node(node.type, node.name, node.params, node.position)
             for edge in self.paste.edges:
                 self.graph.restore_edge(edge)
-        for group in self.paste.groups:
-            self.graph.groups.add(group.name, group.members, group.collapsed)
+        for group in self.paste.groups:  # inner groups first: each outer one then goes around them
+            self.graph.groups.add(group.name, group.members, group.collapsed, kind=group.kind)
 
     def undo(self) -> None:
-        for group in self.paste.groups:
+        for group in reversed(self.paste.groups):
             self.graph.groups.remove(group.name)
         with self.graph.deferred_inference():
             for node in reversed(self.paste.nodes):
@@ -262,7 +260,8 @@ class Ungroup(QUndoCommand):
         self.graph.groups.remove(self.group.name)
 
     def undo(self) -> None:
-        self.graph.groups.add(self.group.name, self.group.members, self.group.collapsed)
+        group = self.group
+        self.graph.groups.add(group.name, group.members, group.collapsed, parent=group.parent, kind=group.kind)
 
 
 class SetGroupCollapsed(QUndoCommand):

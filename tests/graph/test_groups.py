@@ -46,9 +46,10 @@ def test_membership_follows_removal_and_rename():
 
 def test_refusals_name_the_problem():
     graph = chain()
-    graph.groups.add("stage", ["conv"])
-    with pytest.raises(GraphError, match="conv is already in group stage"):
-        graph.groups.add("other", ["conv", "relu"])
+    graph.groups.add("stage", ["conv", "relu"])
+    with pytest.raises(GraphError, match="relu is in group stage but conv of that group is not chosen: "
+                                         "choose all of stage or none of it"):
+        graph.groups.add("other", ["relu", "pool"])
     with pytest.raises(GraphError, match="already a group named 'stage'"):
         graph.groups.add("stage", ["relu"])
     with pytest.raises(GraphError, match="no block named 'nope'"):
@@ -73,8 +74,13 @@ def test_groups_survive_save_and_load():
 
 @pytest.mark.parametrize(("groups", "message"), [
     ('[{"name": "g", "members": ["conv", "ghost"]}]', "groups\\[0\\] \"g\": there is no block named 'ghost'"),
-    ('[{"name": "g", "members": ["conv"]}, {"name": "h", "members": ["conv"]}]',
-     "groups\\[1\\] \"h\": conv is already in group g"),
+    ('[{"name": "g", "members": ["conv", "relu"]}, {"name": "h", "members": ["relu", "pool"]}]',
+     "groups\\[1\\] \"h\": relu is in group g but conv of that group is not chosen"),
+    ('[{"name": "g", "members": ["conv"], "parent": "h"}, {"name": "h", "members": ["conv"]}]',
+     "groups\\[0\\] \"g\": parent \"h\" is not a group written before it"),
+    ('[{"name": "g", "members": ["conv"]}, {"name": "h", "members": ["conv", "relu"], "parent": "g"}]',
+     "groups\\[1\\] \"h\": relu is not in group g"),
+    ('[{"name": "g", "members": ["conv"], "kind": 3}]', "kind: expected a class name"),
     ('[{"members": ["conv"]}]', 'groups\\[0\\]: "name": missing'),
     ('[{"name": "g", "members": "conv"}]', "members: expected a list of block names"),
     ('{"g": 1}', '"groups": expected a list'),
@@ -158,3 +164,89 @@ def apply(graph: Graph, plan) -> None:
             graph.groups.add(name, members, plan.collapsed)
         for name, position in plan.moves.items():
             graph.move(name, position)
+
+
+def test_groups_nest_as_modules_do():
+    graph = chain()
+    graph.groups.add("block", ["conv", "relu"])
+    graph.groups.add("stage", ["conv", "relu", "pool"], kind="Stage")
+    assert graph.groups["block"].parent == "stage" and graph.groups["stage"].parent is None
+    assert graph.groups.of("conv") == "block" and graph.groups.of("pool") == "stage"
+    assert graph.groups.path("relu") == ["stage", "block"]
+    assert graph.groups.children("stage") == ["block"] and graph.groups.children(None) == ["stage"]
+    assert graph.groups.direct_members("stage") == {"pool"}
+    graph.groups.add("inner", ["conv"])  # inside the smallest group holding more than it
+    assert graph.groups.path("conv") == ["stage", "block", "inner"]
+    graph.validate()
+    graph.groups.rename("block", "layer")
+    assert graph.groups["inner"].parent == "layer" and graph.groups.path("conv") == ["stage", "layer", "inner"]
+    graph.groups.remove("layer")  # what it held goes to the group around it
+    assert graph.groups["inner"].parent == "stage" and graph.groups.of("relu") == "stage"
+    graph.validate()
+
+
+def test_a_group_of_exactly_another_groups_blocks_goes_around_it():
+    graph = chain()
+    graph.groups.add("inner", ["conv", "relu"])
+    graph.groups.add("outer", ["conv", "relu"])
+    assert graph.groups["inner"].parent == "outer"
+    graph.groups.remove("outer")
+    graph.groups.add("outer", ["conv", "relu"], parent=None)  # explicit: the same as before
+    assert graph.groups["inner"].parent == "outer"
+    graph.groups.remove("inner")
+    graph.groups.add("inner", ["conv", "relu"], parent="outer")  # explicit: inside, not around
+    assert graph.groups.path("conv") == ["outer", "inner"]
+    with pytest.raises(GraphError, match="the blocks are all in group outer: put the new group inside it"):
+        graph.groups.add("loose", ["conv"], parent=None)
+    graph.validate()
+
+
+def test_removing_blocks_empties_nested_groups_and_put_back_restores_them():
+    graph = chain()
+    graph.groups.add("block", ["conv"], collapsed=True, kind="Block")
+    graph.groups.add("stage", ["conv", "relu"])
+    lineage = graph.groups.lineage_of("conv")
+    graph.remove_node("conv")
+    assert "block" not in graph.groups and graph.groups["stage"].members == {"relu"}
+    graph.add_node("Conv2d", "conv")
+    graph.groups.put_back("conv", lineage)
+    assert graph.groups["block"] == lineage[1] and graph.groups["stage"].members == {"conv", "relu"}
+    graph.remove_node("conv")
+    graph.remove_node("relu")
+    assert len(graph.groups) == 0
+    graph.validate()
+
+
+def test_nested_groups_survive_save_and_load_in_a_version_2_file():
+    graph = chain()
+    graph.groups.add("inner", ["conv", "relu"], kind="ConvReLU")
+    graph.groups.add("outer", ["conv", "relu"], collapsed=True)
+    graph.groups.add("tail", ["flat"])
+    text = dumps(graph)
+    assert '"version": 2' in text and '"parent": "outer"' in text and '"kind": "ConvReLU"' in text
+    again = loads(text)
+    assert [again.groups[g] for g in again.groups] == [graph.groups[g] for g in ["outer", "tail", "inner"]]
+    graph.groups.remove("outer")
+    assert '"version": 2' in dumps(graph)  # a kind still needs version 2
+    graph.groups.remove("inner")
+    assert '"version": 1' in dumps(graph)  # flat groups: a file the previous Designer reads
+
+
+def test_pasting_nested_groups_keeps_the_nesting():
+    from designer.graph.fragment import fragment_text, plan_paste
+
+    graph = chain()
+    graph.groups.add("inner", ["conv", "relu"], kind="ConvReLU")
+    graph.groups.add("outer", ["conv", "relu"])
+    graph.groups.add("stage", ["conv", "relu", "pool"])
+    paste = plan_paste(graph, fragment_text(graph, ["conv", "relu"]))
+    assert paste is not None
+    for node in paste.nodes:
+        graph.add_node(node.type, node.name, node.params, node.position)
+    for group in paste.groups:
+        graph.groups.add(group.name, group.members, group.collapsed, kind=group.kind)
+    copies = {graph.groups[g].kind or g for g in graph.groups} - {"outer", "stage", "ConvReLU"}
+    assert copies == {"outer2"}  # stage stayed behind: the copy of outer sits at the top level
+    assert graph.groups.path("conv2") == ["outer2", "inner2"]
+    assert graph.groups["inner2"].kind == "ConvReLU"
+    graph.validate()
