@@ -144,9 +144,9 @@ class Groups(Mapping[str, Group]):
             if not chosen <= self._groups[parent].members:
                 outside = sorted(chosen - self._groups[parent].members)[0]
                 raise GraphError(f"{outside} is not in group {parent}, so it cannot go in a group inside it")
-        holders = set(self.lineage(parent)) if parent is not None else set()
+        around = set(self.lineage(parent)) if parent is not None else set()
         for group in self._groups.values():
-            if group.name not in holders and chosen < group.members:
+            if group.name not in around and chosen < group.members:
                 raise GraphError(f"the blocks are all in group {group.name}: put the new group inside it")
         return parent
 
