@@ -142,8 +142,8 @@ class Groups(Mapping[str, Group]):
             if parent not in self._groups:
                 raise GraphError(f"there is no group named {parent!r} to put it in")
             if not chosen <= self._groups[parent].members:
-                outside = sorted(chosen - self._groups[parent].members)[0]
-                raise GraphError(f"{outside} is not in group {parent}, so it cannot go in a group inside it")
+                stray = sorted(chosen - self._groups[parent].members)[0]
+                raise GraphError(f"{stray} is not in group {parent}, so it cannot go in a group inside it")
         around = set(self.lineage(parent)) if parent is not None else set()
         for group in self._groups.values():
             if group.name not in around and chosen < group.members:
