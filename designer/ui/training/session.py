@@ -29,13 +29,30 @@ if TYPE_CHECKING:
 
 LOCK_REASON = "The graph is locked while training — File ▸ Copy to New Document to keep editing"
 IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
+DATA_FOLDER = "Designer"  # in the platform's data location, whatever the running program is called
 
 
 def user_data_dir() -> Path:
-    """Designer's folder in the user's data location (``DESIGNER_DATA_DIR`` overrides it)."""
-    root = os.environ.get(DATA_DIR_VARIABLE) or QStandardPaths.writableLocation(
-        QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(root)
+    """Designer's folder in the user's data location, ``~/.local/share/Designer`` on Linux
+    (``DESIGNER_DATA_DIR`` overrides it).
+
+    Not Qt's AppDataLocation: that is ``<organisation>/<application>``, and both are
+    "Designer", which made ``…/Designer/Designer``.
+    """
+    if root := os.environ.get(DATA_DIR_VARIABLE):
+        return Path(root)
+    if old := _doubled_data_dir_with_runs():
+        return old  # where the runs of earlier versions are: they stay listed, and new ones join them
+    generic = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return Path(generic) / DATA_FOLDER
+
+
+def _doubled_data_dir_with_runs() -> Path | None:
+    old = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
+    try:
+        return old if any((old / "runs").iterdir()) else None
+    except OSError:  # no such folder, or one that cannot be read: nothing to keep finding there
+        return None
 
 
 def runs_root(project_path: Path | None) -> Path:
