@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -88,7 +88,7 @@ class _RunFiles:
 
     @property
     def label(self) -> str:
-        return str(self.info.get("name") or self.path.name)
+        return RunFolder(self.path).label() or str(self.info.get("name") or self.path.name)
 
     @classmethod
     def read(cls, path: Path) -> _RunFiles:
@@ -252,3 +252,74 @@ def _edges(graph: Mapping[str, Any]) -> list[str]:
             port = entry.get("port", 0)
             out.append(f"{entry.get('source')} → {entry.get('target')}" + (f" (input {port})" if port else ""))
     return out
+
+
+# -- telling runs apart ------------------------------------------------------------------------
+
+LABEL_PARTS = 3  # a run's label names at most this many of the settings that set it apart
+# Settings that change how a run is logged, not what it learns: never worth a place in a label.
+_QUIET = frozenset({"log_every", "stats_every"})
+# The settings people vary most, first; then the rest of training, the dataset and the graph, in file order.
+_FIRST = ("lr", "batch_size", "optimizer", "epochs", "schedule", "weight_decay", "dataset.name")
+_WORDS = {"batch_size": "batch", "dataset.name": "dataset", "weight_decay": "wd"}
+_ALONE = frozenset({"optimizer", "schedule"})  # their value says what they are: "adam", "cosine"
+
+
+def run_settings(path: str | Path, registry: Registry = REGISTRY) -> dict[str, str]:
+    """What a run was given, each value as text: its training settings and dataset (defaults filled in)
+    under their own and ``dataset.`` keys, and its graph's parameters under ``graph.<node>.<param>``
+    (a node as ``graph.<node>``: its type). A CheckpointError names a file that cannot be read."""
+    files = _RunFiles.read(Path(path))
+    settings = {key: _text(value) for key, value in _flatten(_training(files.config)).items()
+                if key not in _QUIET}
+    dataset = _flatten(_dataset(files.dataset))
+    settings.update({f"dataset.{key}": _text(value) for key, value in dataset.items()})
+    for name, node in _nodes(files.graph, registry).items():
+        settings[f"graph.{name}"] = node.type
+        settings.update({f"graph.{name}.{key}": _text(value) for key, value in _flatten(node.params).items()})
+    return settings
+
+
+def distinct_labels(names: Sequence[str], settings: Sequence[Mapping[str, str]]) -> list[str]:
+    """A label per run that tells runs of the same name apart: the name, then what differs among them.
+
+    Runs given as newest first, each with its :func:`run_settings`; a run alone with
+    its name keeps the name ("lenet5"); runs sharing it read "lenet5 · lr 0.05" and
+    "lenet5 · lr 0.1", and runs that differ in nothing are numbered from the oldest.
+    """
+    labels = list(names)
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(name, []).append(i)
+    for name, members in groups.items():
+        if len(members) < 2:
+            continue
+        keys = _differing([settings[i] for i in members])[:LABEL_PARTS]
+        everywhere = {key for key in keys if all(key in settings[i] for i in members)}
+        for place, i in enumerate(members):
+            parts = [_part(key, settings[i].get(key), key in everywhere) for key in keys]
+            labels[i] = " · ".join([name, *parts] if parts else [name, f"#{len(members) - place}"])
+    return labels
+
+
+def _differing(settings: list[Mapping[str, str]]) -> list[str]:
+    """The keys whose value is not the same in every run, the most telling first."""
+    keys: list[str] = []
+    for values in settings:
+        keys += [key for key in values if key not in keys]
+    differ = [key for key in keys if len({values.get(key) for values in settings}) > 1]
+    nodes = {key for key in differ if key.startswith("graph.") and key.count(".") == 1}
+    differ = [key for key in differ if key.rsplit(".", 1)[0] not in nodes]  # a node's presence says it all
+    first = [key for key in _FIRST if key in differ]
+    return first + [key for key in differ if key not in first]
+
+
+def _part(key: str, value: str | None, everywhere: bool) -> str:
+    """How one differing setting reads in a label: "lr 0.05", "adam", "+drop" (a node the others lack)."""
+    if key.startswith("graph.") and key.count(".") == 1 and not everywhere:
+        return f"{'+' if value is not None else '−'}{key[6:]}"
+    if value is None:
+        return f"no {key.removeprefix('graph.')}"
+    if key in _ALONE:
+        return value
+    return f"{_WORDS.get(key, key.removeprefix('graph.'))} {value}"

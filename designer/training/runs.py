@@ -8,6 +8,8 @@ id. Training never writes into the project file, only here::
     graph.json        the graph as trained, in the project file format
     metrics.jsonl     one record per line, appended and flushed as they come
     log.txt           the same, for people: start, notes, epochs, the end
+    label.txt         the name the user gave the run, when they did (written atomically; not in run.json,
+                      which the trainer rewrites as it trains and would write over a rename made meanwhile)
     trainer.lock      locked (flock) by the process training the run, for as long as it trains
     checkpoints/      last.pt (every epoch, and on stop), best.pt (best validation score)
     tensorboard/      event files, when TensorBoard is installed
@@ -44,6 +46,7 @@ DEAD_RUN = "its process ended without saying how (killed, or the machine went do
 _LOCK_TRIES = 40  # a lister holds the lock shared for a moment; the trainer waits that out
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 MAX_NAME = 48
+MAX_LABEL = 80  # characters of a name the user gives a run
 
 
 def slug(name: str) -> str:
@@ -96,6 +99,32 @@ class RunFolder:
     @property
     def lock_path(self) -> Path:
         return self.path / LOCK_FILE
+
+    @property
+    def label_path(self) -> Path:
+        return self.path / "label.txt"
+
+    def label(self) -> str:
+        """The name the user gave the run; "" when none (or when label.txt cannot be read)."""
+        try:
+            return self.read_bytes(self.label_path).decode("utf-8").strip()[:MAX_LABEL]
+        except (CheckpointError, UnicodeDecodeError):
+            return ""
+
+    def set_label(self, label: str) -> str:
+        """Name the run ``label`` (spaces and line breaks folded), or take its name away with "".
+
+        Returns the name kept. A ValueError says a name is too long; an OSError that
+        the folder cannot be written.
+        """
+        text = " ".join(label.split())
+        if len(text) > MAX_LABEL:
+            raise ValueError(f"a run's name is at most {MAX_LABEL} characters; this one has {len(text)}")
+        if text:
+            write_atomic(self.label_path, (text + "\n").encode("utf-8"))
+        else:
+            self.label_path.unlink(missing_ok=True)
+        return text
 
     @classmethod
     def create(cls, root: str | Path, name: str) -> RunFolder:
@@ -280,6 +309,7 @@ class RunInfo:
     epochs_done: int
     best_score: float | None
     message: str = ""  # how it ended, when it did not finish
+    label: str = ""  # the name the user gave it, if any
 
 
 def list_runs(root: str | Path, project: str | None = None) -> list[RunInfo]:
@@ -309,4 +339,4 @@ def _run_info(folder: RunFolder) -> RunInfo:
         message = DEAD_RUN if folder.last_checkpoint.exists() else DEAD_RUN + " before its first checkpoint"
     return RunInfo(folder.run_id, folder.path, str(info.get("name", "")), str(info.get("project", "")),
                    str(info.get("created", "")), status, int(info.get("epochs", 0)),
-                   int(info.get("epochs_done", 0)), info.get("best_score"), message)
+                   int(info.get("epochs_done", 0)), info.get("best_score"), message, folder.label())

@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QLineEdit
 
 from designer.training import BatchRecord, RunStarted
-from designer.training.runs import RunFolder, list_runs
-from designer.ui.training.runs_panel import COLUMNS, RunsPanel
+from designer.training.runs import RunFolder, create_run, list_runs
+from designer.ui.training.runs_panel import COLUMNS, POLL_MS, RunsPanel
 from tests.training.real_runs import changed_lenet, failed_run, finished_run, job, stopped_run
+from tests.training.test_run_labels import made_run
+from tests.ui.gestures import activate
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -94,7 +97,7 @@ def test_clicking_rows_selects_runs_and_announces_them(panel, root, qtbot):
     with qtbot.waitSignal(panel.selection_changed) as blocker:
         _click_run(panel, base)
     assert [run.run_id for run in blocker.args[0]] == [base]
-    assert _enabled(panel) == {"evaluate", "predict", "export", "delete", "refresh"}
+    assert _enabled(panel) == {"rename", "evaluate", "predict", "export", "delete", "refresh"}
     with qtbot.waitSignal(panel.selection_changed) as blocker:
         _click_run(panel, changed, CTRL)
     assert [run.run_id for run in blocker.args[0]] == [changed, base]  # list order: newest first
@@ -236,3 +239,97 @@ def test_the_views_import_no_torch():
             "assert 'torch' not in sys.modules, 'torch was imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
+
+
+# -- runs told apart: names from what differs, names the user gives, a list that follows training ----------
+
+
+@pytest.fixture
+def two_lrs(tmp_path):
+    """Two runs of LeNet-5 that differ only in their learning rate, as the Train button leaves them."""
+    return made_run(tmp_path, lr=0.05), made_run(tmp_path, lr=0.1)
+
+
+def _shown_panel(qtbot, root):
+    widget = RunsPanel(root, "lenet5")
+    qtbot.addWidget(widget)
+    widget.resize(900, 300)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def _names(panel):
+    return [panel.tree.topLevelItem(row).text(0) for row in range(panel.tree.topLevelItemCount())]
+
+
+def _rename_by_keyboard(panel, qtbot, run_id, text):
+    _click_run(panel, run_id)
+    activate(panel)  # F2 is a shortcut: it goes to the active window
+    QTest.keyClick(panel.tree, Qt.Key.Key_F2)
+    editor = QApplication.focusWidget()
+    assert isinstance(editor, QLineEdit) and editor.text() == panel.label(run_id)
+    editor.selectAll()
+    QTest.keyClick(editor, Qt.Key.Key_Backspace)
+    qtbot.keyClicks(editor, text)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: panel.tree.state() != QAbstractItemView.State.EditingState)  # Qt commits queued
+
+
+def _double_click(panel, point):
+    # A click first, as a hand makes it: QTest's double click alone is not always taken for one.
+    QTest.mouseClick(panel.tree.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+    QTest.mouseDClick(panel.tree.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point)
+
+
+def test_runs_of_one_network_are_named_by_the_setting_that_differs(qtbot, tmp_path, two_lrs):
+    panel = _shown_panel(qtbot, tmp_path)
+    assert _names(panel) == ["lenet5 · lr 0.1", "lenet5 · lr 0.05"]  # newest first
+
+
+def test_f2_renames_a_run_in_place_and_its_folder_keeps_the_name(qtbot, tmp_path, two_lrs):
+    slow = two_lrs[0]
+    panel = _shown_panel(qtbot, tmp_path)
+    _rename_by_keyboard(panel, qtbot, slow.name, "baseline")
+    assert _names(panel) == ["lenet5 · lr 0.1", "baseline"]
+    assert (slow / "label.txt").read_text() == "baseline\n"
+    again = _shown_panel(qtbot, tmp_path)  # another window, or the app started again
+    assert _names(again) == ["lenet5 · lr 0.1", "baseline"]
+    _rename_by_keyboard(panel, qtbot, slow.name, "")  # no name: back to the automatic one
+    assert _names(panel) == ["lenet5 · lr 0.1", "lenet5 · lr 0.05"]
+    assert not (slow / "label.txt").exists()
+
+
+def test_a_double_click_edits_the_name_and_only_the_name(qtbot, tmp_path, two_lrs):
+    panel = _shown_panel(qtbot, tmp_path)
+    y = panel.tree.visualItemRect(panel.tree.topLevelItem(0)).center().y()
+    _double_click(panel, QPoint(panel.tree.header().sectionViewportPosition(1) + 5, y))  # the status
+    assert panel.tree.state() != QAbstractItemView.State.EditingState
+    _double_click(panel, QPoint(10, y))  # the name
+    assert panel.tree.state() == QAbstractItemView.State.EditingState
+    assert panel.tree.currentColumn() == 0
+
+
+def test_a_name_too_long_is_refused_in_words_and_nothing_is_written(qtbot, tmp_path, two_lrs):
+    panel = _shown_panel(qtbot, tmp_path)
+    errors = []
+    panel.show_error = lambda title, message: errors.append(message)
+    _rename_by_keyboard(panel, qtbot, two_lrs[0].name, "x" * 81)
+    assert errors == [f"{two_lrs[0]}: a run's name is at most 80 characters; this one has 81."]
+    assert _names(panel) == ["lenet5 · lr 0.1", "lenet5 · lr 0.05"]
+    assert not (two_lrs[0] / "label.txt").exists()
+
+
+def test_the_list_follows_a_run_while_it_trains(qtbot, tmp_path, two_lrs):
+    folder, lock = create_run(tmp_path, "lenet5", "lenet5", {"epochs": 3, "lr": 0.5}, "{}", 13)
+    try:
+        panel = _shown_panel(qtbot, tmp_path)
+        row = panel.row_of(folder.run_id)
+        assert _row_texts(panel, row)[1:3] == ["running", "0/3"]
+        folder.update_info(epochs_done=1, best_score=0.5)  # the trainer, at the end of an epoch
+        qtbot.waitUntil(lambda: _row_texts(panel, row)[2:4] == ["1/3", "50.00%"], timeout=POLL_MS * 3)
+        folder.update_info(status="finished", epochs_done=3)
+    finally:
+        lock.release()
+    qtbot.waitUntil(lambda: _row_texts(panel, row)[1:3] == ["finished", "3/3"], timeout=POLL_MS * 3)
+    assert not panel._poll.isActive()  # nothing trains: the list stops reading the folder

@@ -2,7 +2,11 @@
 
 One row per run folder under ``<root>/runs`` (read by
 :func:`designer.training.runs.list_runs`, which needs no torch): its name, status,
-epochs done, best validation accuracy and start time. Selecting rows emits
+epochs done, best validation accuracy and start time. A run is called by the
+name the user gave it (Rename, F2 or a double click on the name), else by its
+project's name and what sets it apart from the project's other runs
+("lenet5 · lr 0.05", :func:`~designer.training.run_diff.distinct_labels`). While a
+listed run trains the list reads the folder again every few seconds. Selecting rows emits
 ``selection_changed(list[RunInfo])`` so that the plots can overlay those runs.
 The actions, on the tool bar and the context menu, apply to the selection:
 Compare (two runs, in a :class:`RunCompareDialog`), Resume (a stopped or interrupted run),
@@ -19,8 +23,8 @@ import shutil
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, Qt, Signal, SignalInstance
-from PySide6.QtGui import QAction, QBrush, QColor
+from PySide6.QtCore import QPoint, Qt, QTimer, Signal, SignalInstance
+from PySide6.QtGui import QAction, QBrush, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -33,13 +37,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from designer.training.errors import CheckpointError
+from designer.training.run_diff import distinct_labels, run_settings
 from designer.training.runs import RUNS, RunFolder, RunInfo, list_runs
+from designer.ui import theme
 from designer.ui.training.run_compare import RunCompareDialog
 
 COLUMNS = ("Run", "Status", "Epochs", "Best val. accuracy", "Started")
-STATUS_COLOURS = {"finished": "#2e7d32", "stopped": "#b26a00", "failed": "#c62828", "running": "#1565c0",
-                  "interrupted": "#b26a00"}
+STATUS_ROLES = {"finished": theme.OK, "stopped": theme.NOTE, "failed": theme.ERROR_TEXT, "running": theme.INFO,
+                "interrupted": theme.NOTE}
 RESUMABLE = ("stopped", "interrupted")
+POLL_MS = 2000  # how often the list is read again while a listed run trains
 
 
 def checkpoint_of(run: RunInfo) -> Path | None:
@@ -69,9 +77,17 @@ class RunsPanel(QWidget):
         self.active_run: Path | None = None
         self.compare_dialog: RunCompareDialog | None = None
         self._runs: list[RunInfo] = []
+        self._labels: list[str] = []
+        self._settings: dict[str, dict[str, str]] = {}  # run_settings by run id: what a run was given stays
         self.tree = _tree()
         self.tree.itemSelectionChanged.connect(self._on_selection_changed)
         self.tree.customContextMenuRequested.connect(self._show_menu)
+        self.tree.itemDoubleClicked.connect(self._on_double_clicked)
+        self.tree.itemChanged.connect(self._on_item_changed)
+        self._poll = QTimer(self)
+        self._poll.setInterval(POLL_MS)
+        self._poll.timeout.connect(self._on_poll)
+        theme.notifier().theme_changed.connect(self._on_theme_changed)
         self.actions_by_name = self._make_actions()
         self.toolbar = QToolBar()
         self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -87,6 +103,7 @@ class RunsPanel(QWidget):
 
     def _make_actions(self) -> dict[str, QAction]:
         entries = (
+            ("rename", "Rename", "Give the selected run a name of your own (F2)", self.rename),
             ("compare", "Compare", "Compare the settings and graphs of the two selected runs", self.compare),
             ("resume", "Resume", "Go on training the selected stopped or interrupted run", self.resume),
             ("evaluate", "Evaluate", "Measure the run's best network on its validation data", self.evaluate),
@@ -101,6 +118,9 @@ class RunsPanel(QWidget):
             action.setToolTip(tip)
             action.triggered.connect(slot)
             actions[name] = action
+        actions["rename"].setShortcut(QKeySequence(Qt.Key.Key_F2))
+        actions["rename"].setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.tree.addAction(actions["rename"])
         return actions
 
     # -- the list ----------------------------------------------------------------------------
@@ -118,17 +138,55 @@ class RunsPanel(QWidget):
     def refresh(self) -> None:
         """Read the runs again, keeping the selection of those still there."""
         before = [run.run_id for run in self.selected_runs()]
+        listed = [run.run_id for run in self._runs]
         self._runs = list_runs(self.root, self.project) if self.root is not None else []
+        self._labels = self._label_runs(self._runs)
         self.tree.blockSignals(True)  # one selection_changed for the whole refill, below
-        self.tree.clear()
-        for run in self._runs:
-            item = _row(run)
-            self.tree.addTopLevelItem(item)
-            item.setSelected(run.run_id in before)
+        if [run.run_id for run in self._runs] == listed:  # the same rows: new texts, the view left as it is
+            for row, run in enumerate(self._runs):
+                _fill(self.tree.topLevelItem(row), run, self._labels[row])
+        else:
+            self.tree.clear()
+            for run, label in zip(self._runs, self._labels):
+                item = _fill(QTreeWidgetItem(), run, label)
+                self.tree.addTopLevelItem(item)
+                item.setSelected(run.run_id in before)
         self.tree.blockSignals(False)
         if [run.run_id for run in self.selected_runs()] != before:
             self.selection_changed.emit(self.selected_runs())
         self._update_actions()
+        training = any(run.status == "running" for run in self._runs)
+        if not training:
+            self._poll.stop()
+        elif not self._poll.isActive():
+            self._poll.start()
+
+    def label(self, run_id: str) -> str:
+        """What the list calls a run: the user's name for it, else its name and what sets it apart."""
+        return self._labels[self.row_of(run_id)]
+
+    def _label_runs(self, runs: list[RunInfo]) -> list[str]:
+        names = [run.name or run.run_id for run in runs]
+        shared = {name for name in names if names.count(name) > 1}
+        settings = [self._settings_of(run) if name in shared else {} for run, name in zip(runs, names)]
+        automatic = distinct_labels(names, settings)
+        return [run.label or label for run, label in zip(runs, automatic)]
+
+    def _settings_of(self, run: RunInfo) -> dict[str, str]:
+        if run.run_id not in self._settings:
+            try:
+                self._settings[run.run_id] = run_settings(run.path)
+            except (CheckpointError, OSError):
+                return {}  # unreadable now, perhaps not in a moment: not remembered
+        return self._settings[run.run_id]
+
+    def _on_poll(self) -> None:
+        if self.tree.state() != QAbstractItemView.State.EditingState:  # a refresh would end the edit
+            self.refresh()
+
+    def _on_theme_changed(self) -> None:
+        for row, run in enumerate(self._runs):
+            _colour_status(self.tree.topLevelItem(row), run)
 
     def runs(self) -> list[RunInfo]:
         """The listed runs, newest first."""
@@ -149,6 +207,7 @@ class RunsPanel(QWidget):
         runs = self.selected_runs()
         one = runs[0] if len(runs) == 1 else None
         enabled = {
+            "rename": one is not None,
             "compare": len(runs) == 2,
             "resume": one is not None and one.status in RESUMABLE and not self._is_active(one)
                       and RunFolder(one.path).last_checkpoint.is_file(),
@@ -171,6 +230,32 @@ class RunsPanel(QWidget):
         menu.popup(self.tree.viewport().mapToGlobal(position))
 
     # -- actions -----------------------------------------------------------------------------
+
+    def rename(self) -> None:
+        """Edit the selected run's name in place; Enter keeps it, an empty one brings the automatic one back."""
+        runs = self.selected_runs()
+        item = self.tree.topLevelItem(self.row_of(runs[0].run_id)) if len(runs) == 1 else None
+        if item is not None:
+            self.tree.scrollToItem(item)
+            self.tree.editItem(item, 0)
+
+    def _on_double_clicked(self, item: QTreeWidgetItem, column: int) -> None:
+        if column == 0:
+            self.tree.editItem(item, 0)
+
+    def _on_item_changed(self, item: QTreeWidgetItem, column: int) -> None:
+        row = self.tree.indexOfTopLevelItem(item)
+        if column != 0 or not 0 <= row < len(self._runs) or item.text(0) == self._labels[row]:
+            return
+        run = self._runs[row]
+        try:
+            RunFolder(run.path).set_label(item.text(0))
+        except ValueError as exc:
+            self.show_error("Cannot rename the run", f"{run.path}: {exc}.")
+        except OSError as exc:
+            self.show_error("Cannot rename the run",
+                            f"{run.path}: cannot write its name ({exc.strerror or exc}).")
+        self.refresh()
 
     def compare(self) -> None:
         runs = self.selected_runs()
@@ -264,20 +349,32 @@ def _tree() -> QTreeWidget:
     tree.setAlternatingRowColors(True)
     tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
     tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    tree.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)  # Rename, F2, a double click on the name
     tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     return tree
 
 
-def _row(run: RunInfo) -> QTreeWidgetItem:
-    item = QTreeWidgetItem([run.name or run.run_id, run.status, f"{run.epochs_done}/{run.epochs}",
-                            _score(run.best_score), run.created.replace("T", " ")[:16]])
-    item.setToolTip(0, str(run.path))
-    if run.message:  # why it failed, or that its process died: the status alone does not say
-        item.setToolTip(1, run.message)
-    item.setForeground(1, QBrush(QColor(STATUS_COLOURS.get(run.status, "#1f2933"))))
+def _fill(item: QTreeWidgetItem | None, run: RunInfo, label: str) -> QTreeWidgetItem:
+    """``item`` showing ``run`` as ``label``."""
+    if item is None:
+        item = QTreeWidgetItem()
+    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable)  # the name only: edits start in column 0
+    texts = (label, run.status, f"{run.epochs_done}/{run.epochs}", _score(run.best_score),
+             run.created.replace("T", " ")[:16])
+    for column, text in enumerate(texts):
+        item.setText(column, text)
+    item.setToolTip(0, f"{run.run_id}\n{run.path}")
+    item.setToolTip(1, run.message)  # why it failed, or that its process died: the status alone does not say
+    _colour_status(item, run)
     for column in (2, 3):
         item.setTextAlignment(column, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return item
+
+
+def _colour_status(item: QTreeWidgetItem | None, run: RunInfo) -> None:
+    role = STATUS_ROLES.get(run.status)
+    if item is not None:
+        item.setForeground(1, QBrush(theme.text_colour(role)) if role else QBrush())
 
 
 def _score(score: float | None) -> str:
