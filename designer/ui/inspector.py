@@ -48,6 +48,7 @@ class InspectorPanel(QWidget):
         self.name_message: QLabel | None = None
         self.output_label: QLabel | None = None
         self._labels: dict[str, QLabel] = {}
+        self._kind_label: QLabel | None = None
         self._subscriptions: list[tuple[Event, Callable[..., Any]]] = []
         self._scroll = QScrollArea()
         self._scroll.setWidgetResizable(True)
@@ -57,6 +58,13 @@ class InspectorPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._scroll)
         self._show_placeholder(PLACEHOLDER)
+        theme.notifier().theme_changed.connect(self._on_theme_changed)
+
+    def _on_theme_changed(self) -> None:
+        """Texts with coloured parts are made for one theme: make them again."""
+        if self.node_name is not None and self.document is not None and self._kind_label is not None:
+            self._kind_label.setText(_kind_text(self.document.graph.node(self.node_name)))
+            self._show_result()
 
     # -- what it shows --------------------------------------------------------------
 
@@ -112,7 +120,7 @@ class InspectorPanel(QWidget):
         label.setWordWrap(True)
         label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         label.setMargin(10)
-        label.setStyleSheet(f"color: {theme.BLOCK_MUTED.name()};")
+        theme.paint_text(label, theme.MUTED)
         self._scroll.setWidget(label)
 
     def _build_form(self, node: Node) -> QWidget:
@@ -129,14 +137,12 @@ class InspectorPanel(QWidget):
         box.addWidget(self.name_edit)
         box.addWidget(self.name_message)
         form.addRow("Name", name_box)
-        colour = theme.category_colour(node.spec.category).name()
-        kind = QLabel(f"<b style='color:{colour}'>■</b> {node.type} <span style='color:#6b7785'>· "
-                      f"{node.spec.category}</span>")
-        kind.setToolTip(node.spec.help)
-        form.addRow("Type", kind)
+        self._kind_label = QLabel(_kind_text(node))
+        self._kind_label.setToolTip(node.spec.help)
+        form.addRow("Type", self._kind_label)
         help_label = QLabel(node.spec.help)
         help_label.setWordWrap(True)
-        help_label.setStyleSheet(f"color: {theme.BLOCK_MUTED.name()}; font-size: 8pt;")
+        theme.paint_text(help_label, theme.MUTED, "font-size: 8pt;")
         form.addRow(help_label)
         self.output_label = QLabel()
         self.output_label.setWordWrap(True)
@@ -168,15 +174,14 @@ class InspectorPanel(QWidget):
         if result.status == OK:
             text = f"<b>{result.shape_text}</b>"
             if result.formula:
-                text += f"<br><span style='color:#6b7785'>{_escape(result.formula)}</span>"
+                text += "<br>" + theme.span(_escape(result.formula), theme.MUTED)
         else:
-            colour = theme.MESSAGE_ERROR if result.status == ERROR else theme.UNKNOWN.name()
-            message = _escape(result.error or "")
-            text = f"<span style='color:{colour}'><b>{result.shape_text}</b>: {message}</span>"
+            role = theme.ERROR_TEXT if result.status == ERROR else theme.MUTED
+            text = theme.span(f"<b>{result.shape_text}</b>: {_escape(result.error or '')}", role)
         self.output_label.setText(text)
         for key, label in self._labels.items():
             wrong = result.status == ERROR and result.error_param == key
-            label.setStyleSheet(f"color: {theme.MESSAGE_ERROR}; font-weight: bold;" if wrong else "")
+            theme.paint_text(label, theme.ERROR_TEXT if wrong else None, "font-weight: bold;" if wrong else "")
 
     # -- edits ---------------------------------------------------------------------
 
@@ -261,3 +266,10 @@ class InspectorPanel(QWidget):
 
 def _escape(text: str) -> str:
     return html.escape(text, quote=False)
+
+
+def _kind_text(node: Node) -> str:
+    """The block's type beside a swatch of its category's colour, then the category."""
+    colour = theme.category_colour(node.spec.category).name()
+    return (f"<b style='color:{colour}'>■</b> {_escape(node.type)} "
+            f"{theme.span('· ' + _escape(node.spec.category), theme.MUTED)}")

@@ -134,7 +134,7 @@ class MultiForm(QWidget):
             form.addRow(self._label(param), self._row(param))
         if not params:
             note = QLabel("No shared parameters.")
-            note.setStyleSheet(f"color: {theme.BLOCK_MUTED.name()};")
+            theme.paint_text(note, theme.MUTED)
             form.addRow(note)
 
     def _label(self, param: Param) -> QLabel:

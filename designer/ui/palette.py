@@ -86,6 +86,16 @@ class PalettePanel(QWidget):
         layout.addWidget(self.tree)
         self.search.textChanged.connect(self.filter)
         self.tree.itemActivated.connect(self._on_item_activated)
+        theme.notifier().theme_changed.connect(self._paint_swatches)
+
+    def _paint_swatches(self) -> None:
+        """Each category's swatch in the colour the canvas now gives it (the theme changed)."""
+        for top in self._categories:
+            colour = theme.category_colour(top.text(0))
+            top.setIcon(0, swatch(colour))
+            for child in (top.child(i) for i in range(top.childCount())):
+                if child is not None:
+                    child.setIcon(0, swatch(colour, 10))
 
     def _add_category(self, category: str, blocks: list[tuple[str, str]],
                       role: int | Qt.ItemDataRole = TYPE_ROLE) -> None:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor
+from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -36,11 +36,11 @@ from designer.graph.events import Event
 from designer.graph.graph import Graph
 from designer.graph.shapes import fmt_shape, parse_shape
 from designer.graph.summary import human, rows, totals, warning_list
+from designer.ui import theme
 
 COLUMNS = ("Name", "Type", "Connected to", "Output", "Params", "MACs", "RF", "Formula")
-ERROR_BRUSH = QBrush(QColor("#c62828"))
-UNKNOWN_BRUSH = QBrush(QColor("#8a8a8a"))
-WHAT_IF_COLOR = "#ef6c00"  # orange: reads on the light and the dark theme, unlike the error red
+# The colour of a row's text, by its status: the theme's, taken at each refresh (a new theme refreshes).
+STATUS_ROLES = {"error": theme.ERROR_TEXT, "unknown": theme.MUTED}
 
 
 class SummaryTable(QTableWidget):
@@ -70,6 +70,7 @@ class SummaryTable(QTableWidget):
         self._timer.setInterval(0)
         self._timer.timeout.connect(self.refresh)
         self.cellClicked.connect(self._on_cell_clicked)
+        theme.notifier().theme_changed.connect(self._on_graph_changed)
 
     def set_graph(self, graph: Graph) -> None:
         for event, callback in self._subscriptions:
@@ -106,6 +107,7 @@ class SummaryTable(QTableWidget):
         self.setRowCount(0)
         self._names = [row.name for row in table]
         self.setRowCount(len(table))
+        role = {status: QBrush(theme.text_colour(role)) for status, role in STATUS_ROLES.items()}
         for i, row in enumerate(table):
             note = row.formula if row.status == "ok" else (row.error or "")
             cells = (row.name, row.type, ", ".join(row.inputs), row.output_shape,
@@ -114,11 +116,10 @@ class SummaryTable(QTableWidget):
                 item = QTableWidgetItem(text)
                 if j in (4, 5):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if row.status in role:
+                    item.setForeground(role[row.status])
                 if row.status == "error":
-                    item.setForeground(ERROR_BRUSH)
                     item.setToolTip(row.error or "")
-                elif row.status == "unknown":
-                    item.setForeground(UNKNOWN_BRUSH)
                 self.setItem(i, j, item)
         self.verticalScrollBar().setValue(scrolled)
         self.select_name(selected[0] if selected else None)
@@ -154,7 +155,7 @@ class SummaryPanel(QWidget):
         self.what_if.setMaximumWidth(140)
         self.reset_button = QPushButton("Reset")
         self.what_if_message = QLabel()
-        self.what_if_message.setStyleSheet("color:#c62828")
+        theme.paint_text(self.what_if_message, theme.ERROR_TEXT)
         self.table = SummaryTable()
         row = QHBoxLayout()
         row.addWidget(QLabel("What if the input were"))
@@ -237,8 +238,7 @@ class SummaryPanel(QWidget):
             note = f" (applied to {_escape(inputs[0])}, the first of {len(inputs)} Input blocks)"
         else:
             note = ""
-        return (f"<span style='color:{WHAT_IF_COLOR}'><b>What if the input were "
-                f"{fmt_shape(self._shape)}</b>{note}:</span> ")
+        return theme.span(f"<b>What if the input were {fmt_shape(self._shape)}</b>{note}:", theme.WHAT_IF) + " "
 
     def _update_header(self) -> None:
         graph = self.table.shown
@@ -246,8 +246,8 @@ class SummaryPanel(QWidget):
             return
         total = totals(graph)
         errors = graph.errors()
-        status = f"<span style='color:#c62828'>{len(errors)} error(s)</span>" if errors else "no errors"
-        status += "".join(f"<br><span style='color:#c62828'>{_escape(w)}</span>" for w in warning_list(graph))
+        status = theme.span(f"{len(errors)} error(s)", theme.ERROR_TEXT) if errors else "no errors"
+        status += "".join(f"<br>{theme.span(_escape(w), theme.ERROR_TEXT)}" for w in warning_list(graph))
         description = f" — {_escape(graph.description)}" if graph.description else ""
         self.header.setText(
             f"<b>{_escape(graph.name)}</b>{description}<br>{self._what_if_text(graph)}"

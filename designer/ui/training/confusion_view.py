@@ -17,18 +17,18 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-COLD = QColor("#ffffff")
-HOT = QColor("#1565c0")
-DARK_TEXT, LIGHT_TEXT = QColor("#1f2933"), QColor("#ffffff")
+from designer.ui import theme
+
 CELL = 34  # pixels a side: enough for a four-digit count
 
 Index = QModelIndex | QPersistentModelIndex
 
 
 def heat(share: float) -> QColor:
-    """White at 0, the accent colour at 1, straight between."""
+    """The theme's cold colour (the plain background) at 0, its accent colour at 1, straight between."""
     share = min(max(share, 0.0), 1.0)
-    return QColor.fromRgbF(*(c + share * (h - c) for c, h in zip(_rgb(COLD), _rgb(HOT))))
+    cold, hot = (QColor(colour) for colour in theme.current().heat)
+    return QColor.fromRgbF(*(c + share * (h - c) for c, h in zip(_rgb(cold), _rgb(hot))))
 
 
 def _rgb(colour: QColor) -> tuple[float, float, float]:
@@ -80,7 +80,7 @@ class ConfusionMatrixModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.BackgroundRole:
             return heat(self.share(t, p))
         if role == Qt.ItemDataRole.ForegroundRole:
-            return LIGHT_TEXT if self.share(t, p) > 0.5 else DARK_TEXT
+            return theme.readable_on(heat(self.share(t, p)))
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return Qt.AlignmentFlag.AlignCenter
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -119,6 +119,10 @@ class ConfusionMatrixView(QTableView):
         self.horizontalHeader().setToolTip("predicted class")
         self.verticalHeader().setToolTip("true class")
         self.clicked.connect(self._on_clicked)
+        theme.notifier().theme_changed.connect(self._on_theme_changed)
+
+    def _on_theme_changed(self) -> None:
+        self.viewport().update()  # the model's colours come from the theme as each cell is drawn
 
     def set_matrix(self, counts: Sequence[Sequence[int]], class_names: Sequence[str]) -> None:
         self.matrix.set_matrix(counts, class_names)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.ui.theme import MESSAGE_ERROR
+from designer.ui import theme
 from designer.ui.training.background import TaskRunner
 from designer.ui.training.confusion_view import ConfusionMatrixView
 from designer.ui.training.sample_gallery import MAX_SHOWN, SampleGallery
@@ -93,11 +94,13 @@ class EvaluationPanel(QWidget):
         self.tasks.succeeded.connect(self._on_evaluated)
         self.tasks.failed.connect(self._on_failed)
         self.matrix.cell_clicked.connect(self.show_cell)
+        self._status_text: Callable[[], str] | None = None
+        theme.notifier().theme_changed.connect(self._on_theme_changed)
         self._lay_out()
 
     def _lay_out(self) -> None:
         caption = QLabel("Rows: true class · columns: predicted class · colour: share of the row")
-        caption.setStyleSheet("color: #6b7785")
+        theme.paint_text(caption, theme.MUTED)
         left = _column(caption, self.matrix)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.classes)
@@ -129,16 +132,22 @@ class EvaluationPanel(QWidget):
         self.result = outcome
         self.matrix.set_matrix(outcome.confusion, outcome.class_names)
         self._fill_classes(outcome)
-        self._set_status(_summary(outcome))
+        self._set_status(lambda: _summary(outcome))
         self.samples_caption.setText("Click a cell of the matrix to see its samples.")
         self.evaluated.emit(outcome)
 
     def _on_failed(self, message: str) -> None:
-        self._set_status(f"<span style='color:{MESSAGE_ERROR}'>Cannot evaluate: {html.escape(message)}</span>")
+        self._set_status(lambda: theme.span(f"Cannot evaluate: {html.escape(message)}", theme.ERROR_TEXT))
         self.failed.emit(message)
 
-    def _set_status(self, text: str) -> None:
-        self.status.setText(text)
+    def _set_status(self, text: str | Callable[[], str]) -> None:
+        """Show ``text``; one made by a function (its colours are the theme's) is made again for a new theme."""
+        self._status_text = text if callable(text) else None
+        self.status.setText(text() if callable(text) else text)
+
+    def _on_theme_changed(self) -> None:
+        if self._status_text is not None:
+            self.status.setText(self._status_text())
 
     def _fill_classes(self, outcome: EvaluationResult) -> None:
         self.classes.setRowCount(len(outcome.class_names))
@@ -208,5 +217,5 @@ def _summary(outcome: EvaluationResult) -> str:
             f"loss {e.loss:.4f} — {html.escape(outcome.result.dataset)} validation split, "
             f"{html.escape(_short(outcome.checkpoint))}")
     for note in outcome.notes:
-        text += f"<br><span style='color:#6b7785'>note: {html.escape(note)}</span>"
+        text += "<br>" + theme.span(f"note: {html.escape(note)}", theme.MUTED)
     return text

@@ -24,14 +24,18 @@ from designer.ui.training.plot_records import RunData
 from designer.ui.training.plot_series import Series
 
 Window = tuple[tuple[float, float] | None, int]  # the x range in view (None: all the data), its width in pixels
-RUN_COLOURS = ("#1565c0", "#d84315", "#2e7d32", "#6a1b9a", "#00838f", "#c62828", "#5d4037", "#ad1457",
-               "#827717", "#37474f")
 RAW_SHARE = 0.3  # the raw loss is context for the smoothed line, not the thing to read: a pale tint
+WHITE = QColor("#ffffff")
 
 
-def faded(colour: QColor, share: float) -> QColor:
-    """``colour`` mixed with white; opaque, because Qt's raster engine strokes translucent lines ~10× slower."""
-    return QColor.fromRgbF(*(1.0 - share * (1.0 - c) for c in (colour.redF(), colour.greenF(), colour.blueF())))
+def faded(colour: QColor, share: float, background: QColor = WHITE) -> QColor:
+    """``share`` of ``colour`` over ``background``; opaque, because Qt's raster engine strokes translucent
+    lines ~10× slower."""
+    return QColor.fromRgbF(*(b + share * (c - b) for c, b in zip(_rgb(colour), _rgb(background))))
+
+
+def _rgb(colour: QColor) -> tuple[float, float, float]:
+    return colour.redF(), colour.greenF(), colour.blueF()
 
 
 def _pen(colour: QColor, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -43,6 +47,22 @@ def _pen(colour: QColor, width: float = 1.5, style: Qt.PenStyle = Qt.PenStyle.So
 
 def _epoch_curve(colour: QColor, style: Qt.PenStyle, marker: Qt.PenCapStyle) -> Curve:
     return Curve(_pen(colour, 1.2, style), marker=marker)
+
+
+def paint_plot(plot: Any, title: str, colour: QColor) -> None:
+    """A pyqtgraph plot's title and axes (their lines, ticks and numbers) in ``colour``."""
+    plot.setTitle(title, color=colour, size="9pt")
+    for side in ("left", "bottom"):
+        plot.getAxis(side).setPen(colour)
+        plot.getAxis(side).setTextPen(colour)
+
+
+def paint_legend(legend: Any, colour: QColor) -> None:
+    """A pyqtgraph legend's texts in ``colour``, and its samples drawn again (their runs' colours changed)."""
+    legend.setLabelTextColor(colour)
+    for _, label in legend.items:  # pyqtgraph keeps the colour for the next text: give them theirs again
+        label.setText(label.text)
+    legend.update()
 
 
 # What each plot draws of a run: long curves (keys of LONG_CURVES) and per-epoch columns.
@@ -62,11 +82,12 @@ def value_range(data: RunData, plot: str) -> tuple[float, float] | None:
 class RunCurves:
     """One run's items in the loss, accuracy and learning-rate plots."""
 
-    def __init__(self, plots: tuple[Any, Any, Any], legend: Any, colour: QColor, label: str) -> None:
+    def __init__(self, plots: tuple[Any, Any, Any], legend: Any, colour: QColor, label: str,
+                 background: QColor = WHITE) -> None:
         self.colour = QColor(colour)
         self.label = label
         loss_plot, accuracy_plot, lr_plot = plots
-        self.loss_raw = Curve(_pen(faded(colour, RAW_SHARE), 1.0))
+        self.loss_raw = Curve(_pen(faded(colour, RAW_SHARE, background), 1.0))
         self.loss_smooth = Curve(_pen(colour, 2.0), name=label)
         self.val_loss = _epoch_curve(colour, Qt.PenStyle.DashLine, Qt.PenCapStyle.RoundCap)
         self.train_accuracy = Curve(_pen(colour, 2.0))
@@ -83,6 +104,12 @@ class RunCurves:
 
     def items(self) -> list[Curve]:
         return [item for _, items in self._placed for item in items]
+
+    def set_colour(self, colour: QColor, background: QColor) -> None:
+        """Draw the run in ``colour`` on ``background`` (the theme changed)."""
+        self.colour = QColor(colour)
+        for item in self.items():
+            item.set_colour(faded(colour, RAW_SHARE, background) if item is self.loss_raw else colour)
 
     def remove(self, legend: Any) -> None:
         legend.removeItem(self.loss_smooth)

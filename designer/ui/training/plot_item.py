@@ -24,7 +24,7 @@ import numpy as np
 import pyqtgraph as pg
 from pyqtgraph.graphicsItems.PlotCurveItem import arrayToLineSegments
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 
 from designer.ui.training.plot_series import Array
 
@@ -58,6 +58,13 @@ class Curve(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph has no type h
 
     def name(self) -> str | None:
         return self.opts["name"]
+
+    def set_colour(self, colour: QColor) -> None:
+        """Draw the line and the markers in ``colour`` from now on (the theme changed)."""
+        self.opts["pen"].setColor(colour)  # the legend's sample draws with this pen too
+        if self._marker_pen is not None:
+            self._marker_pen.setColor(colour)
+        self.update()
 
     def setData(self, x: Array, y: Array) -> None:
         self._given = (np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))

@@ -42,7 +42,9 @@ from PySide6.QtWidgets import (
 
 from designer.graph.files import write_atomic
 from designer.training.records import Record
-from designer.ui.training.plot_curves import RUN_COLOURS, RunCurves, Window, readout, value_range
+from designer.ui import theme
+from designer.ui.theme import Theme
+from designer.ui.training.plot_curves import RunCurves, Window, paint_legend, paint_plot, readout, value_range
 from designer.ui.training.plot_export import csv_text
 from designer.ui.training.plot_records import RunData
 from designer.ui.training.plot_series import X_MODES
@@ -65,7 +67,8 @@ Y_MARGIN = 0.05
 Y_LIMITS = {"loss": (0.0, math.inf), "accuracy": (0.0, 1.0), "lr": (0.0, math.inf)}
 SPREAD_MS = 10  # see add_records(spread=True)
 TICK_TEXT_WIDTH = 44  # pixels: "0.00025" or "1.2e-05" at the default size
-FOREGROUND, BACKGROUND, CROSSHAIR = "#1f2933", "#ffffff", "#8893a2"
+TITLES = {"loss": "Loss · ● validation", "accuracy": "Accuracy · ● val top-1 · ■ val top-5",
+          "lr": "Learning rate"}
 
 
 class _Graphics(pg.GraphicsLayoutWidget):  # type: ignore[misc]  # pyqtgraph has no type hints
@@ -92,6 +95,7 @@ class TrainingPlots(QWidget):
         super().__init__(parent)
         self._runs: dict[str, RunData] = {}
         self._curves: dict[str, RunCurves] = {}
+        self._slots: dict[str, int] = {}  # each run's place in the theme's run_colours
         self._x_mode = "step"
         self._beta = DEFAULT_BETA
         self._window: Window = (None, DEFAULT_PIXELS)
@@ -101,7 +105,6 @@ class TrainingPlots(QWidget):
         self.readout.setTextFormat(Qt.TextFormat.PlainText)
         self.readout.setObjectName("plotReadout")
         self.graphics: Any = _Graphics()
-        self.graphics.setBackground(BACKGROUND)
         self.plots: dict[str, Any] = {}
         self._build_plots()
         layout = QVBoxLayout(self)
@@ -116,6 +119,8 @@ class TrainingPlots(QWidget):
         view.sigResized.connect(self._on_view_changed)
         for plot in self.plots.values():
             plot.vb.sigRangeChangedManually.connect(self._on_zoomed_by_hand)
+        self._paint(theme.current())
+        theme.notifier().theme_changed.connect(self._paint)
 
     # -- construction ---------------------------------------------------------------------
 
@@ -147,15 +152,12 @@ class TrainingPlots(QWidget):
         self._tools.addWidget(self.export_csv_button)
 
     def _build_plots(self) -> None:
-        titles = {"loss": "Loss · ● validation", "accuracy": "Accuracy · ● val top-1 · ■ val top-5",
-                  "lr": "Learning rate"}
         tips = {"loss": "faint: each batch record; line: smoothed; ● validation",
                 "accuracy": "line: train top-1, smoothed; ● validation top-1; ■ validation top-5"}
         self.crosshairs: list[Any] = []
         for column, name in enumerate(PLOT_NAMES):
             # side by side: the Plots tab is wide and short, and three stacked plots would be slivers
             plot = self.graphics.addPlot(row=0, col=column)
-            plot.setTitle(titles[name], color=FOREGROUND, size="9pt")
             plot.setToolTip(tips.get(name, ""))
             # No grid: pyqtgraph draws it translucent, which costs more than all the curves together
             # in Qt's raster engine; the crosshair's readout gives exact values instead.
@@ -165,28 +167,42 @@ class TrainingPlots(QWidget):
             plot.hideButtons()  # its "A" would hand the ranges to pyqtgraph's autorange; Autoscale is ours
             plot.vb.disableAutoRange()  # see _follow_data
             for side in ("left", "bottom"):
-                axis = plot.getAxis(side)
-                axis.setPen(FOREGROUND)
-                axis.setTextPen(FOREGROUND)
                 # A fixed room for the tick labels: by default an axis widens or narrows with them, and each
                 # time the plots are laid out and drawn again at once, doubling the cost of a range change.
-                axis.setStyle(autoExpandTextSpace=False, tickTextWidth=TICK_TEXT_WIDTH)
+                plot.getAxis(side).setStyle(autoExpandTextSpace=False, tickTextWidth=TICK_TEXT_WIDTH)
             if self.plots:
                 plot.setXLink(self.plots["loss"])
-            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(CROSSHAIR, width=1))
+            line = pg.InfiniteLine(angle=90, movable=False)
             line.setVisible(False)
             plot.addItem(line, ignoreBounds=True)
             self.crosshairs.append(line)
             self.plots[name] = plot
-        for plot in self.plots.values():
-            plot.setLabel("bottom", X_LABELS[self._x_mode], color=FOREGROUND)
-        self.legend: Any = self.plots["loss"].addLegend(offset=(-10, 10), labelTextColor=FOREGROUND)
+        self.legend: Any = self.plots["loss"].addLegend(offset=(-10, 10))
         # Axes, titles and the legend change seldom but were drawn anew (text, glyph by glyph) at every
         # update of a curve beside them: as cached pixmaps a plot update repaints ~30% faster.
         for plot in self.plots.values():
             for item in (plot.getAxis("left"), plot.getAxis("bottom"), plot.titleLabel):
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    def _run_colour(self, run_id: str, colours: Theme) -> QColor:
+        return QColor(colours.run_colours[self._slots[run_id] % len(colours.run_colours)])
+
+    def _paint(self, colours: Theme) -> None:
+        """Draw the plots in ``colours``: the background, axes, titles, legend, crosshair and runs."""
+        self.graphics.setBackground(colours.plot_background)
+        for name, plot in self.plots.items():
+            paint_plot(plot, TITLES[name], colours.plot_foreground)
+        self._label_x_axes()
+        for line in self.crosshairs:
+            line.setPen(pg.mkPen(colours.plot_crosshair, width=1))
+        for run_id, curves in self._curves.items():
+            curves.set_colour(self._run_colour(run_id, colours), colours.plot_background)
+        paint_legend(self.legend, colours.plot_foreground)
+
+    def _label_x_axes(self) -> None:
+        for plot in self.plots.values():
+            plot.setLabel("bottom", X_LABELS[self._x_mode], color=theme.current().plot_foreground.name())
 
     # -- runs -----------------------------------------------------------------------------
 
@@ -237,6 +253,7 @@ class TrainingPlots(QWidget):
         """Take the run's curves and legend entry away; an unknown run id is ignored."""
         curves = self._curves.pop(run_id, None)
         self._runs.pop(run_id, None)
+        self._slots.pop(run_id, None)
         if curves is not None:
             curves.remove(self.legend)
             self._follow_data()
@@ -257,11 +274,15 @@ class TrainingPlots(QWidget):
         return self._runs[run_id]
 
     def _add_run(self, run_id: str, label: str) -> RunData:
-        used = {curves.colour.name() for curves in self._curves.values()}
-        free = [colour for colour in RUN_COLOURS if colour not in used]
-        colour = QColor(free[0] if free else RUN_COLOURS[len(self._curves) % len(RUN_COLOURS)])
+        # A run keeps its place in the theme's list of colours: another theme gives it that place's colour.
+        used = set(self._slots.values())
+        count = len(theme.current().run_colours)
+        free = [slot for slot in range(count) if slot not in used]
+        self._slots[run_id] = free[0] if free else len(self._curves) % count
         plots = (self.plots["loss"], self.plots["accuracy"], self.plots["lr"])
-        self._curves[run_id] = RunCurves(plots, self.legend, colour, label)
+        colours = theme.current()
+        self._curves[run_id] = RunCurves(plots, self.legend, self._run_colour(run_id, colours), label,
+                                         colours.plot_background)
         data = self._runs[run_id] = RunData(self._beta)
         return data
 
@@ -371,8 +392,7 @@ class TrainingPlots(QWidget):
 
     def _on_x_axis_chosen(self, index: int) -> None:
         self._x_mode = X_MODES[index]
-        for plot in self.plots.values():
-            plot.setLabel("bottom", X_LABELS[self._x_mode], color=FOREGROUND)
+        self._label_x_axes()
         self._following = True  # the old range means nothing on the new axis
         self._window = (None, self._window[1])
         self._refresh_all()

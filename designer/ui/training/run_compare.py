@@ -27,9 +27,8 @@ from PySide6.QtWidgets import (
 
 from designer.graph.errors import GraphError
 from designer.training.run_diff import ADDED, CHANGED, REMOVED, SECTIONS, DiffRow, RunDiff, diff_runs
-from designer.ui.theme import MESSAGE_ERROR
+from designer.ui import theme
 
-HIGHLIGHT = {CHANGED: QColor("#fff3cd"), ADDED: QColor("#e3f4e1"), REMOVED: QColor("#fdecea")}
 CHANGE_WORDS = {CHANGED: "changed", ADDED: "only in the right-hand run", REMOVED: "only in the left-hand run"}
 
 
@@ -64,8 +63,7 @@ class RunCompareDialog(QDialog):
             diff = diff_runs(left, right)
         except (GraphError, OSError) as exc:
             self.tree.setHeaderLabels(("Setting", left.name, right.name))
-            self.header.setText(f"<span style='color:{MESSAGE_ERROR}'>Cannot compare: "
-                                f"{html.escape(str(exc))}</span>")
+            self.header.setText(theme.span(f"Cannot compare: {html.escape(str(exc))}", theme.ERROR_TEXT))
             return
         self.diff = diff
         same_name = diff.left_name == diff.right_name  # runs are named after their project by default
@@ -128,7 +126,7 @@ def _item(row: DiffRow, bold: QFont) -> QTreeWidgetItem:
     item = QTreeWidgetItem([row.key, row.left, row.right])
     item.setData(0, Qt.ItemDataRole.UserRole, row.changed)
     if row.changed:
-        brush = QBrush(HIGHLIGHT[row.change])
+        brush = QBrush(QColor(theme.current().highlights[row.change]))
         for column in range(3):
             item.setBackground(column, brush)
             item.setFont(column, bold)
