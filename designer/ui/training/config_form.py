@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from designer.training.devices import DeviceInfo
 
 DEFAULT = TrainingConfig()
+MAIN = ""  # the section of the settings a newcomer sets: shown first, without a title of its own
 MAX_SPIN_INT = 2**31 - 1  # a QSpinBox holds a C int
 
 
@@ -82,18 +83,14 @@ def _schedule_in(*names: str) -> Callable[[TrainingConfig], bool]:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting(_int("epochs", "How many passes over the training set", 1, MAX_EPOCHS), "Run"),
-    Setting(_int("batch_size", "Samples per optimizer step", 1, MAX_BATCH), "Run"),
-    Setting(Param("device", DEFAULT.device, "Where to train; auto takes the first GPU, else the CPU"), "Run"),
-    Setting(_choice("precision", "fp32, or mixed precision (bf16, fp16) on a device that has it",
-                    PRECISIONS), "Run"),
-    Setting(_int("seed", "Seeds the weights and the order of the batches", 0, MAX_SPIN_INT), "Run"),
-    Setting(_choice("optimizer", "How the weights follow the gradients", OPTIMIZERS), "Optimizer"),
-    Setting(_float("lr", "Learning rate: the step size of each update"), "Optimizer"),
-    Setting(_float("momentum", "Fraction of the last update carried into the next", high=1.0), "Optimizer",
+    Setting(_int("epochs", "How many passes over the training set", 1, MAX_EPOCHS), MAIN),
+    Setting(_int("batch_size", "Samples per optimizer step", 1, MAX_BATCH), MAIN),
+    Setting(_choice("optimizer", "How the weights follow the gradients", OPTIMIZERS), MAIN),
+    Setting(_float("lr", "Learning rate: the step size of each update"), MAIN),
+    Setting(_float("momentum", "Fraction of the last update carried into the next", high=1.0), MAIN,
             _optimizer_in("sgd", "rmsprop")),
-    Setting(_flag("nesterov", "Nesterov momentum"), "Optimizer", _optimizer_in("sgd")),
-    Setting(Param("betas", DEFAULT.betas, "Adam's decay rates of the first and second moments"), "Optimizer",
+    Setting(_flag("nesterov", "Nesterov momentum"), MAIN, _optimizer_in("sgd")),
+    Setting(Param("betas", DEFAULT.betas, "Adam's decay rates of the first and second moments"), MAIN,
             _optimizer_in("adam", "adamw")),
     Setting(_float("weight_decay", "L2 penalty on the weights (decoupled for AdamW)"), "Optimizer"),
     Setting(_float("clip_grad_norm", "Clip the gradients to this norm; 0 turns clipping off"), "Optimizer"),
@@ -109,6 +106,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(_choice("loss", "What training minimises", LOSSES), "Loss"),
     Setting(_float("label_smoothing", "Share of each target spread over the other classes", high=1.0), "Loss",
             lambda config: config.loss == "cross_entropy"),
+    Setting(Param("device", DEFAULT.device, "Where to train; auto takes the first GPU, else the CPU"), "Run"),
+    Setting(_choice("precision", "fp32, or mixed precision (bf16, fp16) on a device that has it",
+                    PRECISIONS), "Run"),
+    Setting(_int("seed", "Seeds the weights and the order of the batches", 0, MAX_SPIN_INT), "Run"),
     Setting(_flag("channels_last", "NHWC memory layout (faster convolutions on recent GPUs)"), "Advanced"),
     Setting(_flag("compile", "torch.compile the network (slow start, faster steps)"), "Advanced"),
     Setting(_int("log_every", "Steps between loss readings (each costs one device sync)", 1, 1_000_000),
@@ -192,6 +193,13 @@ def _editor(setting: Setting) -> ParamEditor:
     return editor_for(setting.param)
 
 
+def _form_layout(widget: QWidget) -> QFormLayout:
+    layout = QFormLayout(widget)
+    layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    layout.setContentsMargins(0, 0, 0, 0)
+    return layout
+
+
 def config_from_meta(meta: Mapping[str, Any]) -> tuple[TrainingConfig, str | None]:
     """The project's settings, or the defaults and the reason they cannot be read."""
     try:
@@ -201,7 +209,11 @@ def config_from_meta(meta: Mapping[str, Any]) -> tuple[TrainingConfig, str | Non
 
 
 class TrainingForm(QWidget):
-    """Edits the open document's training settings; ``config_changed(config)`` after each change."""
+    """Edits the open document's training settings; ``config_changed(config)`` after each change.
+
+    The form shows the main settings (epochs, batch size, optimizer, learning rate);
+    :attr:`more` holds the rest, for the host to place.
+    """
 
     config_changed = Signal(object)  # the TrainingConfig now in effect
 
@@ -213,9 +225,9 @@ class TrainingForm(QWidget):
         self._watch: GraphSubscriptions | None = None
         self._config: TrainingConfig = DEFAULT
         self._problem: str | None = None
-        self._layout = QFormLayout(self)
-        self._layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout = _form_layout(self)
+        self.more = QWidget()  # every setting past the main ones: the host places it (further down)
+        self._more_layout = _form_layout(self.more)
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
         self.problem_label.setStyleSheet("color: #c62828;")
@@ -236,18 +248,18 @@ class TrainingForm(QWidget):
     def _build(self) -> None:
         if self._rows:
             return
-        section = ""
+        section = MAIN
         for setting in SETTINGS:
+            layout = self._layout_of(setting)
             if setting.section != section:
                 section = setting.section
-                title = QLabel(f"<b>{section}</b>")
-                self._layout.addRow(title)
+                layout.addRow(QLabel(f"<b>{section}</b>"))
             editor = _editor(setting)
             row = ParamRow(editor)
             label = QLabel(setting.param.name)
             label.setToolTip(setting.param.help)
             self._rows[setting.param.name] = row
-            self._layout.addRow(label, row)
+            layout.addRow(label, row)
             editor.edited.connect(lambda value, key=setting.param.name: self._apply(key, value))
         if self._devices is not None:
             self._device_editor().set_devices(self._devices)
@@ -309,7 +321,10 @@ class TrainingForm(QWidget):
             row.show_error("")
         for setting in SETTINGS if self._rows else ():
             visible = setting.applies is None or setting.applies(self._config)
-            self._layout.setRowVisible(self._rows[setting.param.name], visible)
+            self._layout_of(setting).setRowVisible(self._rows[setting.param.name], visible)
+
+    def _layout_of(self, setting: Setting) -> QFormLayout:
+        return self._layout if setting.section == MAIN else self._more_layout
 
     # -- edits ------------------------------------------------------------------------
 

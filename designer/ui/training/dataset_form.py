@@ -44,6 +44,8 @@ MAY_BE_GRAYSCALE = ("digits", "mnist", "fashion_mnist", "folder", "npz")
 MAX_SEED = 2**31 - 1  # a QSpinBox holds an int32; larger seeds from a project file are kept (see _seed)
 VALIDATION_MODES = (("Automatic", "auto"), ("The source's test split", "given"),
                     ("A share of the training set", "fraction"))
+MIN_COMBO_CHARS = 12
+GRAYSCALE_TIP = "One channel copied into three, for a network that takes colour images"
 _MISSING = {
     "folder": "Choose the image folder (Browse…): one sub-folder of images per class.",
     "npz": "Choose the .npz file (Browse…) that holds arrays x and y.",
@@ -51,7 +53,13 @@ _MISSING = {
 
 
 class DatasetForm(QWidget):
-    """The fields of a dataset description. Widgets are public for tests to drive."""
+    """The fields of a dataset description. Widgets are public for tests to drive.
+
+    The form itself holds the source, its path and its sample count; :attr:`options`
+    (validation, seed, normalization, augmentation) is a widget of its own for the
+    host to place, so that the training panel can show the hyperparameters between
+    the source and its options.
+    """
 
     edited = Signal()
     source_chosen = Signal(str)  # the user picked a source (before ``edited``)
@@ -69,7 +77,7 @@ class DatasetForm(QWidget):
         self._enable_fraction()
 
     def _build(self) -> None:
-        self.source = QComboBox()
+        self.source = _combo()
         for text, name in SOURCES:
             self.source.addItem(text, name)
         self.path = QLineEdit()
@@ -82,7 +90,7 @@ class DatasetForm(QWidget):
         row.addWidget(self.browse)
         self.samples = _spin(1, 10_000_000, DEFAULT_SAMPLES, "How many images to draw")
         self.samples.setGroupSeparatorShown(True)
-        self.validation_mode = QComboBox()
+        self.validation_mode = _combo()
         for text, value in VALIDATION_MODES:
             self.validation_mode.addItem(text, value)
         self.validation_mode.setToolTip("Automatic: the source's own test split where it has one, "
@@ -96,22 +104,25 @@ class DatasetForm(QWidget):
         self.fraction.setToolTip("The share of the training set held out for validation, per class")
         validation = _pair(self.validation_mode, self.fraction)
         self.seed = _spin(0, MAX_SEED, 0, "Seeds the split and whatever is drawn at random")
-        self.normalize = QCheckBox("Normalize (per-channel mean and deviation of the training set)")
-        self.normalize.setChecked(True)
+        # Short texts with the detail in tooltips: the panel is a narrow dock, and a check box does not wrap.
+        self.normalize = _check("Normalize each channel", "By the mean and deviation of the training set",
+                                checked=True)
         self.crop_padding = _spin(0, MAX_PADDING, 0, "Random crops after padding by this many pixels (0: off)")
-        self.crop_padding.setSuffix(" px crop padding")
-        self.hflip = QCheckBox("Random horizontal flips")
-        self.grayscale = QCheckBox("Grayscale to RGB (one channel copied into three)")
-        self._layout = QFormLayout(self)
-        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.crop_padding.setSuffix(" px padding")
+        self.hflip = _check("Random horizontal flips", "Each image flipped left to right half of the time")
+        self.grayscale = _check("Grayscale to RGB", GRAYSCALE_TIP)
+        self._layout = _form(self)
         self._layout.addRow("Dataset", self.source)
         self._layout.addRow("Path", self._path_row)
         self._layout.addRow("Samples", self.samples)
-        self._layout.addRow("Validation", validation)
-        self._layout.addRow("Seed", self.seed)
-        self._layout.addRow("", self.normalize)
-        self._layout.addRow("Augment", _pair(self.crop_padding, self.hflip))
-        self._layout.addRow("", self.grayscale)
+        self.options = QWidget()  # the rest: the picker lays it out, apart from the source
+        options = _form(self.options)
+        options.addRow("Validation", validation)
+        options.addRow("Seed", self.seed)
+        options.addRow("", self.normalize)
+        options.addRow("Crops", self.crop_padding)
+        options.addRow("", self.hflip)
+        options.addRow("", self.grayscale)
 
     def _connect(self) -> None:
         self.source.currentIndexChanged.connect(self._on_source_changed)
@@ -240,7 +251,7 @@ class DatasetForm(QWidget):
         self._layout.setRowVisible(self.samples, name == "shapes")
         self.grayscale.setEnabled(name in MAY_BE_GRAYSCALE)
         colour = name not in MAY_BE_GRAYSCALE
-        self.grayscale.setToolTip(f"{DISPLAY_NAMES[name]} is in colour already" if colour else "")
+        self.grayscale.setToolTip(f"{DISPLAY_NAMES[name]} is in colour already" if colour else GRAYSCALE_TIP)
         self.browse.setToolTip("Choose a folder" if name in FOLDER_SOURCES else "Choose a file")
 
 
@@ -251,6 +262,29 @@ def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
     spin.setToolTip(tip)
     spin.setKeyboardTracking(False)  # one edit when the number is complete, not one per digit typed
     return spin
+
+
+def _combo() -> QComboBox:
+    """A combo box that may be narrower than its longest item (its list still shows them whole)."""
+    combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(MIN_COMBO_CHARS)
+    return combo
+
+
+def _check(text: str, tip: str, *, checked: bool = False) -> QCheckBox:
+    box = QCheckBox(text)
+    box.setToolTip(tip)
+    box.setChecked(checked)
+    return box
+
+
+def _form(widget: QWidget) -> QFormLayout:
+    layout = QFormLayout(widget)
+    layout.setContentsMargins(0, 0, 0, 0)
+    # Fields take the width the dock gives them, and no more than their text needs when it gives little.
+    layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return layout
 
 
 def _pair(first: QWidget, second: QWidget) -> QWidget:

@@ -14,6 +14,8 @@ API for the training panel::
     picker.changed.connect(...)          # DatasetConfig, or None while the form is invalid
     picker.problem_changed.connect(...)  # str (why Start must stay disabled) or None
     picker.shutdown()                    # when the window closes: cancels a download, waits for threads
+    picker.train_count()                 # training samples of the dataset as previewed, or None
+    picker.details                       # the options and the preview, for a host to place apart
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class DatasetPicker(QWidget):
 
     changed = Signal(object)
     problem_changed = Signal(object)
+    loaded = Signal()  # a preview has been shown: train_count() may have changed
 
     def __init__(self, parent: QWidget | None = None, *, base_dir: Path | None = None) -> None:
         super().__init__(parent)
@@ -94,8 +97,14 @@ class DatasetPicker(QWidget):
         self.status_label = _label(theme.MESSAGE_ERROR)
         self.fit_label = _label()
         self.preview = PreviewPanel()
+        self.details = QWidget()  # the dataset's options and its preview: a host may place them apart
+        details = QVBoxLayout(self.details)
+        details.setContentsMargins(0, 0, 0, 0)
+        details.addWidget(self._form.options)
+        details.addWidget(self.preview)
         layout = QVBoxLayout(self)
-        for widget in (self._form, self.status_label, self.fit_label, self.preview):
+        layout.setContentsMargins(0, 0, 0, 0)
+        for widget in (self._form, self.status_label, self.fit_label, self.details):
             layout.addWidget(widget)
         self._previews = TaskRunner(self)  # one at a time: the next starts when it ends
         self._previews.succeeded.connect(self._on_preview_done)
@@ -118,6 +127,11 @@ class DatasetPicker(QWidget):
         self._form.load(config)
         self._emitted = config
         self._refresh(emit=False)
+
+    def train_count(self) -> int | None:
+        """How many training samples the chosen dataset has, once its preview has loaded."""
+        outcome = self._outcome()
+        return outcome.facts.train_count if isinstance(outcome, LoadedPreview) else None
 
     def problem(self) -> str | None:
         """Why training cannot start with this dataset, or None (also None while it is being checked)."""
@@ -292,6 +306,7 @@ class DatasetPicker(QWidget):
             self.preview.show_preview(outcome.images, outcome.captions, outcome.facts.summary(),
                                       outcome.facts.notes)
         self._check_fit()
+        self.loaded.emit()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

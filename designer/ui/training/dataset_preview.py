@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFontMetrics, QImage, QPixmap
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QFontMetrics, QImage, QPixmap, QResizeEvent
+from PySide6.QtWidgets import QGridLayout, QLabel, QLayout, QVBoxLayout, QWidget
 
 from designer.ui import theme
 
 if TYPE_CHECKING:
     import numpy as np
 
-COLUMNS = 8
+MAX_COLUMNS = 8
 THUMB = 48  # pixels a thumbnail is drawn at
+SPACING = 2
 _MUTED = "#6b7785"
 
 
@@ -39,6 +40,8 @@ def to_qimages(pixels: np.ndarray) -> list[QImage]:
 class Thumbnail(QWidget):
     """One image, scaled up or down to THUMB pixels, with its class name under it."""
 
+    WIDTH = THUMB + 12 + 4  # the caption's width and the margins
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.image = QLabel()
@@ -46,7 +49,7 @@ class Thumbnail(QWidget):
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.caption = QLabel()
         self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.caption.setFixedWidth(THUMB + 12)
+        self.caption.setFixedWidth(Thumbnail.WIDTH - 4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.setSpacing(1)
@@ -77,13 +80,16 @@ class PreviewPanel(QWidget):
         self.message.setWordWrap(True)
         self.thumbnails: list[Thumbnail] = []
         self._grid = QGridLayout()
-        self._grid.setSpacing(2)
+        self._grid.setSpacing(SPACING)
+        self._columns = MAX_COLUMNS
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.summary)
         layout.addWidget(self.message)
         layout.addLayout(self._grid)
         layout.addStretch(1)
+        # The grid's width is not a minimum (see minimumSizeHint), so the layout must not make it one.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         self.clear()
 
     def clear(self) -> None:
@@ -117,10 +123,29 @@ class PreviewPanel(QWidget):
         while len(self.thumbnails) < count:
             cell = Thumbnail(self)
             index = len(self.thumbnails)
-            self._grid.addWidget(cell, index // COLUMNS, index % COLUMNS)
+            self._grid.addWidget(cell, index // self._columns, index % self._columns)
             self.thumbnails.append(cell)
         for index, cell in enumerate(self.thumbnails):
             cell.setVisible(index < count)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._reflow(event.size().width())
+
+    def _reflow(self, width: int) -> None:
+        """As many columns as the width holds: the panel is a dock the user may make narrow."""
+        cell = Thumbnail.WIDTH + SPACING
+        columns = max(1, min(MAX_COLUMNS, (width + SPACING) // cell))
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for index, thumbnail in enumerate(self.thumbnails):
+            self._grid.addWidget(thumbnail, index // columns, index % columns)  # moves it; no copy is made
+
+    def minimumSizeHint(self) -> QSize:
+        # One column's width: _reflow makes the rest fit whatever width the panel has.
+        hint = super().minimumSizeHint()
+        return QSize(min(hint.width(), Thumbnail.WIDTH), hint.height())
 
     def _message(self, text: str, colour: str = "") -> None:
         self.message.setText(text)

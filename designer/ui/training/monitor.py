@@ -4,13 +4,15 @@
 as they arrive: the bars follow :class:`BatchRecord` and :class:`EpochRecord`,
 the log gets one line per start, note, epoch, pause and end (never one per
 batch), and a failure shows in red above the log until the next run starts.
+Before a run the bars show the run the settings plan (:meth:`RunMonitor.show_plan`),
+and the log stays hidden until its first line.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -36,6 +38,8 @@ from designer.training.records import (
 from designer.ui import theme
 
 LOG_LINES = 5000
+BATCH_FORMAT = "Batch %v / %m"
+UNKNOWN = "—"
 
 
 def format_duration(seconds: float) -> str:
@@ -77,7 +81,12 @@ def end_line(record: RunEnded) -> str:
 
 
 class RunMonitor(QWidget):
-    """Progress bars, a status line, a failure message and the log of the current run."""
+    """Progress bars, a status line, a failure message and the log of the current run.
+
+    ``log_shown`` is emitted when the first line makes the log appear.
+    """
+
+    log_shown = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,7 +96,7 @@ class RunMonitor(QWidget):
         self.epochs, self.steps_per_epoch = 0, 0
         self.peak_memory: int | None = None
         self.epoch_bar = _bar("Epoch %v / %m")
-        self.batch_bar = _bar("Batch %v / %m")
+        self.batch_bar = _bar(BATCH_FORMAT)
         self.status = _status_line("No run yet.")
         self.error = QLabel()
         self.error.setWordWrap(True)
@@ -98,6 +107,7 @@ class RunMonitor(QWidget):
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(LOG_LINES)
         self.log.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        self.log.hide()  # an empty box would take the room the settings need
         bars = QGridLayout()
         bars.addWidget(self.epoch_bar, 0, 0)
         bars.addWidget(self.batch_bar, 0, 1)
@@ -116,12 +126,24 @@ class RunMonitor(QWidget):
         self.peak_memory = None
         for bar in (self.epoch_bar, self.batch_bar):
             bar.setRange(0, 0)  # busy until the run says how long it is
+        self.batch_bar.setFormat(BATCH_FORMAT)
         self.status.setText("Loading the data…")
         self.show_failure("")
         self.log_line(line)
 
+    def show_plan(self, epochs: int, steps_per_epoch: int | None) -> None:
+        """Before a run: the bars read ``Epoch 0 / 10`` and ``Batch 0 / 26`` (``/ —`` while not known)."""
+        self.epoch_bar.setRange(0, epochs)
+        self.epoch_bar.setValue(0)
+        self.batch_bar.setRange(0, steps_per_epoch or 1)
+        self.batch_bar.setValue(0)
+        self.batch_bar.setFormat(BATCH_FORMAT if steps_per_epoch else BATCH_FORMAT.replace("%m", UNKNOWN))
+
     def log_line(self, text: str) -> None:
         self.log.appendPlainText(text)
+        if self.log.isHidden():
+            self.log.show()
+            self.log_shown.emit()
 
     def show_failure(self, message: str) -> None:
         self.error.setText(f"Training failed: {message}" if message else "")
@@ -185,6 +207,7 @@ class RunMonitor(QWidget):
         self.epoch_bar.setRange(0, record.epochs)
         self.epoch_bar.setValue(record.epoch - 1)
         self.batch_bar.setRange(0, record.steps_per_epoch)
+        self.batch_bar.setFormat(BATCH_FORMAT)
         self.batch_bar.setValue(record.step - (record.epoch - 1) * record.steps_per_epoch)
         went_on = f", going on from step {record.step}" if record.step else ""
         self.log_line(f"Run {record.run_id} on {record.device_label}: {plural(record.epochs, 'epoch')} of "

@@ -92,15 +92,17 @@ class TrainingPanel(QWidget):
 
     def _build(self) -> None:
         self.banner = lock_banner()
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.setChildrenCollapsible(False)
-        splitter.addWidget(self._settings_area())
-        splitter.addWidget(self._run_area())
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.setChildrenCollapsible(False)
+        self.splitter.addWidget(self._settings_area())
+        self.splitter.addWidget(self._run_area())
+        self.splitter.setStretchFactor(0, 1)  # the settings take what the buttons and bars leave
+        self.splitter.setStretchFactor(1, 0)
         self.content = QWidget()
         column = QVBoxLayout(self.content)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.banner)
-        column.addWidget(splitter, 1)
+        column.addWidget(self.splitter, 1)
         self.content.hide()  # until activate(): a hidden picker loads no preview
         layout = QVBoxLayout(self)
         layout.addWidget(self.content, 1)
@@ -110,24 +112,31 @@ class TrainingPanel(QWidget):
         self.continue_button.clicked.connect(self._continue)
         self.picker.changed.connect(self._on_dataset_edited)
         self.picker.problem_changed.connect(self._schedule_refresh)
+        self.picker.loaded.connect(self._show_plan)
         self.form.config_changed.connect(self._schedule_refresh)
+        self.form.config_changed.connect(self._show_plan)
+        self.monitor.log_shown.connect(self._make_room_for_log)
 
     def _settings_area(self) -> QWidget:
-        """The dataset picker and the hyperparameter form, scrolling."""
+        """The settings, scrolling: what a newcomer sets first (the dataset, epochs, batch size, optimizer,
+        learning rate), then the dataset's options and preview, then the other hyperparameters."""
         self.picker = DatasetPicker()
         self.form = TrainingForm()
         settings = QWidget()
         column = QVBoxLayout(settings)
-        column.addWidget(_title("Dataset"))
-        column.addWidget(self.picker)
-        column.addWidget(_title("Training"))
-        column.addWidget(self.form)
+        for title, widget in (("Dataset", self.picker), ("Training", self.form),
+                              ("Dataset options", self.picker.details), ("More settings", self.form.more)):
+            column.addWidget(_title(title))
+            column.addWidget(widget)
         column.addStretch()
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(settings)
-        return scroll
+        self.settings_scroll = QScrollArea()
+        self.settings_scroll.setWidgetResizable(True)
+        self.settings_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Every row fits the dock's width (the fields shrink, the preview wraps): a sideways bar would only
+        # ever show a few pixels.
+        self.settings_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.settings_scroll.setWidget(settings)
+        return self.settings_scroll
 
     def _run_area(self) -> QWidget:
         """The memory estimate, the buttons, the progress and the log."""
@@ -144,13 +153,24 @@ class TrainingPanel(QWidget):
             buttons.addWidget(button)
         buttons.addStretch()
         self.monitor = RunMonitor()
-        bottom = QWidget()
-        box = QVBoxLayout(bottom)
+        self.run_area = QWidget()
+        box = QVBoxLayout(self.run_area)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(self.memory_label)
         box.addLayout(buttons)
         box.addWidget(self.monitor, 1)
-        return bottom
+        return self.run_area
+
+    def _make_room_for_log(self) -> None:
+        """The log has appeared: give it its height from the settings, which need not all show at once."""
+        if not self.splitter.isVisible():
+            return  # laid out when shown, each part at its size hint
+        top, bottom = self.splitter.sizes()
+        wanted = self.run_area.sizeHint().height()
+        spare = top - self.settings_scroll.minimumSizeHint().height()
+        grow = max(0, min(wanted - bottom, spare))
+        if grow:
+            self.splitter.setSizes([top - grow, bottom + grow])
 
     # -- the open document -------------------------------------------------------------------
 
@@ -229,6 +249,15 @@ class TrainingPanel(QWidget):
         self.start_button.setToolTip(problem or "Train the network on the dataset with these settings")
         self._show_memory()
 
+    def _show_plan(self) -> None:
+        """Between runs, the bars show the run these settings make (the last run's end, until an edit)."""
+        if self.session.active:
+            return
+        config = self.form.config()
+        train = self.picker.train_count()
+        steps = None if train is None else steps_per_epoch(train, config.batch_size)
+        self.monitor.show_plan(config.epochs, steps)
+
     def _show_memory(self) -> None:
         if self.document is None:
             return
@@ -300,8 +329,8 @@ class TrainingPanel(QWidget):
         self.pause_button.setText("Resume" if state == PAUSED else "Pause")
         self.stop_button.setEnabled(state not in (IDLE, STOPPING))
         self.continue_button.setEnabled(idle and self.last_stopped is not None)
-        self.form.setEnabled(idle)
-        self.picker.setEnabled(idle)
+        for part in (self.form, self.form.more, self.picker, self.picker.details):
+            part.setEnabled(idle)
 
     def _on_run_started(self, record: RunStarted) -> None:
         config = self.form.config()
@@ -350,6 +379,13 @@ class TrainingPanel(QWidget):
     def _on_devices(self, devices: list[Any]) -> None:
         self.devices = devices
         self.form.set_devices(devices)
+
+
+def steps_per_epoch(samples: int, batch_size: int) -> int:
+    """Batches in an epoch of ``samples``, as the trainer counts them: a last batch of one sample is left out
+    (BatchNorm cannot train on it), as ``designer.training.run_data.TrainingData`` does."""
+    drop_last = samples > batch_size and samples % batch_size == 1
+    return samples // batch_size if drop_last else -(-samples // batch_size)
 
 
 def _title(text: str) -> QLabel:
