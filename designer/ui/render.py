@@ -26,7 +26,7 @@ from designer.ui.theme import LIGHT
 FORMATS = (".svg", ".png")
 MARGIN = 24.0
 PNG_SCALE = 2.0  # sharp on high-density screens and in print
-COLUMN_GAP = 270.0
+ASPECT = 1.6  # a slide (16:9) or a page's width, rather than a strip
 
 
 def render(graph: Graph, path: str | os.PathLike[str], layout: str | None = "LR", *,
@@ -42,20 +42,28 @@ def render(graph: Graph, path: str | os.PathLike[str], layout: str | None = "LR"
                          "give the file one of these suffixes")
     if QGuiApplication.instance() is None:
         raise RuntimeError("render() needs a QGuiApplication")  # the CLI makes an offscreen one
-    if layout is not None:
-        graph = graph.copy()  # the caller's positions stay as they were
-        # Wider columns than the editor's, so every edge has room for its shape label.
-        apply_layout(graph, layout, column_gap=COLUMN_GAP)
-    scene = GraphScene(graph, theme=LIGHT)  # papers and slides are white, whatever the editor's theme
-    for item in scene.items():
-        # Cached items would reach the SVG as bitmaps; drawn directly they stay text and lines.
-        item.setCacheMode(item.CacheMode.NoCache)
+    scene = diagram_scene(graph, layout)
     try:
         rect = scene.itemsBoundingRect().marginsAdded(QMarginsF(MARGIN, MARGIN, MARGIN, MARGIN))
         data = _svg(scene, rect, graph.name) if path.suffix.lower() == ".svg" else _png(scene, rect)
     finally:
         scene.detach()
     write_atomic(path, data, replace_read_only=replace_read_only)
+
+
+def diagram_scene(graph: Graph, layout: str | None = "LR") -> GraphScene:
+    """The scene a picture of ``graph`` shows, laid out with the blocks' sizes as drawn (``layout``: "LR",
+    "TB", or None for the positions the user drew); ``graph`` itself is not moved. Detach it when done."""
+    if layout is not None:
+        graph = graph.copy()  # the caller's positions stay as they were
+    scene = GraphScene(graph, theme=LIGHT)  # papers and slides are white, whatever the editor's theme
+    if layout is not None:
+        apply_layout(graph, layout, footprints=scene.footprints(), aspect=ASPECT)  # the scene follows the moves
+        scene.reroute_edges()
+    for item in scene.items():
+        # Cached items would reach the SVG as bitmaps; drawn directly they stay text and lines.
+        item.setCacheMode(item.CacheMode.NoCache)
+    return scene
 
 
 def _paint(scene: GraphScene, painter: QPainter, target: QRectF, source: QRectF) -> None:

@@ -1,13 +1,22 @@
 """A block on the canvas: name, type, key parameters and output shape, with its ports.
 
 The item draws what the scene tells it (from the model) and nothing else, in
-the colours of its scene's theme. Repainting a large graph stays cheap: texts
-are laid out once per change into ``QStaticText``; the item, with its ports,
-is cached as a pixmap in device coordinates (redrawn only when it changes or
-the zoom does); its bounding rectangle is Qt's own (a ``QGraphicsRectItem``),
-so a repaint calls no Python per block; and zoomed far out, where text would be
-a few pixels high, the block is drawn without it. The item's position is the
-block's centre, as the model's layout gives it.
+the colours of its scene's theme. Its texts are measured in the fonts they are
+drawn in (:mod:`designer.ui.fonts`), and the block grows to fit them: no text
+is cut (up to ``MAX_WIDTH``, past which a name is shortened in the middle), and
+none comes within reach of a port.
+
+How much it shows depends on the zoom (the level of detail). At readable sizes:
+everything, with its ports. Zoomed out, the name and output shape alone, drawn
+larger so that they stay legible. Zoomed far out, the name alone.
+
+Repainting a large graph stays cheap: the item, with its ports, is cached as a
+pixmap in device coordinates and redrawn only when what that picture shows
+changes; its bounding rectangle is Qt's own (a ``QGraphicsRectItem``), so a
+repaint calls no Python per block; and an edit that changes the shapes of a
+thousand blocks only stores them: the texts are laid out, and the tooltip
+written, when first drawn or hovered. The item's position is the block's
+centre, as the model's layout gives it.
 """
 
 from __future__ import annotations
@@ -16,75 +25,95 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QStaticText
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsRectItem, QStyleOptionGraphicsItem, QWidget
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QStaticText
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsRectItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from designer.graph.graph import Node
 from designer.graph.inference import ERROR, OK, UNKNOWN, NodeResult
-from designer.ui import theme
 from designer.ui.canvas.port_item import INPUT, OUTPUT, PortItem
+from designer.ui.fonts import CanvasMetrics, canvas_font, canvas_generation
 from designer.ui.theme import Theme, theme_of
 
 if TYPE_CHECKING:
     from designer.ui.canvas.edge_item import EdgeItem
     from designer.ui.canvas.group_item import GroupItem
 
-WIDTH = 150.0
-PAD = 10.0
-HEADER = 22.0
-LINE = 16.0
+MIN_WIDTH, MAX_WIDTH, WIDTH_STEP = 150.0, 340.0, 10.0
+WIDTH = MIN_WIDTH  # what a block with short texts measures
+PAD = 10.0  # from the sides to the texts: clears a port's circle (at most 6.5 inside) with room to spare
+GAP = 8.0  # between the type and the key parameters
 PORT_GAP = 16.0
 RADIUS = 6.0
 PORT_REACH = 8.0  # how far the ports' circles stick out at the sides
-TEXT_MIN_SCALE = 0.4  # zoomed out further, texts (3-4 px high) and ports (4 px) are not drawn
+FULL_MIN_SCALE = 0.55  # zoomed out further, the type (10 px) would be under 6 px: name and shape only
+NAME_MIN_SCALE = 0.25  # and further still, the shape too: the name alone
+LEGIBLE = 10.0  # pixels on screen that the name and shape are drawn at when zoomed out
+SMALLEST = 5.0  # pixels on screen under which a text is not drawn at all
 
-NAME_FONT = theme.canvas_font(9.0, bold=True)
-TYPE_FONT = theme.canvas_font(7.5)
-LABEL_FONT = theme.canvas_font(8.0)
-SHAPE_FONT = theme.canvas_font(8.5, bold=True)
-ERROR_FONT = theme.canvas_font(7.5)
-LABEL_METRICS = theme.TextMetrics(LABEL_FONT)
-
-
-_METRICS: dict[int, QFontMetricsF] = {}
+NAME_FONT = canvas_font(12, bold=True)
+TYPE_FONT = canvas_font(10)
+LABEL_FONT = canvas_font(11)
+SHAPE_FONT = canvas_font(11, bold=True)
+ERROR_FONT = canvas_font(10)
+_METRICS = {id(f): CanvasMetrics(f) for f in (NAME_FONT, TYPE_FONT, LABEL_FONT, SHAPE_FONT, ERROR_FONT)}
 ELIDE_RIGHT, ELIDE_MIDDLE = Qt.TextElideMode.ElideRight, Qt.TextElideMode.ElideMiddle
+FULL, OVERVIEW, NAME_ONLY = "full", "overview", "name"
 
 
-def _metrics(font: QFont) -> QFontMetricsF:
-    """The metrics of one of this module's fonts, made once (they are asked for on every layout)."""
-    metrics = _METRICS.get(id(font))
-    if metrics is None:
-        metrics = _METRICS[id(font)] = QFontMetricsF(font)
-    return metrics
+def metrics(font: QFont) -> CanvasMetrics:
+    """The remembered metrics of one of this module's fonts."""
+    return _METRICS[id(font)]
+
+
+_HEIGHTS: dict[int, tuple[float, float, float]] = {}
+
+
+def _heights() -> tuple[float, float, float]:
+    """The header's height, the two lines' under it, and an error line's, in the canvas family now."""
+    generation = canvas_generation()
+    heights = _HEIGHTS.get(generation)
+    if heights is None:
+        lines = max(metrics(TYPE_FONT).height(), metrics(LABEL_FONT).height()) + metrics(SHAPE_FONT).height()
+        heights = _HEIGHTS[generation] = (metrics(NAME_FONT).height() + 8, 3 + lines + 1,
+                                          metrics(ERROR_FONT).height() + 1)
+    return heights
 
 
 class _Text:
-    """One line of text: what it says (elided to ``width``, if given), where, in which font and
-    in which of the theme's colours.
-
-    It is elided and laid out (``QStaticText``) when first drawn or read, so an
-    edit that changes the shapes of a thousand blocks costs little for the
-    blocks that are off screen or too small to show text.
-    """
+    """One line of text: what it says (elided to ``width``), where (its top left), in which font
+    and in which of the theme's colours; laid out (``QStaticText``) when first drawn or read."""
 
     __slots__ = ("_static", "content", "font", "mode", "origin", "role", "width")
 
-    def __init__(self, content: str, font: QFont, role: str, origin: QPointF, width: float | None = None,
+    def __init__(self, content: str, font: QFont, role: str, origin: QPointF, width: float,
                  mode: Qt.TextElideMode = ELIDE_RIGHT) -> None:
         self.content, self.font, self.role, self.origin = content, font, role, origin
         self.width, self.mode = width, mode
         self._static: QStaticText | None = None
 
     @property
+    def shown(self) -> str:
+        return metrics(self.font).elided(self.content, self.width, self.mode)
+
+    @property
     def static(self) -> QStaticText:
         if self._static is None:
-            text = self.content
-            if self.width is not None:
-                text = _metrics(self.font).elidedText(text, self.mode, self.width)
-            self._static = QStaticText(text)
+            self._static = QStaticText(self.shown)
             self._static.setTextFormat(Qt.TextFormat.PlainText)
             self._static.prepare(font=self.font)
         return self._static
+
+    @property
+    def rect(self) -> QRectF:
+        """Where the text's letters lie, in the block's coordinates."""
+        font_metrics = metrics(self.font)
+        return QRectF(self.origin.x(), self.origin.y(), font_metrics.width(self.shown), font_metrics.height())
 
     def draw(self, painter: QPainter, colours: Theme) -> None:
         painter.setFont(self.font)
@@ -105,19 +134,20 @@ class BlockItem(QGraphicsRectItem):
         self.status = UNKNOWN
         self.shape_text = ""
         self.error = ""
-        self.formula = ""
+        self._result: NodeResult | None = None
         self.edges: set[EdgeItem] = set()
         self.group_item: GroupItem | None = None  # the group it is in (set by the scene)
         self.output_port = PortItem(self, OUTPUT)
         self.input_ports: dict[int, PortItem] = {}
         self._rect = QRectF()  # the block's body; the item's rect() also holds the ports
+        self._header_height = 0.0
         self._header = QPainterPath()
-        self._texts: list[_Text] = []
-        self._laid_out: dict[tuple[object, ...], _Text] = {}  # to reuse the texts that did not change
-        self._texts_drawn = False  # whether the cached picture shows texts and ports (see _relayout)
-        self._framed = False
-        self._port_layout: tuple[float, tuple[int, ...]] | None = None
-        self._tip = ""
+        self._laid_out: list[_Text] | None = None  # None: to lay out when next needed
+        self._drawn: tuple[object, ...] | None = None  # what the cached picture shows (see _content)
+        self._drawn_kind = ""
+        self._port_layout: tuple[float, float, tuple[int, ...]] | None = None
+        self._hovered = False
+        self._fixed_width: tuple[str, str, float] = ("", "", 0.0)  # name, label, and what they need
         self._building = True  # lay out once, at the end of __init__
         self.setPen(Qt.PenStyle.NoPen)  # so that boundingRect() is rect(), computed by Qt
         flags = QGraphicsItem.GraphicsItemFlag
@@ -143,14 +173,18 @@ class BlockItem(QGraphicsRectItem):
             self._relayout()
 
     def set_result(self, result: NodeResult | None) -> None:
-        if result is None:  # not inferred yet (bulk edits infer once at the end)
-            shown = UNKNOWN, "…", "", ""
-        else:
-            formula = result.formula if result.status == OK else ""
-            shown = result.status, result.shape_text, result.error or "", formula
-        if shown != (self.status, self.shape_text, self.error, self.formula):
-            self.status, self.shape_text, self.error, self.formula = shown
-            self._relayout()
+        # None: not inferred yet (bulk edits infer once at the end)
+        shown = (UNKNOWN, "…", "") if result is None else (result.status, result.shape_text, result.error or "")
+        self._result = result
+        if shown != (self.status, self.shape_text, self.error):
+            same_rows = shown[0] == self.status and shown[2] == self.error
+            self.status, self.shape_text, self.error = shown
+            if same_rows and self._width_needed() == self._rect.width():
+                self._retext()  # the usual edit: a new shape that fits the block as it is
+            else:
+                self._relayout()
+        elif self._hovered:
+            self.setToolTip(self.tooltip_text())
 
     def set_input_ports(self, connected: Iterable[int]) -> None:
         """One port per connected input, plus a free one where another input fits."""
@@ -176,95 +210,162 @@ class BlockItem(QGraphicsRectItem):
     def input_port(self, index: int) -> PortItem | None:
         return self.input_ports.get(index)
 
-    # -- layout and painting ------------------------------------------------------
+    # -- layout ---------------------------------------------------------------------
 
     def _relayout(self) -> None:
+        """Resize to the texts (measured, not laid out), move the ports, and drop what is out of date."""
         if self._building:
             return
-        height = HEADER + 2 * LINE + PAD + (LINE if self._shows_error else 0)
-        height = max(height, len(self.input_ports) * PORT_GAP + PAD)
-        rect = QRectF(-WIDTH / 2, -height / 2, WIDTH, height)
+        self._laid_out = None
+        header, lines, error_line = _heights()
+        height = max(header + lines + (error_line if self._shows_error else 0) + 6,
+                     len(self.input_ports) * PORT_GAP + PAD)
+        width = self._width_needed()
+        rect = QRectF(-width / 2, -height / 2, width, height)
         resized = rect != self._rect
         if resized:
-            self._rect = rect
+            self._rect, self._header_height = rect, header
             self.setRect(rect.adjusted(-PORT_REACH, -2, PORT_REACH, 2))  # tells Qt the geometry changes
             self._header = QPainterPath()
             self._header.addRoundedRect(rect.adjusted(1, 1, -1, 0).intersected(
-                QRectF(rect.left(), rect.top(), rect.width(), HEADER)), RADIUS - 1, RADIUS - 1)
-        self._texts = self._lay_out_texts(rect)
-        tip = self._tooltip()
-        if tip != self._tip:
-            self._tip = tip
-            self.setToolTip(tip)
-        framed = self.status == ERROR  # what the picture shows besides texts and ports: the error frame
-        if resized or framed != self._framed or self._texts_drawn:
-            # The cached picture is out of date. (Drawn zoomed far out, it has no texts
-            # and is still right when only texts changed: a thousand blocks' new shapes
-            # then cost no redrawing at all.)
-            self._framed, self._texts_drawn = framed, False
-            self.update()
-        ports = sorted(self.input_ports.items())
-        if (height, tuple(i for i, _ in ports)) != self._port_layout:
+                QRectF(rect.left(), rect.top(), rect.width(), header)), RADIUS - 1, RADIUS - 1)
+        if resized or self._drawn != self._content(self._drawn_kind):
+            self._drawn = None
+            self.update()  # the cached picture is out of date; otherwise it still shows the truth
+        if self._hovered:
+            self.setToolTip(self.tooltip_text())
+        ports = sorted(self.input_ports)
+        if (width, height, tuple(ports)) != self._port_layout:
             # The ports moved, so the edges' ends did; otherwise they stay as they are.
-            self._port_layout = height, tuple(i for i, _ in ports)
+            self._port_layout = width, height, tuple(ports)
             self.output_port.setPos(rect.right(), 0)
             top = -(len(ports) - 1) * PORT_GAP / 2
-            for i, (_, port) in enumerate(ports):
-                port.setPos(rect.left(), top + i * PORT_GAP)
+            for i, index in enumerate(ports):
+                self.input_ports[index].setPos(rect.left(), top + i * PORT_GAP)
             for edge in self.edges:
                 edge.update_path()
+
+    def _retext(self) -> None:
+        """Only the texts changed: lay them out again when next needed, redraw if the picture shows them."""
+        self._laid_out = None
+        if self._drawn is not None and self._drawn != self._content(self._drawn_kind):
+            self._drawn = None
+            self.update()
+        if self._hovered:
+            self.setToolTip(self.tooltip_text())
+
+    def _content(self, kind: str) -> tuple[object, ...] | None:
+        """What a picture of ``kind`` depends on besides the geometry (a shape edit need not redraw
+        a block drawn as its name alone)."""
+        if kind == FULL:
+            return self.name, self.block_type, self.label, self.shape_text, self.status, self.error
+        if kind == OVERVIEW:
+            return self.name, self.shape_text, self.status
+        if kind == NAME_ONLY:
+            return self.name, self.status == ERROR
+        return None
 
     @property
     def _shows_error(self) -> bool:
         # Downstream of an error the block only says "unknown"; the reason is upstream.
         return self.status == ERROR and bool(self.error)
 
+    def _width_needed(self) -> float:
+        name, label, fixed = self._fixed_width
+        if (name, label) != (self.name, self.label):  # a shape edit, the usual change, keeps these
+            params = metrics(TYPE_FONT).width(self.block_type)
+            if self.label:
+                params += GAP + metrics(LABEL_FONT).width(self.label)
+            fixed = max(metrics(NAME_FONT).width(self.name), params)
+            self._fixed_width = self.name, self.label, fixed
+        needed = max(fixed, metrics(SHAPE_FONT).width("→ " + self.shape_text)) + 2 * PAD
+        steps = -(-needed // WIDTH_STEP)  # rounded up, so that small changes keep the size
+        return min(max(steps * WIDTH_STEP, MIN_WIDTH), MAX_WIDTH)
+
+    @property
+    def _texts(self) -> list[_Text]:
+        if self._laid_out is None:
+            self._laid_out = self._lay_out_texts(self._rect)
+        return self._laid_out
+
     def _lay_out_texts(self, rect: QRectF) -> list[_Text]:
-        """Name; type and key parameters; output shape; the error, if any."""
-        inner, left = WIDTH - 2 * PAD, rect.left() + PAD
-        muted = self.status == UNKNOWN
-        reuse, self._laid_out = self._laid_out, {}
-
-        def text(content: str, font: QFont, role: str, x: float, y: float, width: float | None = None,
-                 mode: Qt.TextElideMode = ELIDE_RIGHT) -> _Text:
-            key = content, id(font), x, y, width, mode
-            laid = reuse.get(key) or _Text(content, font, role, QPointF(x, y), width, mode)
-            laid.role = role
-            self._laid_out[key] = laid
-            return laid
-
-        texts = [text(self.name, NAME_FONT, "block_text", left, rect.top() + 4, inner, ELIDE_MIDDLE)]
-        y = rect.top() + HEADER + 2
-        label_width = min(LABEL_METRICS.width(self.label), inner - 36) if self.label else 0
-        type_width = inner - label_width - (6 if self.label else 0)
-        texts.append(text(self.block_type, TYPE_FONT, "block_muted", left, y + 1, type_width))
+        """Name; type and key parameters (sharing a baseline); output shape; the error, if any."""
+        inner, left = rect.width() - 2 * PAD, rect.left() + PAD
+        name_height = metrics(NAME_FONT).height()
+        texts = [_Text(self.name, NAME_FONT, "block_text", QPointF(left, rect.top() + (self._header_height
+                                                                                        - name_height) / 2),
+                       inner, ELIDE_MIDDLE)]
+        y = rect.top() + self._header_height + 3
+        type_m, label_m = metrics(TYPE_FONT), metrics(LABEL_FONT)
+        baseline = y + max(type_m.ascent(), label_m.ascent())
+        type_width = type_m.width(self.block_type)
+        # The parameters take what they need; past MAX_WIDTH both give up some (the type at most half).
+        label_width = 0.0
         if self.label:
-            texts.append(text(self.label, LABEL_FONT, "unknown" if muted else "block_text",
-                              rect.right() - PAD - label_width, y, label_width))
-        y += LINE
+            label_width = min(label_m.width(self.label), max(inner - GAP - type_width, inner / 2))
+        type_width = inner - (label_width + GAP if self.label else 0.0)
+        texts.append(_Text(self.block_type, TYPE_FONT, "block_muted", QPointF(left, baseline - type_m.ascent()),
+                           type_width))
+        if self.label:
+            role = "unknown" if self.status == UNKNOWN else "block_text"
+            texts.append(_Text(self.label, LABEL_FONT, role,
+                               QPointF(rect.right() - PAD - label_width, baseline - label_m.ascent()),
+                               label_width))
+        y += max(type_m.height(), label_m.height()) + 1
         shape_role = {ERROR: "error", UNKNOWN: "unknown"}.get(self.status, "block_text")
-        texts.append(text("→ " + self.shape_text, SHAPE_FONT, shape_role, left, y))
+        texts.append(_Text("→ " + self.shape_text, SHAPE_FONT, shape_role, QPointF(left, y), inner))
         if self._shows_error:
-            texts.append(text(self.error, ERROR_FONT, "error", left, y + LINE + 1, inner))
+            below = y + metrics(SHAPE_FONT).height() + 1
+            texts.append(_Text(self.error, ERROR_FONT, "error", QPointF(left, below), inner))
         return texts
 
-    def _tooltip(self) -> str:
+    # -- what a user reads ------------------------------------------------------------
+
+    def tooltip_text(self) -> str:
+        """What hovering the block shows: name, type, shape, and the formula or the error."""
         lines = [f"{self.name} ({self.block_type}) → {self.shape_text}"]
-        if self.formula:
-            lines.append(self.formula)
+        result = self._result
+        if result is not None and result.status == OK and result.formula:
+            lines.append(result.formula)
         if self.error:
             lines.append(self.error)
         return "\n".join(lines)
 
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        # Written when asked for: an edit that changes a thousand shapes need not write a thousand tips.
+        self._hovered = True
+        self.setToolTip(self.tooltip_text())
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._hovered = False
+        super().hoverLeaveEvent(event)
+
     @property
     def texts(self) -> list[str]:
-        """The lines of text the block shows, top to bottom (for tests and accessibility)."""
+        """The lines of text the block shows at readable sizes, top to bottom (for tests and accessibility)."""
         return [t.static.text() for t in self._texts]
+
+    def text_rects(self) -> list[QRectF]:
+        """Where those texts lie, in scene coordinates."""
+        return [self.mapRectToScene(t.rect) for t in self._texts]
+
+    def body_rect(self) -> QRectF:
+        """The block without its ports, in scene coordinates."""
+        return self.mapRectToScene(self._rect)
+
+    def port_rects(self) -> list[QRectF]:
+        """The ports' circles, in scene coordinates."""
+        r = PortItem.RADIUS
+        return [self.mapRectToScene(QRectF(p.x() - r, p.y() - r, 2 * r, 2 * r))
+                for p in (self.output_port.pos(), *(port.pos() for port in self.input_ports.values()))]
 
     @property
     def colour(self) -> QColor:
         """The block's category colour in its theme."""
         return theme_of(self).category_colour(self.category)
+
+    # -- painting ------------------------------------------------------------------
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -274,20 +375,21 @@ class BlockItem(QGraphicsRectItem):
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
         colours = theme_of(self)
         colour = colours.category_colour(self.category)
-        rect = self._rect
-        error = self.status == ERROR
-        fill = colours.error_fill if error else colours.block_fill
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < TEXT_MIN_SCALE:
-            self._paint_overview(painter, colours, colour, fill)
+        scale = option.levelOfDetailFromTransform(painter.worldTransform())
+        kind = FULL if scale >= FULL_MIN_SCALE else OVERVIEW if scale >= NAME_MIN_SCALE else NAME_ONLY
+        self._drawn_kind, self._drawn = kind, self._content(kind)
+        if kind != FULL:
+            self._paint_overview(painter, colours, colour, scale, kind == OVERVIEW)
             return
-        self._texts_drawn = True
+        error = self.status == ERROR
+        rect = self._rect
         if self.isSelected():
             pen = QPen(colours.selection, 2.2)
         else:
             pen = QPen(colours.error if error else colours.block_border, 1.6 if error else 1.0)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(pen)
-        painter.setBrush(fill)
+        painter.setBrush(colours.error_fill if error else colours.block_fill)
         painter.drawRoundedRect(rect, RADIUS, RADIUS)
         tint = QColor(colour)
         tint.setAlpha(colours.header_alpha)
@@ -298,21 +400,49 @@ class BlockItem(QGraphicsRectItem):
         for port in (self.output_port, *self.input_ports.values()):
             port.draw(painter, colours, colour)
 
-    def _paint_overview(self, painter: QPainter, colours: Theme, colour: QColor, fill: QColor) -> None:
-        """Zoomed far out, where texts and ports would be a few pixels across: a box with its header
-        in the category's colour, outlined in whole pixels (a selected one two pixels wide)."""
-        selected = self.isSelected()
-        if selected or self.status == ERROR:
-            pen = QPen(colours.selection if selected else colours.error, 2 if selected else 1)
-        else:
-            pen = QPen(colours.block_border, 1)
+    def _paint_overview(self, painter: QPainter, colours: Theme, colour: QColor, scale: float,
+                        with_shape: bool) -> None:
+        """Zoomed out: the box tinted in the category's colour, outlined in whole pixels, with the name
+        (and the shape) drawn large enough to read, as large as the box lets them be."""
+        selected, error = self.isSelected(), self.status == ERROR
+        pen = QPen(colours.selection if selected else colours.error if error else colours.block_border,
+                   2 if selected else 1)
         pen.setCosmetic(True)
+        rect = self._rect
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(pen)
-        painter.setBrush(fill)
-        painter.drawRect(self._rect)
-        rect = self._rect
-        painter.fillRect(QRectF(rect.left(), rect.top(), rect.width(), HEADER), colour)
+        painter.setBrush(colours.error_fill if error else colours.block_fill)
+        painter.drawRect(rect)
+        tint = QColor(colour)
+        tint.setAlpha(colours.header_alpha)
+        painter.fillRect(rect.adjusted(1, 1, 0, 0), tint)
+        painter.fillRect(QRectF(rect.left(), rect.top(), rect.width(), min(6.0, 3 / scale)), colour)
+        painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        inner = rect.adjusted(PAD / 2, min(6.0, 3 / scale), -PAD / 2, 0)
+        if with_shape:
+            name_box = QRectF(inner.left(), inner.top(), inner.width(), inner.height() * 0.55)
+            shape_box = QRectF(inner.left(), name_box.bottom(), inner.width(),
+                               inner.bottom() - name_box.bottom())
+            self._draw_fitted(painter, self.name, NAME_FONT, name_box, scale, "block_text", colours)
+            role = {ERROR: "error", UNKNOWN: "unknown"}.get(self.status, "block_text")
+            self._draw_fitted(painter, self.shape_text, SHAPE_FONT, shape_box, scale, role, colours)
+        else:
+            self._draw_fitted(painter, self.name, NAME_FONT, inner, scale, "block_text", colours)
+
+    @staticmethod
+    def _draw_fitted(painter: QPainter, text: str, font: QFont, box: QRectF, scale: float, role: str,
+                     colours: Theme) -> None:
+        """``text`` centred in ``box``, LEGIBLE pixels high on screen if the box has room, else as high
+        as it has; not drawn when that would be under SMALLEST pixels."""
+        pixels = min(LEGIBLE / scale, box.height() * 0.8)
+        if pixels * scale < SMALLEST:
+            return
+        sized = QFont(font)
+        sized.setPixelSize(max(1, round(pixels)))
+        painter.setFont(sized)
+        shown = painter.fontMetrics().elidedText(text, ELIDE_MIDDLE, int(box.width()))
+        painter.setPen(getattr(colours, role))
+        painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), shown)
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:

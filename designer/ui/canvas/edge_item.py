@@ -1,10 +1,21 @@
-"""A connection on the canvas: a cubic curve from an output port to an input port,
-labelled with the tensor shape that flows along it.
+"""A connection on the canvas: a curve from an output port to an input port, with the tensor
+shape that flows along it.
+
+The shape is written once per output, on a tag just right of the output port
+where the block's edges leave it (every edge of one output carries the same
+tensor), so it can never sit under the next block: the layout leaves the tag
+room there, and a tag that would touch a block the user moved close is not
+drawn. Hovering an edge tells its shape, the formula that produced it, and its
+two ends.
+
+An edge running back to the left (a long chain wrapped into bands) is routed
+around the blocks, along the free lane between the source's band and the
+target's.
 
 Like a block, an edge is cached as a pixmap in device coordinates and keeps its
 bounding rectangle in Qt (the rectangle is the path of a ``QGraphicsPathItem``
 without a pen; the curve itself is kept apart), so repainting a large graph
-calls no Python per edge. Zoomed far out the label, unreadable there, is left out.
+calls no Python per edge. Zoomed far out the tag, unreadable there, is left out.
 """
 
 from __future__ import annotations
@@ -12,34 +23,65 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import (
-    QBrush,
-    QPainter,
-    QPainterPath,
-    QPainterPathStroker,
-    QPen,
-    QStaticText,
+from PySide6.QtGui import QBrush, QPainter, QPainterPath, QPainterPathStroker, QPen, QStaticText
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsSceneHoverEvent,
+    QStyleOptionGraphicsItem,
+    QWidget,
 )
-from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGraphicsItem, QWidget
 
 from designer.graph.graph import Edge
+from designer.graph.inference import OK, NodeResult
 from designer.ui import theme
+from designer.ui.canvas.port_item import PortItem
+from designer.ui.fonts import CanvasMetrics, canvas_font
 from designer.ui.theme import theme_of
 
 if TYPE_CHECKING:
     from designer.ui.canvas.block_item import BlockItem
     from designer.ui.canvas.group_item import GroupItem
 
-LABEL_FONT = theme.canvas_font(7.5)
-LABEL_MIN_SCALE = 0.5  # zoomed out further, the label would be under 5 pixels high: not drawn
-LABEL_METRICS = theme.TextMetrics(LABEL_FONT)
+LABEL_FONT = canvas_font(10)
+LABEL_METRICS = CanvasMetrics(LABEL_FONT)
+LABEL_MIN_SCALE = 0.5  # zoomed out further, the tag would be under 5 pixels high: not drawn
+LABEL_OFFSET = PortItem.RADIUS + 4  # from the output port's centre to the tag
+LABEL_PAD = 4.0  # inside the tag, left and right of the text
+LANE_CLEARANCE = 10.0  # how far a routed edge keeps from the blocks it passes
+MIN_REACH = 40.0
+
+
+def label_room(text: str) -> float:
+    """How far right of a block's body the tag of ``text`` reaches, with a margin before the next block."""
+    return LABEL_OFFSET - PortItem.RADIUS + LABEL_METRICS.width(text) + 2 * LABEL_PAD + 14
 
 
 def curve(start: QPointF, end: QPointF) -> QPainterPath:
     """A left-to-right S curve; it bends further when the target lies behind the source."""
-    reach = max(abs(end.x() - start.x()) / 2, 40.0)
+    reach = max(abs(end.x() - start.x()) / 2, MIN_REACH)
     path = QPainterPath(start)
     path.cubicTo(QPointF(start.x() + reach, start.y()), QPointF(end.x() - reach, end.y()), end)
+    return path
+
+
+def routed(start: QPointF, end: QPointF, lane: float) -> QPainterPath:
+    """Out of ``start`` to the right, along the horizontal ``lane`` back to the left, into ``end``
+    from its left: the way round for an edge whose target lies left of its source."""
+    x1, x2 = start.x() + MIN_REACH / 2, end.x() - MIN_REACH / 2
+    radius = min(12.0, abs(lane - start.y()) / 2, abs(end.y() - lane) / 2, (x1 - x2) / 2)
+    down1 = 1.0 if lane >= start.y() else -1.0
+    down2 = 1.0 if end.y() >= lane else -1.0
+    path = QPainterPath(start)
+    path.lineTo(x1 - radius, start.y())
+    path.quadTo(QPointF(x1, start.y()), QPointF(x1, start.y() + radius * down1))
+    path.lineTo(x1, lane - radius * down1)
+    path.quadTo(QPointF(x1, lane), QPointF(x1 - radius, lane))
+    path.lineTo(x2 + radius, lane)
+    path.quadTo(QPointF(x2, lane), QPointF(x2, lane + radius * down2))
+    path.lineTo(x2, end.y() - radius * down2)
+    path.quadTo(QPointF(x2, end.y()), QPointF(x2 + radius, end.y()))
+    path.lineTo(end)
     return path
 
 
@@ -53,18 +95,23 @@ class EdgeItem(QGraphicsPathItem):
         self.target = target
         self.label = ""
         self.label_known = True
+        self._result: NodeResult | None = None
+        self.leads = True  # whether this edge draws its output's tag (the scene picks one per output)
         self.source_box: GroupItem | None = None  # set by the scene while a group is collapsed
         self.target_box: GroupItem | None = None
         self._path = QPainterPath()
-        self._middle = QPointF()
+        self._start = QPointF()
         self._label_rect = QRectF()
         self._bounds = QRectF()
-        self._label_drawn = False  # whether the cached picture shows the label (see _place_label)
+        self._label_drawn = False  # whether the cached picture shows the tag (see _place_label)
+        self._tag_place: tuple[float, float, float, bool] | None = None  # what the tag's place was found for
+        self._hovered = False
         self._static = QStaticText()
         self._static.setTextFormat(Qt.TextFormat.PlainText)
         self.setPen(Qt.PenStyle.NoPen)  # path() is only the bounds, see update_path
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.setAcceptHoverEvents(True)
         self.setZValue(0)
         source.edges.add(self)
         target.edges.add(self)
@@ -75,11 +122,60 @@ class EdgeItem(QGraphicsPathItem):
         self.source.edges.discard(self)
         self.target.edges.discard(self)
 
-    def set_label(self, text: str, known: bool = True) -> None:
+    def set_label(self, text: str, known: bool = True, result: NodeResult | None = None) -> None:
+        """Show shape ``text`` (``known`` or not), which ``result`` (the source's) explains."""
+        self._result = result
         if (text, known) != (self.label, self.label_known):
             self.label, self.label_known = text, known
             self._static.setText(text)  # laid out when first drawn
             self._place_label(moved=False)
+        if self._hovered:
+            self.setToolTip(self.tooltip_text())
+
+    def set_leads(self, leads: bool) -> None:
+        if leads != self.leads:
+            self.leads = leads
+            self._place_label(moved=True)
+
+    def path_point(self, fraction: float) -> QPointF:
+        """The point ``fraction`` of the way along the curve, in scene coordinates."""
+        return self._path.pointAtPercent(fraction)
+
+    def label_rect(self) -> QRectF:
+        """Where the tag is drawn, in scene coordinates; empty when it is not."""
+        return QRectF(self._label_rect)
+
+    @property
+    def formula(self) -> str:
+        """How the source computed the shape, with its numbers (empty when it did not)."""
+        result = self._result
+        return result.formula if result is not None and result.status == OK else ""
+
+    @property
+    def routed(self) -> bool:
+        """Whether the edge goes round the blocks (its target lies left of its source)."""
+        start, end = self.endpoints()
+        return end.x() - start.x() < MIN_REACH and abs(end.y() - start.y()) > 2 * LANE_CLEARANCE
+
+    def tooltip_text(self) -> str:
+        """The shape, the formula that produced it, and the two ends."""
+        lines = [f"Shape: {self.label}" if self.label_known else "Shape: unknown (see the blocks above)"]
+        if self.formula:
+            lines.append(self.formula)
+        end = self.edge.target
+        if self.target.max_inputs != 1:
+            end += f" (input {self.edge.port})"
+        lines.append(f"{self.edge.source} → {end}")
+        return "\n".join(lines)
+
+    def hoverEnterEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._hovered = True
+        self.setToolTip(self.tooltip_text())  # written when asked for, not on every edit
+        super().hoverEnterEvent(event)
+
+    def hoverLeaveEvent(self, event: QGraphicsSceneHoverEvent) -> None:
+        self._hovered = False
+        super().hoverLeaveEvent(event)
 
     def endpoints(self) -> tuple[QPointF, QPointF]:
         if self.source_box is not None:  # the source is hidden in a collapsed group
@@ -94,18 +190,56 @@ class EdgeItem(QGraphicsPathItem):
 
     def update_path(self) -> None:
         start, end = self.endpoints()
-        self._path = curve(start, end)
-        self._middle = self._path.pointAtPercent(0.5)
+        if self.routed:
+            self._path = routed(start, end, self._lane(start, end))
+        else:
+            self._path = curve(start, end)
+        self._start = start
         self._place_label(moved=True)
 
+    def _lane(self, start: QPointF, end: QPointF) -> float:
+        """The free height between source and target nearest their middle, where no block lies
+        across the way back."""
+        from designer.ui.canvas.block_item import BlockItem  # a module that imports this one
+
+        top, bottom = min(start.y(), end.y()), max(start.y(), end.y())
+        middle = (top + bottom) / 2
+        scene = self.scene()
+        if scene is None:
+            return middle
+        across = QRectF(QPointF(end.x() - MIN_REACH, top), QPointF(start.x() + MIN_REACH, bottom))
+        taken = sorted((r.top() - LANE_CLEARANCE, r.bottom() + LANE_CLEARANCE)
+                       for item in scene.items(across) if isinstance(item, BlockItem) and item.isVisible()
+                       for r in (item.body_rect(),))
+        free, reach = [], top
+        for low, high in taken:
+            if low > reach:
+                free.append((reach, low))
+            reach = max(reach, high)
+        if reach < bottom:
+            free.append((reach, bottom))
+        lanes = [(a + b) / 2 for a, b in free if a > top or b < bottom]
+        return min(lanes, key=lambda y: abs(y - middle)) if lanes else middle
+
     def _place_label(self, moved: bool) -> None:
-        """Put the label over the middle of the curve; tell Qt the item's bounds, and what to repaint."""
-        if self.label:
-            width, height = LABEL_METRICS.width(self.label) + 8, LABEL_METRICS.metrics.height() + 2
-            middle = self._middle
-            self._label_rect = QRectF(middle.x() - width / 2, middle.y() - height - 6, width, height)
-        else:
-            self._label_rect = QRectF()
+        """Put the tag right of the output port unless it would touch a block; tell Qt the item's
+        bounds, and what to repaint."""
+        wanted = bool(self.label) and self.leads and self.source_box is None
+        width = LABEL_METRICS.width(self.label) + 2 * LABEL_PAD if wanted else 0.0
+        place = self._start.x(), self._start.y(), width, wanted
+        if not moved and place == self._tag_place:  # a new shape of the same width keeps the tag's place
+            if self._label_drawn:
+                self._label_drawn = False
+                self.update()
+            return
+        self._tag_place = place
+        self._label_rect = QRectF()
+        if wanted:
+            height = LABEL_METRICS.height() + 2
+            rect = QRectF(self._start.x() + LABEL_OFFSET, self._start.y() - height / 2, width, height)
+            if not any(rect.intersects(edge.target.body_rect()) for edge in self.source.edges
+                       if edge.source is self.source):
+                self._label_rect = rect
         bounds = self._path.controlPointRect().united(self._label_rect).adjusted(-6, -6, 6, 6)
         if bounds != self._bounds:
             self._bounds = bounds
@@ -114,8 +248,8 @@ class EdgeItem(QGraphicsPathItem):
             self.setPath(path)  # Qt's boundingRect() is now this rectangle
             moved = True
         if moved or self._label_drawn:
-            # The cached picture is out of date. (Drawn zoomed far out, it has no label
-            # and stays right when only the label's text changed.)
+            # The cached picture is out of date. (Drawn zoomed far out, it has no tag
+            # and stays right when only the tag's text changed.)
             self._label_drawn = False
             self.update()
 
@@ -131,14 +265,15 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(colours.selection if selected else colours.edge, 2.4 if selected else 1.5))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
-        if self.label and option.levelOfDetailFromTransform(painter.worldTransform()) >= LABEL_MIN_SCALE:
+        if (not self._label_rect.isEmpty()
+                and option.levelOfDetailFromTransform(painter.worldTransform()) >= LABEL_MIN_SCALE):
             self._label_drawn = True
-            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setPen(QPen(colours.edge, 1.0))
             painter.setBrush(colours.edge_label_fill)
             painter.drawRoundedRect(self._label_rect, 3, 3)
             painter.setFont(LABEL_FONT)
             painter.setPen(colours.block_muted if self.label_known else colours.unknown)
-            painter.drawStaticText(self._label_rect.topLeft() + QPointF(4, 1), self._static)
+            painter.drawStaticText(self._label_rect.topLeft() + QPointF(LABEL_PAD, 1), self._static)
 
 
 class DraftEdge(QGraphicsPathItem):

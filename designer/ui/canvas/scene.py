@@ -15,16 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QPointF, Signal
+from PySide6.QtCore import QPointF, QTimer, Signal
 from PySide6.QtGui import QColor, QPixmapCache
 from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from designer.graph.events import Event
 from designer.graph.graph import Edge, Graph, Node
 from designer.graph.inference import OK, NodeResult
+from designer.graph.layout import Footprint
 from designer.graph.summary import human
 from designer.ui.canvas.block_item import BlockItem
-from designer.ui.canvas.edge_item import EdgeItem
+from designer.ui.canvas.edge_item import EdgeItem, label_room
 from designer.ui.canvas.group_item import GroupItem
 from designer.ui.canvas.port_item import PortItem
 from designer.ui.canvas.stat_item import StatItem, format_value, fractions, heat
@@ -51,6 +52,7 @@ class GraphScene(QGraphicsScene):
         self._edges: dict[Edge, EdgeItem] = {}
         self._groups: dict[str, GroupItem] = {}
         self._stat_items: dict[str, StatItem] = {}
+        self._reroute_pending = False
         for node in graph.nodes.values():
             self._on_node_added(node)
         for edge in graph.edges:
@@ -113,6 +115,16 @@ class GraphScene(QGraphicsScene):
 
     def edge_items(self) -> list[EdgeItem]:
         return list(self._edges.values())
+
+    def footprints(self) -> dict[str, Footprint]:
+        """The room each block takes as drawn, and its shape tag right of it, for the layout."""
+        sizes = {}
+        for name, item in self._blocks.items():
+            body = item.body_rect()
+            leaving = [e for e in item.edges if e.source is item and e.label]
+            tag = max((label_room(e.label) for e in leaving), default=30.0)
+            sizes[name] = Footprint(body.width(), body.height(), tag)
+        return sizes
 
     # -- selection and hit tests ----------------------------------------------------
 
@@ -196,6 +208,17 @@ class GraphScene(QGraphicsScene):
     def _on_node_moved(self, node: Node) -> None:
         self._blocks[node.name].setPos(*node.position)
         self._refresh_groups_of([node.name], sync=False)
+        if not self._reroute_pending:
+            # A layout moves every block; the edges that go round them look for their lanes after it.
+            self._reroute_pending = True
+            QTimer.singleShot(0, self.reroute_edges)
+
+    def reroute_edges(self) -> None:
+        """Find again the way round the blocks for each edge that runs back to the left."""
+        self._reroute_pending = False
+        for item in self._edges.values():
+            if item.routed:
+                item.update_path()
 
     def _on_params_changed(self, node: Node, keys: list[str]) -> None:
         self._blocks[node.name].set_label(node.label)
@@ -208,7 +231,10 @@ class GraphScene(QGraphicsScene):
         item = EdgeItem(edge, source, target)
         self._edges[edge] = item
         self.addItem(item)
+        if item.routed:
+            item.update_path()  # its way round the blocks is found in the scene
         self._label_edge(item, self.graph.results.get(edge.source))
+        self._choose_tag(source)
         if self._groups:
             self._route_edges([edge.source, edge.target])
 
@@ -223,6 +249,7 @@ class GraphScene(QGraphicsScene):
             self._blocks[edge.target].set_input_ports(e.port for e in self.graph.in_edges(edge.target))
         if edge.source in self.graph:
             self._blocks[edge.source].output_port.set_connected(bool(self.graph.out_edges(edge.source)))
+            self._choose_tag(self._blocks[edge.source])
 
     def _on_shapes_changed(self, names: Iterable[str]) -> None:
         results = self.graph.results
@@ -234,15 +261,26 @@ class GraphScene(QGraphicsScene):
             item.set_result(result)
             for edge in item.edges:  # the block's own edge items: quicker than asking the graph
                 if edge.source is item:
-                    self._label_edge(edge, result)
+                    self._label_edge(edge, result, item.shape_text)
         if self._groups:
             self._refresh_groups_of(names)
 
-    def _label_edge(self, item: EdgeItem, result: NodeResult | None) -> None:
+    def _label_edge(self, item: EdgeItem, result: NodeResult | None, shape_text: str | None = None) -> None:
+        """``shape_text``: the result's, when the caller has it (computing it again costs)."""
         if result is None:
             item.set_label("…", known=False)
+        elif result.status == OK:
+            item.set_label(result.shape_text if shape_text is None else shape_text, True, result)
         else:
-            item.set_label(result.shape_text if result.status == OK else "?", result.status == OK)
+            item.set_label("?", False, result)
+
+    @staticmethod
+    def _choose_tag(source: BlockItem) -> None:
+        """One edge per output draws the shape's tag: every edge leaving the output carries that shape."""
+        leaving = [e for e in source.edges if e.source is source]
+        lead = min(leaving, key=lambda e: (e.edge.target, e.edge.port), default=None)
+        for edge in leaving:
+            edge.set_leads(edge is lead)
 
     # -- groups -----------------------------------------------------------------------
 

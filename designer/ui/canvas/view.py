@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QNativeGestureEvent,
     QPainter,
+    QResizeEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QGestureEvent, QGraphicsView, QPinchGesture, QWidget
@@ -60,6 +61,7 @@ class GraphView(QGraphicsView):
         self._interaction: Interaction | None = None
         self._space_held = False
         self._drop = DropFromPalette(self)
+        self._keeps_fit = False  # fitted, and neither zoomed nor panned since: a resize fits again
         self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
@@ -111,6 +113,7 @@ class GraphView(QGraphicsView):
 
     def zoom_about(self, factor: float, pos: QPointF) -> None:
         """Zoom by ``factor`` (clamped), keeping the scene point under viewport point ``pos`` in place."""
+        self._keeps_fit = False
         anchor = self.mapToScene(pos.toPoint())
         self.zoom_by(factor)
         drift = QPointF(self.mapFromScene(anchor)) - QPointF(pos.toPoint())
@@ -119,7 +122,9 @@ class GraphView(QGraphicsView):
         bars[1].setValue(bars[1].value() + round(drift.y()))
 
     def fit_to_view(self) -> None:
-        """Show every block, no larger than actual size."""
+        """Show every block, no larger than actual size; until the user zooms or pans, a change of
+        the view's size (the window shown, maximised, a panel opened) fits it again."""
+        self._keeps_fit = True
         rect = self.graph_scene.itemsBoundingRect()
         self.resetTransform()
         if rect.isEmpty():
@@ -259,8 +264,14 @@ class GraphView(QGraphicsView):
         return True
 
     def wheelEvent(self, event: QWheelEvent) -> None:
+        self._keeps_fit = False
         self.zoom_by(1.0015 ** event.angleDelta().y())
         event.accept()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self._keeps_fit:
+            self.fit_to_view()
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if self._interaction is not None:
@@ -269,6 +280,7 @@ class GraphView(QGraphicsView):
         button = event.button()
         if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self._space_held):
             self._interaction = PanInteraction(self, event.position())
+            self._keeps_fit = False
             event.accept()
             return
         if button == Qt.MouseButton.LeftButton:
