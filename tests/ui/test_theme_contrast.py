@@ -142,6 +142,9 @@ def _plot_texts(plots) -> list[tuple[str, QColor, QRect]]:
         rect = view.mapFromScene(title.sceneBoundingRect()).boundingRect()
         colour = QColor(title.opts.get("color") or "#000000")
         found.append((f"{name} title", colour, rect))
+    for _, label in plots.legend.items:
+        rect = view.mapFromScene(label.sceneBoundingRect()).boundingRect()
+        found.append((f"legend {label.text}", QColor(label.opts["color"]), rect))
     return found
 
 
@@ -149,7 +152,10 @@ def _plot_texts(plots) -> list[tuple[str, QColor, QRect]]:
 def test_the_plots_follow_the_theme_background_axes_and_titles(qtbot, mode):
     from designer.ui.training.plots import TrainingPlots
 
+    from designer.training import BatchRecord
+
     plots = _shown(qtbot, TrainingPlots(), 1200, 400)
+    plots.add_records("run-a", [BatchRecord(1, s, s, 1.0 / s, 0.5, 0.01, 800.0, 1.0) for s in range(1, 20)])
     theme.set_theme_mode(mode)  # after building: the plots follow a change
     QApplication.processEvents()
     grab = Grab(plots.graphics)

@@ -24,6 +24,7 @@ from designer.ui.training.plot_records import RunData
 from designer.ui.training.plot_series import Series
 
 Window = tuple[tuple[float, float] | None, int]  # the x range in view (None: all the data), its width in pixels
+LEGEND_ALPHA = 220  # the legend's veil: the curves show through it, faintly, without muddying its text
 RAW_SHARE = 0.3  # the raw loss is context for the smoothed line, not the thing to read: a pale tint
 WHITE = QColor("#ffffff")
 
@@ -57,8 +58,12 @@ def paint_plot(plot: Any, title: str, colour: QColor) -> None:
         plot.getAxis(side).setTextPen(colour)
 
 
-def paint_legend(legend: Any, colour: QColor) -> None:
-    """A pyqtgraph legend's texts in ``colour``, and its samples drawn again (their runs' colours changed)."""
+def paint_legend(legend: Any, colour: QColor, background: QColor) -> None:
+    """A pyqtgraph legend's texts in ``colour`` on a veil of ``background`` (the curves pass under it),
+    and its samples drawn again (their runs' colours changed)."""
+    veil = QColor(background)
+    veil.setAlpha(LEGEND_ALPHA)
+    legend.setBrush(veil)
     legend.setLabelTextColor(colour)
     for _, label in legend.items:  # pyqtgraph keeps the colour for the next text: give them theirs again
         label.setText(label.text)

@@ -198,7 +198,7 @@ class TrainingPlots(QWidget):
             line.setPen(pg.mkPen(colours.plot_crosshair, width=1))
         for run_id, curves in self._curves.items():
             curves.set_colour(self._run_colour(run_id, colours), colours.plot_background)
-        paint_legend(self.legend, colours.plot_foreground)
+        paint_legend(self.legend, colours.plot_foreground, colours.plot_background)
 
     def _label_x_axes(self) -> None:
         for plot in self.plots.values():
