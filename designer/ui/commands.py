@@ -364,3 +364,19 @@ class SetMeta(QUndoCommand):
 
     def undo(self) -> None:
         self.graph.set_meta(self.key, self.old)
+
+
+class SetName(QUndoCommand):
+    """Name the project: the summary's header, the export's docstring and class name use it."""
+
+    def __init__(self, graph: Graph, name: str) -> None:
+        super().__init__(f"Name the project {name}")
+        self.graph = graph
+        self.old = graph.name
+        self.new = name
+
+    def redo(self) -> None:
+        self.graph.name = self.new
+
+    def undo(self) -> None:
+        self.graph.name = self.old

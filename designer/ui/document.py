@@ -9,7 +9,8 @@ Whether the project is dirty is the undo stack's business (its clean index).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from designer.graph.errors import GraphError
 from designer.graph.fragment import fragment_text, plan_paste
-from designer.graph.graph import Edge, Graph, Position
+from designer.graph.graph import MAX_NAME_LENGTH, Edge, Graph, Position
 from designer.graph.modules import module_text
 from designer.graph.project import save
 from designer.graph.repeat import plan_repeat
@@ -37,6 +38,7 @@ from designer.ui.commands import (
     RepeatGroup,
     SetGroupCollapsed,
     SetMeta,
+    SetName,
     SetParams,
     Ungroup,
 )
@@ -49,6 +51,7 @@ class Document(QObject):
 
     modified_changed = Signal(bool)
     path_changed = Signal()
+    name_changed = Signal(str)  # the project's name (graph.name), after an edit or its undo
 
     def __init__(self, graph: Graph | None = None, path: str | os.PathLike[str] | None = None,
                  parent: QObject | None = None) -> None:
@@ -57,6 +60,9 @@ class Document(QObject):
         self.path = Path(path) if path is not None else None
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
+        self._shown_name = self.graph.name
+        self._given_name = False  # named by the user: the first save keeps it
+        self.undo_stack.indexChanged.connect(self._on_index_changed)
 
     @classmethod
     def open(cls, src: str | os.PathLike[str]) -> Document:
@@ -84,6 +90,9 @@ class Document(QObject):
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("the project has no file yet; give a path")
+        if (self.path is None and not self._given_name and self.locked_reason is None
+                and target.stem and target.stem != self.graph.name):
+            self.push(SetName(self.graph, target.stem[:MAX_NAME_LENGTH]))  # undoable, like any naming
         save(self.graph, target)
         moved = target != self.path
         self.path = target
@@ -94,12 +103,39 @@ class Document(QObject):
     def _on_clean_changed(self, clean: bool) -> None:
         self.modified_changed.emit(not clean)
 
+    def _on_index_changed(self, index: int) -> None:
+        if self.graph.name != self._shown_name:
+            self._shown_name = self.graph.name
+            self.name_changed.emit(self.graph.name)
+
     # -- edits ------------------------------------------------------------------
 
     def push(self, command: QUndoCommand) -> None:
         if self.locked_reason is not None:  # the one gate every edit passes
             raise DocumentLocked(self.locked_reason)
         self.undo_stack.push(command)
+
+    @contextmanager
+    def macro(self, text: str) -> Iterator[None]:
+        """Make the edits inside the ``with`` block one undo step named ``text``."""
+        if self.locked_reason is not None:
+            raise DocumentLocked(self.locked_reason)
+        self.undo_stack.beginMacro(text)
+        try:
+            yield
+        finally:
+            self.undo_stack.endMacro()
+
+    def set_name(self, name: str) -> None:
+        """Name the project, or raise a :class:`GraphError` saying why ``name`` cannot be one."""
+        name = name.strip()
+        if not name:
+            raise GraphError("a project name cannot be empty")
+        if len(name) > MAX_NAME_LENGTH:
+            raise GraphError(f"a project name can have at most {MAX_NAME_LENGTH} characters")
+        self._given_name = True
+        if name != self.graph.name:
+            self.push(SetName(self.graph, name))
 
     def add_node(self, block_type: str, position: Position, params: Mapping[str, Any] | None = None) -> str:
         command = AddNode(self.graph, block_type, position, params=params)

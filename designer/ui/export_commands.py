@@ -1,10 +1,11 @@
 """File ▸ Export: the open graph as Python code, a training script, ONNX, pt2, weights or a diagram.
 
-Each command refuses a graph with errors up front, naming the first block that
-has one. Python code and the training script are shown in a
-:class:`~designer.ui.export_dialog.CodePreviewDialog` first. Paths come from
-the window's :meth:`~designer.ui.main_window.MainWindow.ask_export_path` and
-failures from the exporters go to its ``show_error``: one message, no traceback.
+Each command takes the open document and the window's
+:class:`~designer.ui.actions.Prompts`. It refuses a graph with errors up front,
+naming the first block that has one. Python code and the training script are
+shown in a :class:`~designer.ui.export_dialog.CodePreviewDialog` first. Paths
+come from ``prompts.ask_export_path`` and failures from the exporters go to
+``prompts.show_error``: one message, no traceback.
 
 Nothing here imports torch: :mod:`designer.export` and
 :mod:`designer.train_script` import it inside the functions that need it, and
@@ -18,17 +19,16 @@ import importlib.util
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
 from designer.graph.errors import GraphError
+from designer.ui.actions import Prompts
+from designer.ui.document import Document
 from designer.ui.export_dialog import CodePreviewDialog
 from designer.ui.messages import user_message
-
-if TYPE_CHECKING:
-    from designer.ui.main_window import MainWindow
 
 ONNX_MISSING = "ONNX export needs the onnx and onnxscript packages: pip install 'designer[onnx]'"
 T = TypeVar("T")
@@ -66,72 +66,72 @@ def onnx_available() -> bool:
 # -- the commands -----------------------------------------------------------------------
 
 
-def export_python(window: MainWindow) -> CodePreviewDialog | None:
+def export_python(document: Document, prompts: Prompts) -> CodePreviewDialog | None:
     """Show the model file; Save… writes it. Returns the open preview, or None if refused."""
     from designer.export import export_python as write
     from designer.graph.python_code import python_source
 
-    graph = window.graph
-    source = _generate(window, PYTHON, lambda: python_source(graph))
+    graph = document.graph
+    source = _generate(document, prompts, PYTHON, lambda: python_source(graph))
     if source is None:
         return None
-    name = f"{_stem(window)}.py"
-    return _preview(window, PYTHON, {name: source}, lambda path: write(graph, path))
+    name = f"{_stem(document)}.py"
+    return _preview(document, prompts, PYTHON, {name: source}, lambda path: write(graph, path))
 
 
-def export_train_script(window: MainWindow) -> CodePreviewDialog | None:
+def export_train_script(document: Document, prompts: Prompts) -> CodePreviewDialog | None:
     """Show train.py and model.py in tabs; Save… writes both into a folder, as ``designer export`` does."""
     from designer.graph.python_code import python_source
     from designer.train_script import MODEL_FILE, SCRIPT_FILE, export_train_script, train_script_source
 
-    graph, base_dir = window.graph, _base_dir(window)
-    files = _generate(window, TRAIN_SCRIPT, lambda: {
+    graph, base_dir = document.graph, _base_dir(document)
+    files = _generate(document, prompts, TRAIN_SCRIPT, lambda: {
         SCRIPT_FILE: train_script_source(graph, None, base_dir),
         MODEL_FILE: python_source(graph),
     })
     if files is None:
         return None
-    return _preview(window, TRAIN_SCRIPT, files,
+    return _preview(document, prompts, TRAIN_SCRIPT, files,
                     lambda folder: export_train_script(graph, folder, None, base_dir))
 
 
-def export_onnx(window: MainWindow) -> bool:
+def export_onnx(document: Document, prompts: Prompts) -> bool:
     if not onnx_available():
-        window.show_error(f"Cannot export {ONNX.what}", ONNX_MISSING)
+        prompts.show_error(f"Cannot export {ONNX.what}", ONNX_MISSING)
         return False
     from designer.export import export_onnx as write
 
-    graph = window.graph
-    return _export_file(window, ONNX, lambda path: write(graph, path), TORCH_EXPORTERS)
+    graph = document.graph
+    return _export_file(document, prompts, ONNX, lambda path: write(graph, path), TORCH_EXPORTERS)
 
 
-def export_pt2(window: MainWindow) -> bool:
+def export_pt2(document: Document, prompts: Prompts) -> bool:
     from designer.export import export_pt2 as write
 
-    graph = window.graph
-    return _export_file(window, PT2, lambda path: write(graph, path), TORCH_EXPORTERS)
+    graph = document.graph
+    return _export_file(document, prompts, PT2, lambda path: write(graph, path), TORCH_EXPORTERS)
 
 
-def export_weights(window: MainWindow) -> bool:
+def export_weights(document: Document, prompts: Prompts) -> bool:
     """The freshly initialised weights (seed 0), as .safetensors or .pt by the suffix."""
     from designer.export import export_weights as write
 
-    graph = window.graph
-    return _export_file(window, WEIGHTS, lambda path: write(graph, path))
+    graph = document.graph
+    return _export_file(document, prompts, WEIGHTS, lambda path: write(graph, path))
 
 
-def export_trained(window: MainWindow, checkpoint: Path) -> bool:
+def export_trained(document: Document, prompts: Prompts, checkpoint: Path) -> bool:
     """A run's trained network, by the suffix chosen: weights, ONNX or an ExportedProgram."""
     from designer.export import export_onnx as write_onnx
     from designer.export import export_pt2 as write_pt2
     from designer.export import export_weights as write_weights
     from designer.training.trained import open_trained
 
-    path = _ask_path(window, TRAINED)
+    path = _ask_path(document, prompts, TRAINED)
     if path is None:
         return False
     if path.suffix == ".onnx" and not onnx_available():
-        window.show_error(f"Cannot export {TRAINED.what}", ONNX_MISSING)
+        prompts.show_error(f"Cannot export {TRAINED.what}", ONNX_MISSING)
         return False
     writers = {".onnx": write_onnx, ".pt2": write_pt2}
 
@@ -140,57 +140,57 @@ def export_trained(window: MainWindow, checkpoint: Path) -> bool:
         weights = trained.model.state_dict()
         writers.get(target.suffix, write_weights)(trained.graph, target, weights)
 
-    return _write(window, TRAINED, path, write, TORCH_EXPORTERS)
+    return _write(document, prompts, TRAINED, path, write, TORCH_EXPORTERS)
 
 
-def export_diagram(window: MainWindow) -> bool:
+def export_diagram(document: Document, prompts: Prompts) -> bool:
     """The network as drawn, as PNG or SVG by the suffix; a graph with errors is drawn with them."""
     from designer.ui.render import render
 
-    path = _ask_path(window, DIAGRAM)
+    path = _ask_path(document, prompts, DIAGRAM)
     if path is None:
         return False
-    graph = window.graph
-    return _write(window, DIAGRAM, path, lambda target: render(graph, target, None))
+    graph = document.graph
+    return _write(document, prompts, DIAGRAM, path, lambda target: render(graph, target, None))
 
 
 # -- the steps they share ---------------------------------------------------------------
 
 
-def refuse_errors(window: MainWindow, fmt: ExportFormat) -> bool:
+def refuse_errors(document: Document, prompts: Prompts, fmt: ExportFormat) -> bool:
     """Say why a graph with errors cannot be exported; True if it was refused."""
-    errors = window.graph.errors()
+    errors = document.graph.errors()
     if not errors:
         return False
     node, message = errors[0]
     text = f"{node}: {message}" if node else message
     if len(errors) > 1:
         text += f"\n\n{len(errors) - 1} more error{'s' if len(errors) > 2 else ''} in the graph."
-    window.show_error(f"Cannot export {fmt.what}", f"The graph has errors. {text}")
+    prompts.show_error(f"Cannot export {fmt.what}", f"The graph has errors. {text}")
     return True
 
 
-def _generate(window: MainWindow, fmt: ExportFormat, make: Callable[[], T]) -> T | None:
-    if refuse_errors(window, fmt):
+def _generate(document: Document, prompts: Prompts, fmt: ExportFormat, make: Callable[[], T]) -> T | None:
+    if refuse_errors(document, prompts, fmt):
         return None
     try:
         with _busy():  # the first export imports torch
             return make()
     except GraphError as exc:
-        window.show_error(f"Cannot export {fmt.what}", str(exc))
+        prompts.show_error(f"Cannot export {fmt.what}", str(exc))
         return None
 
 
-def _preview(window: MainWindow, fmt: ExportFormat, files: Mapping[str, str],
+def _preview(document: Document, prompts: Prompts, fmt: ExportFormat, files: Mapping[str, str],
              save: Callable[[Path], object]) -> CodePreviewDialog:
     """Open the preview without blocking; its Save… asks for a path and writes, then closes it."""
-    dialog = CodePreviewDialog(fmt.title, files, window)
+    dialog = CodePreviewDialog(fmt.title, files, prompts.dialog_parent())
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
 
     def on_save() -> None:
-        path = _ask_path(window, fmt)
-        if path is not None and _write(window, fmt, path, save):
+        path = _ask_path(document, prompts, fmt)
+        if path is not None and _write(document, prompts, fmt, path, save):
             dialog.accept()
 
     dialog.save_requested.connect(on_save)
@@ -198,17 +198,17 @@ def _preview(window: MainWindow, fmt: ExportFormat, files: Mapping[str, str],
     return dialog
 
 
-def _export_file(window: MainWindow, fmt: ExportFormat, write: Callable[[Path], None],
+def _export_file(document: Document, prompts: Prompts, fmt: ExportFormat, write: Callable[[Path], None],
                  errors: tuple[type[BaseException], ...] = ()) -> bool:
-    if refuse_errors(window, fmt):
+    if refuse_errors(document, prompts, fmt):
         return False
-    path = _ask_path(window, fmt)
+    path = _ask_path(document, prompts, fmt)
     if path is None:
         return False
-    return _write(window, fmt, path, write, errors)
+    return _write(document, prompts, fmt, path, write, errors)
 
 
-def _write(window: MainWindow, fmt: ExportFormat, path: Path, write: Callable[[Path], object],
+def _write(document: Document, prompts: Prompts, fmt: ExportFormat, path: Path, write: Callable[[Path], object],
            errors: tuple[type[BaseException], ...] = ()) -> bool:
     """Write ``path``; say what was written on the status bar, or why it failed in a dialog."""
     caught: tuple[type[BaseException], ...] = (GraphError, OSError, *errors)
@@ -216,34 +216,33 @@ def _write(window: MainWindow, fmt: ExportFormat, path: Path, write: Callable[[P
         with _busy():
             result = write(path)
     except caught as exc:
-        window.show_error(f"Cannot export {fmt.what}", user_message(exc))
+        prompts.show_error(f"Cannot export {fmt.what}", user_message(exc))
         return False
     written = result if isinstance(result, list) else [path]  # a training script lists its files
-    window.statusBar().showMessage(f"Exported {', '.join(map(str, written))}", 10_000)
+    prompts.show_status(f"Exported {', '.join(map(str, written))}")
     return True
 
 
-def _ask_path(window: MainWindow, fmt: ExportFormat) -> Path | None:
-    suggested = _base_dir(window) or Path.cwd()
-    name = f"{_stem(window)}-training" if fmt is TRAIN_SCRIPT else f"{_stem(window)}{fmt.suffix}"
-    text = window.ask_export_path(fmt.title, str(suggested / name), fmt.filter)
+def _ask_path(document: Document, prompts: Prompts, fmt: ExportFormat) -> Path | None:
+    suggested = _base_dir(document) or Path.cwd()
+    name = f"{_stem(document)}-training" if fmt is TRAIN_SCRIPT else f"{_stem(document)}{fmt.suffix}"
+    text = prompts.ask_export_path(fmt.title, str(suggested / name), fmt.filter)
     if not text:
         return None
     path = Path(text)
     return path.with_suffix(fmt.suffix) if fmt.suffix and not path.suffix else path
 
 
-def _stem(window: MainWindow) -> str:
+def _stem(document: Document) -> str:
     """The project file's name, or the graph's, made safe as a file name."""
-    document = window.document
-    stem = document.path.stem if document.path is not None else window.graph.name
+    stem = document.path.stem if document.path is not None else document.graph.name
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem).strip("._")
     return safe or "network"
 
 
-def _base_dir(window: MainWindow) -> Path | None:
+def _base_dir(document: Document) -> Path | None:
     """The project file's folder: exports go beside it, and a relative dataset path starts there."""
-    path = window.document.path
+    path = document.path
     return path.resolve().parent if path is not None else None
 
 

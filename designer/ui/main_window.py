@@ -1,33 +1,44 @@
 """The main window: the canvas in the middle, palette, inspector and summary docked around it.
 
 It owns the open :class:`~designer.ui.document.Document` and the file
-commands. Questions to the user go through small methods
-(:meth:`MainWindow.ask_unsaved_changes`, :meth:`~MainWindow.ask_open_path`,
-:meth:`~MainWindow.ask_save_path`, :meth:`~MainWindow.ask_export_path`,
-:meth:`~MainWindow.show_error`) that tests replace. File ▸ Export's commands
-live in :mod:`designer.ui.export_commands`.
+commands. Its actions are the table in :mod:`designer.ui.menus`, whose
+handlers get the document, the view, and this window only as
+:class:`~designer.ui.actions.Prompts` (questions to the user through small
+methods, :meth:`MainWindow.ask_unsaved_changes`, :meth:`~MainWindow.ask_open_path`,
+:meth:`~MainWindow.show_error` and the like, that tests replace) or as
+:class:`~designer.ui.actions.FileCommands`. File ▸ Export's commands live in
+:mod:`designer.ui.export_commands`, Edit's group commands in
+:mod:`designer.ui.group_commands`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoGroup
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QInputDialog, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QMainWindow,
+    QMessageBox,
+    QWidget,
+)
 
 from designer.graph.errors import GraphError
 from designer.graph.graph import Graph
 from designer.graph.repeat import MAX_COPIES
 from designer.graph.templates import load_template
-from designer.ui import export_commands
+from designer.ui.actions import ActionContext
 from designer.ui.autosave import Autosaver
 from designer.ui.canvas.stat_item import TAG_LABELS
 from designer.ui.canvas.view import GraphView
 from designer.ui.document import Document
-from designer.ui.export_dialog import CodePreviewDialog
+from designer.ui.field_undo import install_field_undo
 from designer.ui.inspector import InspectorPanel
 from designer.ui.menus import build_menus
 from designer.ui.messages import user_message
@@ -38,17 +49,24 @@ from designer.ui.training.lock import GraphLockGuard
 from designer.ui.training.panel import TrainingPanel
 from designer.ui.training.plots_host import PlotsHost
 from designer.ui.training.runs_dock import RunsController
+from designer.ui.wheel_guard import install_wheel_guard
 
 ORGANISATION = "Designer"
 APPLICATION = "Designer"
 FILE_FILTER = "Designer projects (*.json)"
 READABLE_ZOOM = 0.8
+PLOTS_SIZED_KEY = "main_window/plots_sized"  # true once a run has sized the plots: the user's size stands
+PLOTS_SHARE = 0.42  # of the window's height the plots take when a run starts, unless the user chose
 Button = QMessageBox.StandardButton
 
 
 class MainWindow(QMainWindow):
     def __init__(self, source: Graph | Document | None = None, settings: QSettings | None = None) -> None:
         super().__init__()
+        app = QApplication.instance()
+        if isinstance(app, QApplication):  # before any panel is polished: the guard sets focus policies
+            install_wheel_guard(app)
+            install_field_undo(app)
         self.settings = settings if settings is not None else QSettings(ORGANISATION, APPLICATION)
         self.recent_files = RecentFiles(self.settings)
         self.resize(1280, 800)
@@ -82,12 +100,16 @@ class MainWindow(QMainWindow):
         self.plots_dock.visibilityChanged.connect(self.plots.dock_visibility_changed)
         self.training_panel.node_stats.connect(self.show_node_stats)
         self.training_panel.run_started.connect(self.plots.set_label)
+        self.training_panel.run_started.connect(self._show_plots)
         self.training_panel.records.connect(self.plots.add_records)
         self.training_panel.run_ended.connect(lambda status, message: self.plots.flush())
-        self.runs = RunsController(self)
+        self.runs = RunsController(self.training_panel, self.plots, self, self._add_bottom_tab, self)
+        self.runs.training_wanted.connect(self.training_dock.raise_)
         self.docks[2].raise_()
-        self.menu_actions = build_menus(self)
-        self.lock_guard = GraphLockGuard(self)
+        context = ActionContext(lambda: self.document, self.view, self, self, self, self.undo_group, self)
+        self.menu_actions = build_menus(self.menuBar(), context, self.recent_files, self.docks, self.settings)
+        self.lock_guard = GraphLockGuard(self.view, self.menu_actions.set_locked,
+                                         [self.inspector, self.palette_panel], self.show_status)
         self.statusBar()
         self.palette_panel.block_activated.connect(self.view.add_block_at_center)
         self.palette_panel.module_activated.connect(self.view.add_module_at_center)
@@ -106,6 +128,13 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    def _add_bottom_tab(self, title: str, name: str, widget: QWidget) -> QDockWidget:
+        """A dock tabbed with the plots (the Runs and Evaluation tabs)."""
+        dock = self.add_dock(title, name, widget, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.plots_dock, dock)
+        self.docks.append(dock)
+        return dock
+
     @property
     def graph(self) -> Graph:
         return self.document.graph
@@ -122,6 +151,7 @@ class MainWindow(QMainWindow):
             self.undo_group.removeStack(old.undo_stack)
             old.modified_changed.disconnect(self._update_title)
             old.path_changed.disconnect(self._update_title)
+            old.name_changed.disconnect(self._on_name_changed)
         document.setParent(self)
         self.document = document
         self.node_stats = {}  # they were another graph's
@@ -133,11 +163,12 @@ class MainWindow(QMainWindow):
         self.summary.set_graph(document.graph)
         self.autosaver.watch(document)
         self.training_panel.set_document(document)
-        self.runs.follow()
-        document.path_changed.connect(self.runs.follow)
+        self.runs.follow(document)
+        document.path_changed.connect(lambda: self.runs.follow(document))
         self.lock_guard.watch(document)
         document.modified_changed.connect(self._update_title)
         document.path_changed.connect(self._update_title)
+        document.name_changed.connect(self._on_name_changed)
         self._update_title()
         if document.path is not None:
             self._remember(document.path)
@@ -151,6 +182,11 @@ class MainWindow(QMainWindow):
     def _update_title(self, *args: object) -> None:
         marker = "*" if self.document.dirty else ""
         self.setWindowTitle(f"{self.document.display_name}{marker} — Designer")
+
+    def _on_name_changed(self, name: str) -> None:
+        self.summary.table.refresh()  # its header names the project
+        self.runs.follow(self.document)
+        self._update_title()
 
     def frame_document(self) -> None:
         """Show the whole network, or its start at a readable size when it is long."""
@@ -179,68 +215,6 @@ class MainWindow(QMainWindow):
             self.view.select_only(name)
             self.view.center_on_node(name)
 
-    def auto_layout(self) -> None:
-        self.document.auto_layout()
-        self.view.fit_to_view()
-
-    # -- groups -------------------------------------------------------------------------
-
-    def group_selection(self) -> bool:
-        """Group the selected blocks under a name the user gives."""
-        names = self.view.graph_scene.selected_nodes()
-        if not names:
-            self.statusBar().showMessage("Select the blocks to group first", 5000)
-            return False
-        name = self.ask_group_name(self.graph.groups.unique_name())
-        if not name:
-            return False
-        return self._try("Cannot group", lambda: self.document.group(names, name))
-
-    def ungroup_selection(self) -> bool:
-        groups = self.view.graph_scene.selected_groups()
-        if not groups:
-            self.statusBar().showMessage("Select a group (or a block in one) to ungroup", 5000)
-            return False
-        self.document.undo_stack.beginMacro(f"Ungroup {', '.join(groups)}")
-        try:
-            for group in groups:
-                self.document.ungroup(group)
-        finally:
-            self.document.undo_stack.endMacro()
-        return True
-
-    def toggle_selected_groups(self) -> bool:
-        """Collapse the selected groups, or expand them when all are collapsed."""
-        groups = self.view.graph_scene.selected_groups()
-        if not groups:
-            self.statusBar().showMessage("Select a group (or a block in one) to collapse or expand", 5000)
-            return False
-        collapse = not all(self.graph.groups[g].collapsed for g in groups)
-        for group in groups:
-            self.document.set_group_collapsed(group, collapse)
-        return True
-
-    def repeat_selected_group(self) -> bool:
-        """Chain copies of the selected group after it, as many as the user asks for."""
-        groups = self.view.graph_scene.selected_groups()
-        if len(groups) != 1:
-            self.statusBar().showMessage("Select one group to repeat", 5000)
-            return False
-        copies = self.ask_repeat_count(groups[0])
-        if copies is None:
-            return False
-        return self._try("Cannot repeat", lambda: self.document.repeat_group(groups[0], copies))
-
-    def rename_selected_group(self) -> bool:
-        groups = self.view.graph_scene.selected_groups()
-        if len(groups) != 1:
-            self.statusBar().showMessage("Select one group to rename", 5000)
-            return False
-        name = self.ask_group_name(groups[0])
-        if not name or name == groups[0]:
-            return False
-        return self._try("Cannot rename", lambda: self.document.rename_group(groups[0], name))
-
     # -- live statistics while training ---------------------------------------------------
 
     def show_node_stats(self, stats: Mapping[str, Mapping[str, float | None]]) -> None:
@@ -252,14 +226,6 @@ class MainWindow(QMainWindow):
         """Colour blocks by statistic ``key`` (see STAT_LABELS), or by none."""
         self.stat_key = key
         self.show_node_stats(self.node_stats)
-
-    def _try(self, title: str, edit: Callable[[], object]) -> bool:
-        try:
-            edit()
-        except GraphError as exc:
-            self.show_error(title, str(exc))
-            return False
-        return True
 
     # -- file commands ----------------------------------------------------------------
 
@@ -350,24 +316,6 @@ class MainWindow(QMainWindow):
         self.recent_files.add(path)
         self.menu_actions.recent.refresh()
 
-    def export_python(self) -> CodePreviewDialog | None:
-        return export_commands.export_python(self)
-
-    def export_train_script(self) -> CodePreviewDialog | None:
-        return export_commands.export_train_script(self)
-
-    def export_onnx(self) -> bool:
-        return export_commands.export_onnx(self)
-
-    def export_pt2(self) -> bool:
-        return export_commands.export_pt2(self)
-
-    def export_weights(self) -> bool:
-        return export_commands.export_weights(self)
-
-    def export_diagram(self) -> bool:
-        return export_commands.export_diagram(self)
-
     def maybe_save(self) -> bool:
         """Whether the open document may be replaced: clean, saved, or discarded."""
         if not self.document.dirty:
@@ -412,6 +360,12 @@ class MainWindow(QMainWindow):
             "so it can go on later.", Button.Yes | Button.No, Button.No)
         return answer == Button.Yes
 
+    def show_status(self, text: str, timeout_ms: int = 10_000) -> None:
+        self.statusBar().showMessage(text, timeout_ms)
+
+    def dialog_parent(self) -> QWidget:
+        return self
+
     def show_error(self, title: str, message: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, Button.Ok, self)
         box.exec()
@@ -433,6 +387,20 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.autosaver.discard()  # saved or discarded on purpose: nothing to restore
         event.accept()
+
+    # -- the plots when a run starts ------------------------------------------------------
+
+    def _show_plots(self, *args: object) -> None:
+        """Bring the plots to the front; the first run ever also makes them readable.
+
+        From then on the docks keep the size the user gives them: the window's saved state has it.
+        """
+        self.plots_dock.raise_()
+        if self.settings.value(PLOTS_SIZED_KEY) in (True, "true"):
+            return
+        self.settings.setValue(PLOTS_SIZED_KEY, True)
+        height = max(self.plots_dock.height(), round(self.height() * PLOTS_SHARE))
+        self.resizeDocks([self.plots_dock], [height], Qt.Orientation.Vertical)
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("main_window/geometry")

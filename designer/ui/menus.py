@@ -1,6 +1,8 @@
 """The main window's actions and menus: File, Edit, View.
 
-Actions carry standard ``QKeySequence`` shortcuts. Undo and Redo come from the
+:data:`ACTIONS` is the table (see :mod:`designer.ui.actions`): each entry's
+handler takes only what it uses. Actions carry standard ``QKeySequence``
+shortcuts, and Redo also Ctrl+Y off macOS. Undo and Redo come from the
 window's ``QUndoGroup``, so their text names the command ("Undo Change
 kernel_size of conv1") and they follow whichever document is open. File ▸ Open
 Recent is rebuilt from the settings whenever it opens, so every window shows
@@ -10,33 +12,44 @@ the list the latest one left.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMenu
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction, QActionGroup
+from PySide6.QtWidgets import QDockWidget, QMenu, QMenuBar
 
 from designer.graph.templates import template_description, template_names
+from designer.ui import export_commands as export
+from designer.ui import group_commands as groups
+from designer.ui.actions import (
+    REDO_KEYS,
+    ActionContext,
+    ActionSpec,
+    ActionTable,
+    Key,
+    build_action,
+    build_table,
+)
 from designer.ui.canvas.stat_item import STAT_LABELS
-from designer.ui.export_commands import ONNX_MISSING, onnx_available
+from designer.ui.canvas.view import GraphView
+from designer.ui.document import Document
+from designer.ui.paste_place import paste
+from designer.ui.properties_dialog import edit_properties
+from designer.ui.recent_files import RecentFiles
 from designer.ui.theme_menu import add_theme_menu
-
-if TYPE_CHECKING:
-    from designer.ui.main_window import MainWindow
-
-Key = QKeySequence.StandardKey
 
 
 class RecentMenu:
     """File ▸ Open Recent: one action per recent file, numbered, then Clear Recent."""
 
-    def __init__(self, window: MainWindow) -> None:
-        self.window = window
-        self.menu = QMenu("Open &Recent", window)
+    def __init__(self, recent_files: RecentFiles, open_recent: Callable[[str], object], clear: QAction,
+                 parent: QMenuBar) -> None:
+        self.recent_files = recent_files
+        self.open_recent = open_recent
+        self.menu = QMenu("Open &Recent", parent)
         self.menu.setToolTipsVisible(True)
-        self.clear = _action(window, "&Clear Recent", window.clear_recent_files,
-                             tip="Forget the recently opened files")
+        self.clear = clear
         self.files: list[QAction] = []
         self.menu.aboutToShow.connect(self.refresh)  # another window may have changed the list
         self.refresh()
@@ -47,11 +60,11 @@ class RecentMenu:
             if action is not self.clear:
                 action.deleteLater()  # later: the chosen entry may be the one still emitting triggered
         self.files = []
-        for number, path in enumerate(self.window.recent_files.paths(), start=1):
+        for number, path in enumerate(self.recent_files.paths(), start=1):
             action = QAction(_recent_text(number, path), self.menu)
             action.setToolTip(path)
             action.setStatusTip(f"Open {path}")
-            action.triggered.connect(lambda checked=False, p=path: self.window.open_recent(p))
+            action.triggered.connect(lambda checked=False, p=path: self.open_recent(p))
             self.menu.addAction(action)
             self.files.append(action)
         if not self.files:
@@ -72,162 +85,135 @@ def _recent_text(number: int, path: str) -> str:
     return f"{mnemonic} " + f"{Path(path).name}  {folder}".replace("&", "&&")
 
 
-@dataclass
-class Actions:
-    new: QAction
-    open: QAction
-    save: QAction
-    save_as: QAction
-    copy_to_new: QAction
-    quit: QAction
-    undo: QAction
-    redo: QAction
-    delete: QAction
-    cut: QAction
-    copy: QAction
-    paste: QAction
-    duplicate: QAction
-    select_all: QAction
-    fit: QAction
-    zoom_in: QAction
-    zoom_out: QAction
-    auto_layout: QAction
-    group: QAction
-    ungroup: QAction
-    collapse: QAction
-    repeat: QAction
-    rename_group: QAction
-    recent: RecentMenu
-    export_python: QAction
-    export_train_script: QAction
-    export_onnx: QAction
-    export_pt2: QAction
-    export_weights: QAction
-    export_diagram: QAction
-    templates: dict[str, QAction] = field(default_factory=dict)
-    stat_keys: dict[str | None, QAction] = field(default_factory=dict)
+def _auto_layout(document: Document, view: GraphView) -> None:
+    document.auto_layout()
+    view.fit_to_view()
 
 
-def _action(window: MainWindow, text: str, slot: object, shortcut: Key | str | None = None,
-            tip: str = "") -> QAction:
-    action = QAction(text, window)
-    if shortcut is not None:
-        action.setShortcut(QKeySequence(shortcut))
-    if tip:
-        action.setStatusTip(tip)
-    action.triggered.connect(lambda checked=False: slot())  # type: ignore[operator]
-    return action
+ACTIONS: tuple[ActionSpec, ...] = (
+    # File
+    ActionSpec("new", "&New", lambda files: files.new_document(), (Key.New,), "Start an empty project"),
+    ActionSpec("open", "&Open…", lambda files: files.open_file(), (Key.Open,), "Open a project file"),
+    ActionSpec("clear_recent", "&Clear Recent", lambda files: files.clear_recent_files(),
+               tip="Forget the recently opened files"),
+    ActionSpec("save", "&Save", lambda files: files.save(), (Key.Save,), "Save the project"),
+    ActionSpec("save_as", "Save &As…", lambda files: files.save_as(), (Key.SaveAs,),
+               "Save the project to a new file"),
+    ActionSpec("copy_to_new", "Copy to &New Document", lambda files: files.copy_to_new_document(),
+               tip="Open a copy of the network to edit, say while this one trains"),
+    ActionSpec("properties", "P&roperties…", edit_properties,
+               tip="Name the project: the summary and the exported model's class use the name", edits=True),
+    ActionSpec("quit", "&Quit", lambda files: files.close(), (Key.Quit,)),
+    ActionSpec("export_python", "&Python Code…", export.export_python,
+               tip="A model file that imports only torch, previewed before it is saved"),
+    ActionSpec("export_train_script", "&Training Script…", export.export_train_script,
+               tip="model.py and a train.py that trains it as the project says, into a folder"),
+    ActionSpec("export_onnx", "&ONNX…", export.export_onnx, tip="An ONNX model with fresh weights",
+               enabled_when=export.onnx_available, disabled_tip=export.ONNX_MISSING),
+    ActionSpec("export_pt2", "PyTorch &ExportedProgram (.pt2)…", export.export_pt2,
+               tip="A torch.export program with fresh weights"),
+    ActionSpec("export_weights", "Initial &Weights…", export.export_weights,
+               tip="The freshly initialised state_dict, as .safetensors or .pt"),
+    ActionSpec("export_diagram", "Export &Diagram…", export.export_diagram,
+               tip="The network as drawn, as a PNG or SVG picture"),
+    # Edit
+    ActionSpec("undo", "Undo", shortcuts=(Key.Undo,),
+               factory=lambda undo_group, parent: undo_group.createUndoAction(parent, "Undo")),
+    ActionSpec("redo", "Redo", shortcuts=REDO_KEYS,
+               factory=lambda undo_group, parent: undo_group.createRedoAction(parent, "Redo")),
+    ActionSpec("cut", "Cu&t", lambda view: view.cut_selection(), (Key.Cut,),
+               "Move the selected blocks to the clipboard", edits=True),
+    ActionSpec("copy", "&Copy", lambda view: view.copy_selection(), (Key.Copy,),
+               "Copy the selected blocks and the connections among them"),
+    ActionSpec("paste", "&Paste", paste, (Key.Paste,),
+               "Add the blocks on the clipboard at the pointer, or beside the selection", edits=True),
+    ActionSpec("duplicate", "D&uplicate", lambda view: view.duplicate_selection(), ("Ctrl+D",),
+               "Copy the selected blocks beside themselves", edits=True),
+    ActionSpec("delete", "&Delete", lambda view: view.delete_selection(), (Key.Delete,),
+               "Delete the selected blocks and connections", edits=True),
+    ActionSpec("select_all", "Select &All", lambda view: view.select_all(), (Key.SelectAll,)),
+    ActionSpec("group", "&Group…", groups.group_selection, ("Ctrl+G",),
+               "Name the selected blocks as one group (a stage, a block) that can collapse", edits=True),
+    ActionSpec("ungroup", "U&ngroup", groups.ungroup_selection, ("Ctrl+Shift+G",),
+               "Dissolve the selected groups; their blocks stay", edits=True),
+    ActionSpec("collapse", "C&ollapse/Expand Group", groups.toggle_selected_groups, ("Ctrl+E",),
+               "Show the selected groups as one box each, or open them again", edits=True),
+    ActionSpec("repeat", "&Repeat Group…", groups.repeat_selected_group, ("Ctrl+R",),
+               "Chain copies of the selected group after it", edits=True),
+    ActionSpec("rename_group", "Rena&me Group…", groups.rename_selected_group,
+               tip="Give the selected group a new name", edits=True),
+    # View
+    ActionSpec("fit", "&Fit to View", lambda view: view.fit_to_view(), ("Ctrl+0",), "Show the whole network"),
+    ActionSpec("zoom_in", "Zoom &In", lambda view: view.zoom_by(1.25), (Key.ZoomIn,)),
+    ActionSpec("zoom_out", "Zoom &Out", lambda view: view.zoom_by(0.8), (Key.ZoomOut,)),
+    ActionSpec("auto_layout", "Auto &Layout", _auto_layout, ("Ctrl+L",),
+               "Arrange the blocks in layers, left to right", edits=True),
+)
+
+FILE_MENU = ("new", "TEMPLATES", "open", "RECENT", None, "save", "save_as", "copy_to_new", "properties", None,
+             "EXPORT", "export_diagram", None, "quit")
+EXPORT_MENU = ("export_python", "export_train_script", None, "export_onnx", "export_pt2", "export_weights")
+EDIT_MENU = ("undo", "redo", None, "cut", "copy", "paste", "duplicate", "delete", None, "select_all", None,
+             "group", "ungroup", "collapse", "repeat", "rename_group")
+VIEW_MENU = ("fit", "zoom_in", "zoom_out", None, "auto_layout", None)
 
 
-def build_menus(window: MainWindow) -> Actions:
-    view = window.view
-    undo = window.undo_group.createUndoAction(window, "Undo")
-    undo.setShortcut(QKeySequence(Key.Undo))
-    redo = window.undo_group.createRedoAction(window, "Redo")
-    redo.setShortcut(QKeySequence(Key.Redo))
-    actions = Actions(
-        new=_action(window, "&New", window.new_document, Key.New, "Start an empty project"),
-        open=_action(window, "&Open…", window.open_file, Key.Open, "Open a project file"),
-        save=_action(window, "&Save", window.save, Key.Save, "Save the project"),
-        save_as=_action(window, "Save &As…", window.save_as, Key.SaveAs, "Save the project to a new file"),
-        copy_to_new=_action(window, "Copy to &New Document", window.copy_to_new_document,
-                            tip="Open a copy of the network to edit, say while this one trains"),
-        quit=_action(window, "&Quit", window.close, Key.Quit),
-        undo=undo,
-        redo=redo,
-        delete=_action(window, "&Delete", view.delete_selection, Key.Delete,
-                       "Delete the selected blocks and connections"),
-        cut=_action(window, "Cu&t", view.cut_selection, Key.Cut, "Move the selected blocks to the clipboard"),
-        copy=_action(window, "&Copy", view.copy_selection, Key.Copy,
-                     "Copy the selected blocks and the connections among them"),
-        paste=_action(window, "&Paste", view.paste, Key.Paste, "Add the blocks on the clipboard"),
-        duplicate=_action(window, "D&uplicate", view.duplicate_selection, "Ctrl+D",
-                          "Copy the selected blocks beside themselves"),
-        select_all=_action(window, "Select &All", view.select_all, Key.SelectAll),
-        fit=_action(window, "&Fit to View", view.fit_to_view, "Ctrl+0", "Show the whole network"),
-        zoom_in=_action(window, "Zoom &In", lambda: view.zoom_by(1.25), Key.ZoomIn),
-        zoom_out=_action(window, "Zoom &Out", lambda: view.zoom_by(0.8), Key.ZoomOut),
-        auto_layout=_action(window, "Auto &Layout", window.auto_layout, "Ctrl+L",
-                            "Arrange the blocks in layers, left to right"),
-        group=_action(window, "&Group…", window.group_selection, "Ctrl+G",
-                      "Name the selected blocks as one group (a stage, a block) that can collapse"),
-        ungroup=_action(window, "U&ngroup", window.ungroup_selection, "Ctrl+Shift+G",
-                        "Dissolve the selected groups; their blocks stay"),
-        collapse=_action(window, "C&ollapse/Expand Group", window.toggle_selected_groups, "Ctrl+E",
-                         "Show the selected groups as one box each, or open them again"),
-        repeat=_action(window, "&Repeat Group…", window.repeat_selected_group, "Ctrl+R",
-                       "Chain copies of the selected group after it"),
-        rename_group=_action(window, "Rena&me Group…", window.rename_selected_group,
-                             tip="Give the selected group a new name"),
-        recent=RecentMenu(window),
-        export_python=_action(window, "&Python Code…", window.export_python,
-                              tip="A model file that imports only torch, previewed before it is saved"),
-        export_train_script=_action(window, "&Training Script…", window.export_train_script,
-                                    tip="model.py and a train.py that trains it as the project says, "
-                                        "into a folder"),
-        export_onnx=_action(window, "&ONNX…", window.export_onnx, tip="An ONNX model with fresh weights"),
-        export_pt2=_action(window, "PyTorch &ExportedProgram (.pt2)…", window.export_pt2,
-                           tip="A torch.export program with fresh weights"),
-        export_weights=_action(window, "Initial &Weights…", window.export_weights,
-                               tip="The freshly initialised state_dict, as .safetensors or .pt"),
-        export_diagram=_action(window, "Export &Diagram…", window.export_diagram,
-                               tip="The network as drawn, as a PNG or SVG picture"),
-    )
-    if not onnx_available():
-        actions.export_onnx.setEnabled(False)
-        actions.export_onnx.setToolTip(ONNX_MISSING)
-        actions.export_onnx.setStatusTip(ONNX_MISSING)
-    menu = window.menuBar().addMenu("&File")
-    menu.addAction(actions.new)
-    templates = menu.addMenu("New from &Template")
-    for name in template_names():
-        action = _action(window, name, lambda n=name: window.new_from_template(n),
-                         tip=template_description(name))
-        actions.templates[name] = action
-        templates.addAction(action)
-    menu.addAction(actions.open)
-    menu.addMenu(actions.recent.menu)
-    menu.addSeparator()
-    menu.addAction(actions.save)
-    menu.addAction(actions.save_as)
-    menu.addAction(actions.copy_to_new)
-    menu.addSeparator()
-    exports = menu.addMenu("&Export")
-    exports.setToolTipsVisible(True)  # the disabled ONNX entry says how to get it
-    _fill(exports, [actions.export_python, actions.export_train_script, None, actions.export_onnx,
-                    actions.export_pt2, actions.export_weights])
-    menu.addAction(actions.export_diagram)
-    menu.addSeparator()
-    menu.addAction(actions.quit)
+def build_menus(menubar: QMenuBar, context: ActionContext, recent_files: RecentFiles,
+                docks: Iterable[QDockWidget], settings: QSettings) -> ActionTable:
+    """Build :data:`ACTIONS` and the File, Edit and View menus of ``menubar``; returns the table."""
+    table = build_table(ACTIONS, context)
+    files = context.files
+    recent = RecentMenu(recent_files, files.open_recent, table.clear_recent, menubar)
+    templates = {name: build_action(_template_spec(name), context) for name in template_names()}
+    table.extras.update(recent=recent, templates=templates, stat_keys={})
 
-    menu = window.menuBar().addMenu("&Edit")
-    _fill(menu, [actions.undo, actions.redo, None, actions.cut, actions.copy, actions.paste,
-                 actions.duplicate, actions.delete, None, actions.select_all, None,
-                 actions.group, actions.ungroup, actions.collapse, actions.repeat, actions.rename_group])
-
-    menu = window.menuBar().addMenu("&View")
-    _fill(menu, [actions.fit, actions.zoom_in, actions.zoom_out, None, actions.auto_layout, None,
-                 *(dock.toggleViewAction() for dock in window.docks)])
-    _stat_menu(window, menu.addMenu("&Colour Blocks By"), actions)
-    add_theme_menu(menu.addMenu("&Theme"), window.settings)
-    return actions
+    menu = menubar.addMenu("&File")
+    for entry in FILE_MENU:
+        if entry == "TEMPLATES":
+            _fill(menu.addMenu("New from &Template"), templates.values())
+        elif entry == "RECENT":
+            menu.addMenu(recent.menu)
+        elif entry == "EXPORT":
+            exports = menu.addMenu("&Export")
+            exports.setToolTipsVisible(True)  # the disabled ONNX entry says how to get it
+            _fill(exports, _named(table, EXPORT_MENU))
+        else:
+            _fill(menu, _named(table, (entry,)))
+    _fill(menubar.addMenu("&Edit"), _named(table, EDIT_MENU))
+    menu = menubar.addMenu("&View")
+    _fill(menu, [*_named(table, VIEW_MENU), *(dock.toggleViewAction() for dock in docks)])
+    table.extras["stat_keys"] = _stat_menu(menu.addMenu("&Colour Blocks By"), context)
+    add_theme_menu(menu.addMenu("&Theme"), settings)
+    return table
 
 
-def _stat_menu(window: MainWindow, menu: QMenu, actions: Actions) -> None:
+def _template_spec(name: str) -> ActionSpec:
+    return ActionSpec(f"template_{name}", name, lambda files: files.new_from_template(name),
+                      tip=template_description(name))
+
+
+def _named(table: ActionTable, names: Iterable[str | None]) -> list[QAction | None]:
+    return [None if name is None else table[name] for name in names]
+
+
+def _stat_menu(menu: QMenu, context: ActionContext) -> dict[str | None, QAction]:
     """One exclusive choice of the live training statistic the blocks are tagged with."""
     menu.setToolTipsVisible(True)
-    group = QActionGroup(window)
+    group = QActionGroup(menu)
+    chosen: dict[str | None, QAction] = {}
     for key, text in [(None, "Nothing"), *STAT_LABELS.items()]:
-        action = _action(window, text, lambda k=key: window.set_stat_key(k),
-                         tip="Tag each block with this statistic while a run trains")
+        spec = ActionSpec(f"stat_{key}", text, lambda stats, k=key: stats.set_stat_key(k),
+                          tip="Tag each block with this statistic while a run trains")
+        action = build_action(spec, context)
         action.setCheckable(True)
-        action.setChecked(key == window.stat_key)
+        action.setChecked(key == context.stats.stat_key)
         group.addAction(action)
         menu.addAction(action)
-        actions.stat_keys[key] = action
+        chosen[key] = action
+    return chosen
 
 
-def _fill(menu: QMenu, actions: list[QAction | None]) -> None:
+def _fill(menu: QMenu, actions: Iterable[QAction | None]) -> None:
     """Add ``actions`` to ``menu``; None is a separator."""
     for action in actions:
         if action is None:

@@ -55,6 +55,10 @@ def test_the_runs_tab_lists_the_projects_runs_and_overlays_the_selected_ones(two
     click_run(runs, fast)
     click_run(runs, slow, CTRL)
     assert sorted(plots.run_ids()) == sorted([fast, slow])
+    QApplication.processEvents()
+    assert window.runs.runs_dock.isVisible() and not window.runs.runs_dock.visibleRegion().isEmpty(), \
+        "the Runs tab stays in front, its buttons where they were"
+    assert window.plots_dock.visibleRegion().isEmpty()
     x, y = plots.curves(fast).loss_raw.getData()
     assert len(x) == len(y) > 0
     click_run(runs, slow)  # only the slow run stays selected: the fast one's curves go
