@@ -333,3 +333,14 @@ def test_the_list_follows_a_run_while_it_trains(qtbot, tmp_path, two_lrs):
         lock.release()
     qtbot.waitUntil(lambda: _row_texts(panel, row)[1:3] == ["finished", "3/3"], timeout=POLL_MS * 3)
     assert not panel._poll.isActive()  # nothing trains: the list stops reading the folder
+
+
+def test_a_comparison_heads_its_columns_with_the_names_the_list_gives(qtbot, tmp_path, two_lrs):
+    panel = _shown_panel(qtbot, tmp_path)
+    _click_run(panel, two_lrs[0].name)
+    _click_run(panel, two_lrs[1].name, CTRL)
+    _click_action(panel, "compare")
+    header = panel.compare_dialog.tree.headerItem()
+    assert [header.text(1), header.text(2)] == ["lenet5 · lr 0.05", "lenet5 · lr 0.1"]  # older on the left
+    panel.compare_dialog.close()
+    qtbot.waitUntil(lambda: panel.compare_dialog is None)

@@ -33,10 +33,16 @@ CHANGE_WORDS = {CHANGED: "changed", ADDED: "only in the right-hand run", REMOVED
 
 
 class RunCompareDialog(QDialog):
-    """``left`` and ``right`` run folders compared; ``diff`` is None when one could not be read."""
+    """``left`` and ``right`` run folders compared; ``diff`` is None when one could not be read.
 
-    def __init__(self, left: str | Path, right: str | Path, parent: QWidget | None = None) -> None:
+    ``labels`` head the two columns (what the runs list calls the runs); without them a
+    run's own name does, or its folder's when both runs have the same name.
+    """
+
+    def __init__(self, left: str | Path, right: str | Path, parent: QWidget | None = None,
+                 labels: tuple[str, str] | None = None) -> None:
         super().__init__(parent)
+        self.labels = labels
         self.setWindowTitle("Compare runs")
         self.diff: RunDiff | None = None
         self.header = QLabel()
@@ -68,6 +74,7 @@ class RunCompareDialog(QDialog):
         self.diff = diff
         same_name = diff.left_name == diff.right_name  # runs are named after their project by default
         names = (diff.left.name, diff.right.name) if same_name else (diff.left_name, diff.right_name)
+        names = self.labels or names
         header = self.tree.headerItem()
         self.tree.setHeaderLabels(("Setting", *names))
         header.setToolTip(1, str(diff.left))

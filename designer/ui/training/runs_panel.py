@@ -264,7 +264,8 @@ class RunsPanel(QWidget):
         if self.compare_dialog is not None:
             self.compare_dialog.close()
         # older on the left: the comparison reads as "what changed since"
-        dialog = RunCompareDialog(runs[1].path, runs[0].path, self)
+        dialog = RunCompareDialog(runs[1].path, runs[0].path, self,
+                                  (self.label(runs[1].run_id), self.label(runs[0].run_id)))
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.destroyed.connect(partial(self._forget_compare, dialog))
         self.compare_dialog = dialog
