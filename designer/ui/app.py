@@ -18,6 +18,10 @@ _IMPORTED = time.time()
 
 
 def run(src: str | None = None) -> int:
+    """Open the window on ``src``; a platform plugin that cannot load raises PlatformPluginError first."""
+    from designer.ui.platform_check import check_platform
+
+    check_platform()  # before Qt, which would abort naming one library of several
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
