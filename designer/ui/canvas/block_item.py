@@ -97,6 +97,10 @@ class _Text:
         self.width, self.mode = width, mode
         self._static: QStaticText | None = None
 
+    def key(self) -> tuple[object, ...]:
+        """What the text looks like: two texts with one key are laid out alike."""
+        return self.content, id(self.font), self.origin.x(), self.origin.y(), self.width, self.mode
+
     @property
     def shown(self) -> str:
         return metrics(self.font).elided(self.content, self.width, self.mode)
@@ -143,6 +147,7 @@ class BlockItem(QGraphicsRectItem):
         self._header_height = 0.0
         self._header = QPainterPath()
         self._laid_out: list[_Text] | None = None  # None: to lay out when next needed
+        self._stale: list[_Text] = []  # the texts laid out before, reused where unchanged
         self._drawn: tuple[object, ...] | None = None  # what the cached picture shows (see _content)
         self._drawn_kind = ""
         self._port_layout: tuple[float, float, tuple[int, ...]] | None = None
@@ -216,7 +221,7 @@ class BlockItem(QGraphicsRectItem):
         """Resize to the texts (measured, not laid out), move the ports, and drop what is out of date."""
         if self._building:
             return
-        self._laid_out = None
+        self._forget_texts()
         header, lines, error_line = _heights()
         height = max(header + lines + (error_line if self._shows_error else 0) + 6,
                      len(self.input_ports) * PORT_GAP + PAD)
@@ -246,8 +251,9 @@ class BlockItem(QGraphicsRectItem):
                 edge.update_path()
 
     def _retext(self) -> None:
-        """Only the texts changed: lay them out again when next needed, redraw if the picture shows them."""
-        self._laid_out = None
+        """Only the shape's text changed: lay the texts out again when next needed, and redraw the
+        picture if it shows the shape."""
+        self._forget_texts()
         if self._drawn is not None and self._drawn != self._content(self._drawn_kind):
             self._drawn = None
             self.update()
@@ -282,10 +288,23 @@ class BlockItem(QGraphicsRectItem):
         steps = -(-needed // WIDTH_STEP)  # rounded up, so that small changes keep the size
         return min(max(steps * WIDTH_STEP, MIN_WIDTH), MAX_WIDTH)
 
+    def _forget_texts(self) -> None:
+        if self._laid_out is not None:
+            self._stale, self._laid_out = self._laid_out, None
+
     @property
     def _texts(self) -> list[_Text]:
         if self._laid_out is None:
-            self._laid_out = self._lay_out_texts(self._rect)
+            old = {_Text.key(t): t for t in self._stale}
+            texts = []
+            # A text that says the same at the same place keeps its prepared layout (a shape edit
+            # changes one line of four).
+            for text in self._lay_out_texts(self._rect):
+                kept = old.get(_Text.key(text), text)
+                kept.role = text.role
+                texts.append(kept)
+            self._laid_out = texts
+            self._stale = []
         return self._laid_out
 
     def _lay_out_texts(self, rect: QRectF) -> list[_Text]:

@@ -230,7 +230,7 @@ class EdgeItem(QGraphicsPathItem):
         if not moved and place == self._tag_place:  # a new shape of the same width keeps the tag's place
             if self._label_drawn:
                 self._label_drawn = False
-                self.update()
+                self.update(self._label_rect.adjusted(-1, -1, 1, 1))  # the rest of the cached picture stands
             return
         self._tag_place = place
         self._label_rect = QRectF()
@@ -265,9 +265,9 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(colours.selection if selected else colours.edge, 2.4 if selected else 1.5))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self._path)
-        if (not self._label_rect.isEmpty()
-                and option.levelOfDetailFromTransform(painter.worldTransform()) >= LABEL_MIN_SCALE):
-            self._label_drawn = True
+        self._label_drawn = (not self._label_rect.isEmpty()
+                             and option.levelOfDetailFromTransform(painter.worldTransform()) >= LABEL_MIN_SCALE)
+        if self._label_drawn:
             painter.setPen(QPen(colours.edge, 1.0))
             painter.setBrush(colours.edge_label_fill)
             painter.drawRoundedRect(self._label_rect, 3, 3)

@@ -11,12 +11,13 @@ import math
 from collections.abc import Mapping
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QFontMetricsF, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from designer.ui import theme
+from designer.ui.fonts import CanvasMetrics, canvas_font
 
-FONT = theme.canvas_font(7.5, bold=True)
+FONT = canvas_font(10, bold=True)  # measured and drawn in the canvas family, like the blocks
+METRICS = CanvasMetrics(FONT)
 HEIGHT = 15.0
 GAP = 4.0
 LOW, HIGH = QColor("#3b6fd8"), QColor("#d8433b")
@@ -70,7 +71,7 @@ class StatItem(QGraphicsItem):
     def show_value(self, label: str, text: str, colour: QColor, below: float) -> None:
         self.text = f"{label} {text}"
         self.colour = colour
-        width = QFontMetricsF(FONT).horizontalAdvance(self.text) + 12
+        width = METRICS.width(self.text) + 12
         self.prepareGeometryChange()
         self._rect = QRectF(-width / 2, below + GAP, width, HEIGHT)
         self.setToolTip(self.text)
