@@ -65,7 +65,7 @@ def export_weights(graph: Graph, path: str | Path, weights: Mapping[str, torch.T
     Without ``weights``, the freshly initialised weights for ``seed``.
     """
     path = Path(path)
-    state = model_with_weights(graph, weights, seed).state_dict()
+    state = nested_state(graph, model_with_weights(graph, weights, seed).state_dict())
     if path.suffix == ".safetensors":
         from safetensors.torch import save
 
@@ -143,9 +143,42 @@ def model_with_weights(graph: Graph, weights: Mapping[str, torch.Tensor] | None 
         torch.manual_seed(seed)
         model = graph.to_torch()
     if weights is not None:
+        weights = flat_state(graph, weights)
         check_weights_fit(model.state_dict(), weights)
         model.load_state_dict(weights, strict=True)
     return model.eval()
+
+
+def nested_state(graph: Graph, state: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The compiled module's state_dict with the exported file's keys (``layer1.0.conv1.weight``)."""
+    from designer.graph.compile import plan
+    from designer.graph.structure import export_keys
+
+    paths = export_keys(graph, plan(graph))
+    return {_renamed(key, paths): value for key, value in state.items()}
+
+
+def flat_state(graph: Graph, weights: Mapping[str, torch.Tensor]) -> Mapping[str, torch.Tensor]:
+    """Weights keyed as the exported file keys them, as the compiled module keys them; others as they are."""
+    if not graph.groups:
+        return weights
+    from designer.graph.compile import plan
+    from designer.graph.structure import export_keys
+
+    paths = {path: ident for ident, path in export_keys(graph, plan(graph)).items()}
+    if any(_renamed(key, paths) != key for key in weights):
+        return {_renamed(key, paths): value for key, value in weights.items()}
+    return weights
+
+
+def _renamed(key: str, paths: Mapping[str, str]) -> str:
+    """``key`` with its longest prefix found in ``paths`` replaced (a block's own key may hold dots)."""
+    parts = key.split(".")
+    for cut in range(len(parts), 0, -1):
+        head = ".".join(parts[:cut])
+        if head in paths:
+            return ".".join([paths[head], *parts[cut:]])
+    return key
 
 
 def check_weights_fit(expected: Mapping[str, torch.Tensor], weights: Mapping[str, torch.Tensor]) -> None:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 from designer.graph import import_rules, import_trace
 from designer.graph.errors import GraphError, ParamError
 from designer.graph.graph import Graph
+from designer.graph.import_groups import add_module_groups
 from designer.graph.import_problems import Problem, code, kind, listing, place
 from designer.graph.layout import apply_layout
 from designer.graph.model_loader import ModelImportError, load_model, one_line
@@ -85,6 +86,7 @@ def import_model(model: nn.Module, input_shape: Sequence[int], name: str = "impo
     ops, returned = _map_graph(context)
     graph = _build(ops, name, label)
     _check(graph, ops, returned, context, label)
+    add_module_groups(graph, {op.name: op.node for op in ops if op.node is not None})
     apply_layout(graph)
     return Imported(graph, _weights(graph, ops))
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from designer.graph.compile import Plan, Step, plan
+from designer.graph.compile import Plan, plan
 from designer.graph.graph import Graph
 from designer.graph.helpers import helper_source
+from designer.graph.structure import Class, Structure, structure
 from designer.graph.summary import totals
 
 LINE_LENGTH = 88  # what ruff format and black wrap at
@@ -28,25 +29,27 @@ INDENT = "    "
 def python_source(graph: Graph) -> str:
     """The model file's text; raises GraphError if the graph has errors."""
     p = plan(graph)
-    parts = [
-        _docstring(graph, p),
-        "import torch\nfrom torch import nn\n" if p.uses_torch else "from torch import nn\n",
-    ]
+    built = structure(graph, p, taken=p.helpers)
+    imports = "import torch\nfrom torch import nn\n" if p.uses_torch else "from torch import nn\n"
+    if built.uses_ordered_dict:
+        imports = "from collections import OrderedDict\n\n" + imports
+    parts = [_docstring(graph, p, built), imports]
     if p.helpers:
         parts.append("\n" + helper_source(list(p.helpers)))
-    parts.append("\n" + _class(graph, p))
+    parts += ["\n" + _shared_class(built, cls) for cls in built.classes]
+    parts.append("\n" + _root_class(built, p))
     return "\n".join(parts)
 
 
-def _docstring(graph: Graph, p: Plan) -> str:
+def _docstring(graph: Graph, p: Plan, built: Structure) -> str:
     total = totals(graph)
     lines = [f"{_doc_text(graph.name) or p.class_name}: a network exported from Designer.", ""]
     if graph.description:
         lines += [_doc_text(graph.description), ""]
     for name in graph.inputs():
         lines.append(f"Input {p.idents[name]}: {graph.result(name).shape_text} per sample")
-    for name in graph.outputs():
-        lines.append(f"Output {p.idents[name]}: {graph.result(name).shape_text} per sample")
+    for name, ident in zip(graph.outputs(), built.root.returns, strict=True):
+        lines.append(f"Output {ident}: {graph.result(name).shape_text} per sample")
     lines += [
         f"Parameters: {total['params']:,}",
         f"Multiply-accumulates per sample: {total['macs']:,}",
@@ -65,30 +68,56 @@ def _doc_text(text: str) -> str:
     return " ".join(kept.replace("\\", "\\\\").replace('"', '\\"').split())
 
 
-def _class(graph: Graph, p: Plan) -> str:
+def _root_class(built: Structure, p: Plan) -> str:
+    root = built.root
     init = [f"{INDENT * 2}super().__init__()"]
-    for name, call in p.modules.items():
-        ident = p.idents[name]
-        init += _wrap(f"{INDENT * 2}self.{ident} = ", call.source(), _origin(name, ident))
+    for j, ((attr, _, _), block) in enumerate(zip(root.members, root.blocks, strict=True)):
+        comment = _origin(block, attr) if block is not None else ""
+        init += _wrap(f"{INDENT * 2}self.{attr} = ", built.member_call(root, j).render(), comment)
+    forward = [line for target, expression, comment in root.lines
+               for line in _wrap(f"{INDENT * 2}{target} = ", expression, comment)]
+    return _class_text(p.class_name, "", init, root.arguments, forward, root.returns)
+
+
+def _shared_class(built: Structure, cls: Class) -> str:
+    """A group's class, written from its first instance; what differs between instances is a parameter."""
+    first = cls.instances[0]
+    init = [f"{INDENT * 2}super().__init__()"]
+    for j, (attr, _, _) in enumerate(first.members):
+        call = built.member_call(first, j)
+        names = {h: cls.holes[(j, h)] for h in range(len(call.holes)) if (j, h) in cls.holes}
+        init += _wrap(f"{INDENT * 2}self.{attr} = ", call.render(names), "")
     forward = []
-    for step in p.steps:
-        comment = graph.result(step.name).shape_text
-        forward += _wrap(f"{INDENT * 2}{step.ident} = ", _expression(step), comment)
-    result = p.returns[0] if len(p.returns) == 1 else ", ".join(p.returns)
-    forward.append(f"{INDENT * 2}return {result}")
+    for k, (target, expression, comment) in enumerate(first.lines):
+        agreed = all(m.lines[k][2] == comment for m in cls.instances)  # one shape for every instance
+        forward += _wrap(f"{INDENT * 2}{target} = ", expression, comment if agreed else "")
+    parameters = "".join(f", {name}" for name in cls.parameters)
+    return _class_text(cls.name, parameters, init, first.arguments, forward, first.returns)
+
+
+def _class_text(name: str, parameters: str, init: list[str], arguments: list[str], forward: list[str],
+                returns: list[str]) -> str:
+    result = returns[0] if len(returns) == 1 else ", ".join(returns)
     return "\n".join([
-        f"class {p.class_name}(nn.Module):",
-        f"{INDENT}def __init__(self):",
+        f"class {name}(nn.Module):",
+        *_signature(f"{INDENT}def __init__", f"self{parameters}"),
         *init,
         "",
-        f"{INDENT}def forward(self, {', '.join(p.arguments)}):",
+        f"{INDENT}def forward(self, {', '.join(arguments)}):",
         *forward,
+        f"{INDENT * 2}return {result}",
         "",
     ])
 
 
-def _expression(step: Step) -> str:
-    return step.expression(lambda ident: f"self.{ident}")
+def _signature(head: str, parameters: str) -> list[str]:
+    """A ``def`` line, with its parameters wrapped as ruff format wraps them when it is too long."""
+    if len(f"{head}({parameters}):") <= LINE_LENGTH:
+        return [f"{head}({parameters}):"]
+    inner = INDENT * 2
+    if len(inner + parameters) <= LINE_LENGTH:
+        return [f"{head}(", inner + parameters, f"{INDENT}):"]
+    return [f"{head}(", *(f"{inner}{name}," for name in _split_args(parameters)), f"{INDENT}):"]
 
 
 def _origin(name: str, ident: str) -> str:

@@ -196,3 +196,40 @@ def test_the_frame_follows_a_block_while_it_is_dragged(window, monkeypatch):
     end = start + QPoint(0, 150)
     QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
     check(window)
+
+
+def test_groups_nest_collapse_together_and_undo_restores_the_nesting(window, monkeypatch):
+    group_stage(window, monkeypatch, "inner")
+    graph, view, scene = window.document.graph, window.view, window.view.graph_scene
+    monkeypatch.setattr(window, "ask_group_name", lambda suggested: "outer")
+    select_by_mouse(window, *STAGE, "c3")
+    QTest.keyClick(view.viewport(), Qt.Key.Key_G, CTRL)
+    assert graph.groups["inner"].parent == "outer" and graph.groups.path("c1") == ["outer", "inner"]
+    outer, inner = scene.item_for_group("outer"), scene.item_for_group("inner")
+    assert outer.sceneBoundingRect().contains(inner.sceneBoundingRect())  # frames nest, headers apart
+    assert outer.sceneBoundingRect().top() < inner.sceneBoundingRect().top()
+    check(window)
+    select_by_mouse(window, *STAGE)
+    QTest.keyClick(view.viewport(), Qt.Key.Key_Delete)
+    assert "inner" not in graph.groups and graph.groups["outer"].members == {"c3"}
+    check(window)
+    window.menu_actions.undo.trigger()
+    assert graph.groups.path("c1") == ["outer", "inner"] and graph.groups["inner"].members == set(STAGE)
+    check(window)
+    select_by_mouse(window, "c3")
+    QTest.keyClick(view.viewport(), Qt.Key.Key_G, CTRL | SHIFT)  # ungroup outer: inner goes to the top
+    assert "outer" not in graph.groups and graph.groups["inner"].parent is None
+    window.menu_actions.undo.trigger()
+    assert graph.groups["inner"].parent == "outer"
+    check(window)
+    outer, inner = scene.item_for_group("outer"), scene.item_for_group("inner")
+    click(view, at(view, header_point(window, "outer")))
+    assert graph.groups["outer"].collapsed and not inner.isVisible()
+    assert not any(scene.item_for_node(n).isVisible() for n in (*STAGE, "c3"))
+    into = scene.item_for_edge(next(e for e in graph.edges if e.target == "c1"))
+    assert into.isVisible() and into.target_box is outer  # the edge in ends on the outer box
+    check(window)
+    QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                      at(view, outer.sceneBoundingRect().center()))
+    assert inner.isVisible() and all(scene.item_for_node(n).isVisible() for n in STAGE)
+    check(window)

@@ -48,7 +48,8 @@ class GroupItem(QGraphicsItem):
         super().__init__()
         self.name = name
         self.collapsed = False
-        self.members: list[BlockItem] = []
+        self.members: list[BlockItem] = []  # every block inside, those of inner groups too
+        self.outer: GroupItem | None = None  # the group around it (set by the scene)
         self.edges: set[EdgeItem] = set()  # edges that end on the box while collapsed
         self.info = ""
         self.shape_text = ""
@@ -61,11 +62,7 @@ class GroupItem(QGraphicsItem):
 
     def sync(self, name: str, members: Iterable[BlockItem], collapsed: bool, info: str,
              shape_text: str) -> None:
-        for block in self.members:
-            block.group_item = None
         self.name, self.members, self.collapsed = name, list(members), collapsed
-        for block in self.members:
-            block.group_item = self
         self.info, self.shape_text = info, shape_text
         flags = QGraphicsItem.GraphicsItemFlag
         self.setFlag(flags.ItemIsMovable, collapsed)
@@ -73,22 +70,29 @@ class GroupItem(QGraphicsItem):
         if not collapsed:
             self.setSelected(False)
         self.setZValue(1 if collapsed else -1)  # a box among blocks; a frame behind them
-        for block in self.members:
-            block.setVisible(not collapsed)
-            if collapsed:
+        if collapsed:
+            for block in self.members:
                 block.setSelected(False)
+        # Which blocks show and which group each is in depends on the groups around this one too:
+        # the scene settles that for all groups at once (GraphScene._apply_nesting).
         self.follow_members()
         hint = "Double-click to expand" if collapsed else "Click ▾ to collapse"
         self.setToolTip(f"{name}: {info}\n{hint}")
 
-    def follow_members(self) -> None:
-        """Fit the frame around the members, or centre the box on them (after they moved)."""
+    def follow_members(self, outward: bool = True) -> None:
+        """Fit the frame around the members and the frames inside it, or centre the box on the members
+        (after they moved); then, with ``outward``, the frames around it."""
         if not self.members:
             return
         bounds = QRectF()
         for block in self.members:
             rect = block.mapRectToScene(block.boundingRect())
             bounds = rect if bounds.isNull() else bounds.united(rect)
+        scene = self.scene()
+        if not self.collapsed and scene is not None:
+            for item in scene.group_items():  # type: ignore[attr-defined]  # a GraphScene
+                if item.outer is self and item.isVisible():
+                    bounds = bounds.united(item.mapRectToScene(item._rect))
         self._syncing = True
         try:
             self.prepareGeometryChange()
@@ -103,6 +107,8 @@ class GroupItem(QGraphicsItem):
         self.update()
         for edge in self.edges:
             edge.update_path()
+        if outward and self.outer is not None:
+            self.outer.follow_members()
 
     def input_anchor(self) -> QPointF:
         return self.mapToScene(QPointF(self._rect.left(), self._rect.center().y()))

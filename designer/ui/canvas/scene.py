@@ -12,7 +12,8 @@ is always light).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from PySide6.QtCore import QPointF, QTimer, Signal
@@ -57,8 +58,10 @@ class GraphScene(QGraphicsScene):
             self._on_node_added(node)
         for edge in graph.edges:
             self._on_edge_added(edge)
-        for name in graph.groups:
-            self._on_group_changed(name)
+        self._settling = False  # while True, group changes wait for one _apply_nesting at the end
+        with self._groups_settled():
+            for name in graph.groups:
+                self._on_group_changed(name)
         events = graph.events
         self._subscriptions: list[tuple[Event, Callable[..., Any]]] = [
             (events.node_added, self._on_node_added),
@@ -301,7 +304,35 @@ class GraphScene(QGraphicsScene):
             item.members = []
             item.edges.clear()
             self.removeItem(item)
+        if not self._settling:
+            self._apply_nesting()
         self._route_edges(n for n in touched if n in self._blocks)
+
+    @contextlib.contextmanager
+    def _groups_settled(self) -> Iterator[None]:
+        self._settling = True
+        try:
+            yield
+        finally:
+            self._settling = False
+            if self._groups:
+                self._apply_nesting()
+                self._route_edges(self._blocks)
+
+    def _apply_nesting(self) -> None:
+        """Show what no collapsed group hides, tell each block its innermost group and each frame the one
+        around it, and fit the frames inside out, so that an outer one holds the inner ones."""
+        groups = self.graph.groups
+        for name, item in self._groups.items():
+            parent = groups[name].parent
+            item.outer = self._groups.get(parent) if parent is not None else None
+            item.setVisible(not any(groups[g].collapsed for g in groups.lineage(name)[:-1]))
+        for name, block in self._blocks.items():
+            path = groups.path(name)
+            block.group_item = self._groups.get(path[-1]) if path else None
+            block.setVisible(not any(groups[g].collapsed for g in path))
+        for name in sorted(self._groups, key=lambda g: -len(groups.lineage(g))):
+            self._groups[name].follow_members(outward=False)
 
     def _sync_group(self, item: GroupItem) -> None:
         group = self.graph.groups[item.name]
@@ -316,18 +347,23 @@ class GraphScene(QGraphicsScene):
                   f"{count} · {human(params)} params", shape)
 
     def _refresh_groups_of(self, names: Iterable[str], sync: bool = True) -> None:
-        groups = {self.graph.groups.of(n) for n in names if n in self.graph}
+        groups = {g for n in names if n in self.graph for g in self.graph.groups.path(n)}
         for name in groups:
-            if name is not None and name in self._groups:
+            if name in self._groups:
                 if sync:
                     self._sync_group(self._groups[name])
                 else:
                     self._groups[name].follow_members()
+        if sync and groups:
+            self._apply_nesting()
 
     def _box_for(self, node: str) -> GroupItem | None:
-        name = self.graph.groups.of(node)
-        item = self._groups.get(name) if name is not None else None
-        return item if item is not None and item.collapsed else None
+        """The box standing in for ``node``: its outermost collapsed group's, if any."""
+        for name in self.graph.groups.path(node):
+            item = self._groups.get(name)
+            if item is not None and item.collapsed:
+                return item
+        return None
 
     def _route_edges(self, names: Iterable[str]) -> None:
         """End each edge of ``names`` on the box of a collapsed group, or hide it inside one."""
