@@ -84,6 +84,9 @@ class MainWindow(QMainWindow):
             self.add_dock("Summary", "summary", self.summary, Qt.DockWidgetArea.BottomDockWidgetArea),
         ]
         self.resizeDocks(self.docks[:2], [200, 340], Qt.Orientation.Horizontal)
+        # The right column (Inspector, Training) runs down to the bottom: when the plots grow for a run,
+        # the training panel keeps its height, with Pause and Stop where they were.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
         self.resizeDocks(self.docks[2:], [190], Qt.Orientation.Vertical)
         self.training_panel = TrainingPanel()
         self.training_dock = self.add_dock("Training", "training", self.training_panel,

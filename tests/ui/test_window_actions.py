@@ -77,3 +77,10 @@ def test_a_macro_on_a_locked_document_is_refused_before_it_opens(window):
         pass
     window.document.set_locked(None)
     assert window.document.undo_stack.count() == 0
+
+
+def test_each_menu_gives_every_entry_its_own_access_key(window):
+    for menu in [action.menu() for action in window.menuBar().actions()]:
+        keys = [action.text().split("&", 1)[1][0].lower() for action in menu.actions()
+                if "&" in action.text().replace("&&", "")]
+        assert len(keys) == len(set(keys)), f"{menu.title()}: {sorted(keys)}"

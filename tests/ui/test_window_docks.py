@@ -29,9 +29,11 @@ def test_plots_get_a_readable_size_when_a_run_starts_and_the_users_size_is_remem
     window, panel, _ = trainer(epochs=1, batch_size=128)
     window.resize(1600, 1000)
     QApplication.processEvents()
+    training_height = window.training_dock.height()
     start_and_stop(qtbot, window, panel)
     assert not window.plots_dock.visibleRegion().isEmpty(), "the Plots tab is in front"
     assert min(plot_heights(window)) >= READABLE
+    assert window.training_dock.height() == training_height, "the training panel keeps its height"
     # The user gives the canvas a little more room. (What a drag of the separator calls: QTest's mouse
     # events do not reach QMainWindow's separators on the offscreen platform.)
     window.resizeDocks([window.plots_dock], [window.plots_dock.height() - 80], Qt.Orientation.Vertical)
