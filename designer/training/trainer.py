@@ -4,8 +4,8 @@
 epochs, notes, the end); a Qt adapter runs it on a worker thread and turns the
 records into signals. ``train`` and ``resume`` run it to the end with a callback.
 Between batches the loop reads the ``Control``'s flags, nothing more; the loss
-is read back from the device only every ``log_every`` steps and at each epoch's
-end. Everything the run writes goes to its run folder (see
+is read back from the device at a session's first step, then only every
+``log_every`` steps and at each epoch's end. Everything the run writes goes to its run folder (see
 :mod:`designer.training.runs`); the project file is never touched.
 """
 
@@ -275,7 +275,9 @@ class Trainer:
         self._pace.steps += 1
         if probes is not None and sampled:
             yield self._emit(probes.collect(s.step, s.scaler.get_scale() if s.scaler.is_enabled() else 1.0))
-        if s.step % self.config.log_every == 0:
+        # The session's first step is read at once, whatever log_every says: a live plot shows a point
+        # after one batch, and an error in the loss shows before log_every steps have passed.
+        if s.step % self.config.log_every == 0 or self._pace.steps == 1:
             yield self._emit(self._batch_record(epoch))
         if self.control.paused:
             yield from self._pause()
@@ -400,6 +402,19 @@ def cannot_write(exc: OSError, resumed: RunFolder | None, root: Path) -> str:
 
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
+
+
+def warm_up() -> None:
+    """Load what a fresh process lacks for a run's first step, so that the first run starts at once.
+
+    Making an optimizer imports ``torch._dynamo`` (a second or more), and the first
+    convolution and backward pass set up their kernels. The window calls this on a
+    background thread once it is up (designer.ui.training.panel).
+    """
+    layer = torch.nn.Conv2d(1, 1, 3)
+    optimizer = torch.optim.SGD(layer.parameters(), lr=0.1)
+    layer(torch.zeros(1, 1, 8, 8)).sum().backward()
+    optimizer.step()
 
 
 def train(source: Source, config: TrainingConfig | None, train_batches: TrainBatches, steps_per_epoch: int,

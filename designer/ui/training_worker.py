@@ -4,18 +4,18 @@ The loop (:meth:`TrainingJob.records`) runs on a worker thread, data preparation
 included, and puts each record into a lock-guarded queue. A timer on the GUI
 thread empties the queue at most 10 times a second and emits ``records(list)``:
 however fast batches come, the GUI thread handles a bounded number of updates,
-and every record arrives, in order. ``start``, ``pause``, ``resume`` and
+and every record arrives, in order; the first batch record is handed over at
+once, for the first point of the live plot. ``start``, ``pause``, ``resume`` and
 ``stop`` only start the thread or flip the run's :class:`Control`, so they
 return at once; ``shutdown`` (for closing the window) is the one call that
 waits, for the current batch and its checkpoint. The pattern is superqt's
 ``GeneratorWorker`` with its ``abort_requested``. The worker thread trains at a
-lower priority than the GUI thread (:func:`run_in_background`).
+lower priority than the GUI thread
+(:func:`designer.ui.training.background.run_in_background`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import sys
 import threading
 from collections.abc import Callable
@@ -29,16 +29,15 @@ from designer.graph.graph import Graph
 from designer.training.config import TrainingConfig
 from designer.training.control import Control
 from designer.training.jobs import TrainingJob, resume_job, start_job
-from designer.training.records import Record
+from designer.training.records import BatchRecord, Record
 from designer.training.trainer import RunResult
+from designer.ui.training.background import run_in_background
 
 JobFactory = Callable[[Control], TrainingJob]
 # ≤ 10 deliveries a second, as tqdm refreshes: every delivery repaints the progress bars and the status
 # line, and at 30 a second that was a few per cent of a core taken from training (benchmarks/README.md).
 DELIVERY_MS = 100
 SWITCH_INTERVAL_S = 0.001
-NICE = 10  # added to the training threads' nice value on Linux, as `nice -n 10` would
-MAX_NICE = 19
 
 
 class RecordQueue:
@@ -62,6 +61,7 @@ class _Loop(QObject):
     """Lives on the worker thread: makes the job, runs it into the queue, then says how it ended."""
 
     began = Signal()
+    first_batch = Signal()  # the first batch record is queued: delivered now, not at the next tick
     done = Signal()
 
     def __init__(self, make_job: JobFactory, control: Control, queue: RecordQueue) -> None:
@@ -78,32 +78,17 @@ class _Loop(QObject):
             if self._control.stop_requested:
                 return  # stopped before it began: no run folder is made
             job = self._make_job(self._control)
+            waiting = True
             for record in job.records():
                 self._queue.put(record)
+                if waiting and isinstance(record, BatchRecord):
+                    waiting = False
+                    self.first_batch.emit()
             self.result = job.result()
         except Exception as exc:  # every fault reaches the GUI as `failed`; none may end the thread silently
             self.error = _message(exc)
         finally:
             self.done.emit()
-
-
-def run_in_background() -> None:
-    """Lower the priority of the calling thread, and of the threads torch starts from it, below the GUI's.
-
-    Training keeps every core busy. At equal priority the GUI thread, waking for
-    a repaint or a click, queues behind torch's threads for its share of a core;
-    below it, training gets what the window leaves, which is nearly everything
-    (benchmarks/README.md, "GUI while training"). On Linux a thread has its own
-    nice value and the threads it starts inherit it: torch's OpenMP pool, made on
-    the first parallel operation, does. Elsewhere Qt lowers this thread only.
-    """
-    if sys.platform.startswith("linux"):
-        thread = threading.get_native_id()
-        with contextlib.suppress(OSError):  # a sandbox may forbid it: training runs as before
-            nice = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, thread) + NICE)
-            os.setpriority(os.PRIO_PROCESS, thread, nice)
-    else:
-        QThread.currentThread().setPriority(QThread.Priority.LowPriority)
 
 
 def _message(exc: Exception) -> str:
@@ -174,6 +159,7 @@ class TrainingWorker(QObject):
         self._loop.moveToThread(self._thread)
         self._thread.started.connect(self._loop.run)
         self._loop.began.connect(self._on_began)
+        self._loop.first_batch.connect(self._deliver)  # the first point of the live plot, without delay
         self._loop.done.connect(self._on_done)  # queued: emitted on the worker thread
         self._timer.start()
         self._thread.start()

@@ -49,7 +49,7 @@ def finished_run(root: Path, name: str, graph: Graph | None = None, **changes: o
 
 
 def stopped_run(root: Path, name: str) -> Path:
-    """A run stopped at its second step, as the Stop button leaves it: last.pt to resume from."""
+    """A run stopped at its first reported step, as the Stop button leaves it: last.pt to resume from."""
     running = job(root, name)
     for record in running.records():
         if isinstance(record, BatchRecord):

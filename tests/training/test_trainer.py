@@ -32,14 +32,15 @@ def test_the_loss_falls_and_the_records_say_so(lenet, tmp_path, collect):
     result = train(lenet, FAST, train_batches, STEPS, val_batches, root=tmp_path, on_record=on_record)
     kinds = [r.kind for r in records]
     assert kinds[0] == "start" and kinds[-1] == "end" and kinds.count("epoch") == 3
-    assert kinds.count("batch") == 3 * STEPS // 4
+    assert kinds.count("batch") == 3 * STEPS // 4 + 1  # every 4th step, and the first at once
     epochs = [r for r in records if isinstance(r, EpochRecord)]
     assert epochs[-1].train_loss < 0.5 * epochs[0].train_loss
     assert epochs[-1].val_loss < epochs[0].val_loss and epochs[-1].val_top1 > 0.8
     assert 0 <= epochs[-1].val_top1 <= epochs[-1].val_top5 <= 1
     assert [e.epoch for e in epochs] == [1, 2, 3] and epochs[-1].step == 3 * STEPS
     assert epochs[-1].eta_s == 0 and epochs[0].eta_s > 0
-    batch = next(r for r in records if isinstance(r, BatchRecord))
+    first, batch = [r for r in records if isinstance(r, BatchRecord)][:2]
+    assert (first.epoch, first.step, first.batch) == (1, 1, 1)
     assert (batch.epoch, batch.step, batch.batch, batch.lr) == (1, 4, 4, 0.002)
     assert batch.samples_per_s > 0 and 0 <= batch.accuracy <= 1
     assert result.status == "finished" and result.epochs_done == 3 and result.step == 3 * STEPS
@@ -65,6 +66,20 @@ def test_the_run_folder_holds_everything_and_the_project_is_untouched(lenet, tmp
     assert "TensorBoard" in (folder / "log.txt").read_text() or (folder / "tensorboard").is_dir()
     weights = load_weights(folder / "checkpoints" / "last.pt")  # the export path reads checkpoints
     assert torch.equal(weights["c1.weight"], result.model.state_dict()["c1.weight"])
+
+
+def test_the_first_step_of_a_session_is_reported_at_once_whatever_log_every_says(lenet, tmp_path):
+    """A live plot gets its first point after one batch, not after log_every of them (issue 13, C15)."""
+    config = FAST.replace(epochs=1, log_every=1000)
+    control, records = Control(), []
+    stopped = train(lenet, config, train_batches, STEPS, val_batches, root=tmp_path, control=control,
+                    on_record=lambda r: (records.append(r), _stop_after(control, "batch", 1)(r)))
+    first = next(r for r in records if isinstance(r, BatchRecord))
+    assert (first.step, first.batch) == (1, 1) and first.loss > 0 and first.samples_per_s > 0
+    resumed: list = []
+    resume(stopped.run_dir, train_batches, STEPS, val_batches, on_record=resumed.append)
+    steps = [r.step for r in resumed if isinstance(r, BatchRecord)]
+    assert steps[0] == stopped.step + 1  # a resumed session's first step too
 
 
 def test_checkpoints_load_with_weights_only(lenet, tmp_path):

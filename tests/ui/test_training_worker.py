@@ -28,6 +28,7 @@ from designer.training import (
     TrainingConfig,
     load_checkpoint,
 )
+from designer.ui import training_worker
 from designer.ui.training_worker import TrainingWorker
 
 FAST = TrainingConfig(batch_size=16, epochs=1, log_every=1, lr=0.05)
@@ -174,7 +175,7 @@ def test_pause_holds_the_run_and_resume_goes_on(qtbot, workers):
 
 
 def test_stop_mid_epoch_saves_a_checkpoint_to_resume_from(qtbot, workers):
-    worker, watcher = workers(FAST.replace(epochs=3))
+    worker, watcher = workers(FAST.replace(epochs=2))
     worker.start()
     qtbot.waitUntil(lambda: len(watcher.batches()) >= 2, timeout=TIMEOUT)
     with qtbot.waitSignal(worker.finished, timeout=TIMEOUT) as finished:
@@ -242,3 +243,13 @@ def test_stopped_before_it_began_makes_no_run(qtbot, tmp_path, workers):
     assert finished.args[0] is None and not (tmp_path / "runs").exists()
     with pytest.raises(RuntimeError):
         worker.start()
+
+
+def test_the_first_batch_arrives_at_once_not_at_the_next_delivery(qtbot, workers, monkeypatch):
+    """The live plot's first point waits for no timer (issue 13, C15): here the timer would take an hour."""
+    monkeypatch.setattr(training_worker, "DELIVERY_MS", 3_600_000)
+    worker, watcher = workers(FAST.replace(epochs=2))
+    worker.start()
+    qtbot.waitUntil(lambda: bool(watcher.batches()), timeout=TIMEOUT)
+    assert watcher.finished == [] and worker.running
+    assert watcher.batches()[0].step == 1

@@ -17,6 +17,9 @@ closing the window: cancel, deliver nothing more, wait for the threads.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +29,8 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from designer.ui.messages import user_message
 
 SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
+NICE = 10  # added to a training thread's nice value on Linux, as `nice -n 10` would
+MAX_NICE = 19
 
 
 class Cancelled(Exception):
@@ -72,6 +77,25 @@ class BackgroundTask(QThread):
             self.outcome.emit((self, FAILED, user_message(exc)))
         else:
             self.outcome.emit((self, SUCCEEDED, result))
+
+
+def run_in_background() -> None:
+    """Lower the priority of the calling thread, and of the threads torch starts from it, below the GUI's.
+
+    Training keeps every core busy. At equal priority the GUI thread, waking for
+    a repaint or a click, queues behind torch's threads for its share of a core;
+    below it, training gets what the window leaves, which is nearly everything
+    (benchmarks/README.md, "GUI while training"). On Linux a thread has its own
+    nice value and the threads it starts inherit it: torch's OpenMP pool, made on
+    the first parallel operation, does. Elsewhere Qt lowers this thread only.
+    """
+    if sys.platform.startswith("linux"):
+        thread = threading.get_native_id()
+        with contextlib.suppress(OSError):  # a sandbox may forbid it: training runs as before
+            nice = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, thread) + NICE)
+            os.setpriority(os.PRIO_PROCESS, thread, nice)
+    else:
+        QThread.currentThread().setPriority(QThread.Priority.LowPriority)
 
 
 class _Reaper(QObject):

@@ -11,7 +11,10 @@ Nothing here imports torch when the window opens. The panel's content stays
 hidden, so that the dataset picker loads no preview, until :meth:`activate`
 (the window calls it when the Training tab is first brought up: a tabbed dock
 counts as shown even behind another tab); then the device list is probed on a
-worker thread. The worker module is imported when the first run starts.
+worker thread. Once the window has been up for WARM_UP_DELAY_MS, a background
+thread at low priority imports the worker module (torch with it) and runs one
+tiny step (:func:`designer.training.trainer.warm_up`), so that Start shows the
+first loss within a second or so rather than after torch has loaded.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -37,7 +41,7 @@ from designer.graph.errors import GraphError
 from designer.training.memory import estimate_memory
 from designer.training.records import NodeStats, Record, RunEnded, RunStarted
 from designer.ui.document import Document
-from designer.ui.training.background import BackgroundTask, TaskRunner
+from designer.ui.training.background import BackgroundTask, TaskRunner, run_in_background
 from designer.ui.training.config_form import TrainingForm
 from designer.ui.training.dataset_picker import DatasetPicker
 from designer.ui.training.lock import lock_banner
@@ -45,8 +49,18 @@ from designer.ui.training.monitor import RunMonitor
 from designer.ui.training.session import IDLE, PAUSED, STOPPING, TrainingSession
 from designer.ui.training.subscriptions import GraphSubscriptions
 
+WARM_UP_DELAY_MS = 500  # after the window first shows: its first paint and layout come first
 GRAPH_EVENTS = ("shapes_changed", "params_changed", "node_added", "node_removed", "edge_added",
                 "edge_removed")
+
+
+def warm_up(_task: BackgroundTask) -> None:
+    """Import what Start needs and run one tiny step, at low priority (on a background thread)."""
+    run_in_background()
+    from designer.training.trainer import warm_up as run_one_step
+    from designer.ui.training_worker import TrainingWorker  # noqa: F401  # imported now, not at Start
+
+    run_one_step()
 
 
 def probe_devices(_task: BackgroundTask) -> list[Any]:
@@ -81,6 +95,12 @@ class TrainingPanel(QWidget):
         self._build()
         self._device_probe = TaskRunner(self)
         self._device_probe.succeeded.connect(self._on_devices)
+        self.warm_up_done = False  # set once the background warm-up has ended, however it ended
+        self._warm_up = TaskRunner(self)
+        for outcome in (self._warm_up.succeeded, self._warm_up.failed):
+            outcome.connect(self._on_warmed_up)
+        self._warm_up_timer = QTimer(self, singleShot=True, interval=WARM_UP_DELAY_MS)
+        self._warm_up_timer.timeout.connect(self._start_warm_up)
         self._refresh_timer = QTimer(self, singleShot=True, interval=0)  # one refresh per burst of edits
         self._refresh_timer.timeout.connect(self._refresh)
         self.session.state_changed.connect(self._on_state_changed)
@@ -311,9 +331,25 @@ class TrainingPanel(QWidget):
 
     def shutdown(self) -> None:
         """Stop a run and wait for its checkpoint, and for the picker's threads (closing the window)."""
+        self._warm_up_timer.stop()
         self.session.shutdown()
         self.picker.shutdown()
         self._device_probe.shutdown()
+        self._warm_up.shutdown()
+
+    # -- warming up ---------------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self.warm_up_done and not self._warm_up.busy:
+            self._warm_up_timer.start()
+
+    def _start_warm_up(self) -> None:
+        if not self.session.active and not self._warm_up.busy:  # Start imports the same anyway
+            self._warm_up.start(warm_up)
+
+    def _on_warmed_up(self, *_outcome: object) -> None:
+        self.warm_up_done = True  # a failure shows again, with its message, when Start is clicked
 
     # -- the session -------------------------------------------------------------------------------
 
