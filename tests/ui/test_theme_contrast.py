@@ -150,9 +150,8 @@ def _plot_texts(plots) -> list[tuple[str, QColor, QRect]]:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_the_plots_follow_the_theme_background_axes_and_titles(qtbot, mode):
-    from designer.ui.training.plots import TrainingPlots
-
     from designer.training import BatchRecord
+    from designer.ui.training.plots import TrainingPlots
 
     plots = _shown(qtbot, TrainingPlots(), 1200, 400)
     plots.add_records("run-a", [BatchRecord(1, s, s, 1.0 / s, 0.5, 0.01, 800.0, 1.0) for s in range(1, 20)])
