@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen, QStaticText
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPainterPath, QPen, QStaticText
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsRectItem,
@@ -83,6 +83,42 @@ def _heights() -> tuple[float, float, float]:
         heights = _HEIGHTS[generation] = (metrics(NAME_FONT).height() + 8, 3 + lines + 1,
                                           metrics(ERROR_FONT).height() + 1)
     return heights
+
+
+_STYLES: dict[tuple[int, int, bool, bool], tuple[QPen, QColor]] = {}
+
+
+def _overview_style(colours: Theme, colour: QColor, selected: bool, error: bool) -> tuple[QPen, QColor]:
+    """The outline (in whole pixels) and the fill (tinted with the category's colour) of a block
+    drawn zoomed out; made once, since a zoom step redraws a thousand of them."""
+    key = id(colours), colour.rgba(), selected, error
+    style = _STYLES.get(key)
+    if style is None:
+        pen = QPen(colours.selection if selected else colours.error if error else colours.block_border,
+                   2 if selected else 1)
+        pen.setCosmetic(True)
+        base = colours.error_fill if error else colours.block_fill
+        alpha = colours.header_alpha / 255
+        fill = QColor.fromRgbF(*(b + (c - b) * alpha for b, c in zip(
+            (base.redF(), base.greenF(), base.blueF()), (colour.redF(), colour.greenF(), colour.blueF()),
+            strict=True)))
+        style = _STYLES[key] = pen, fill
+    return style
+
+
+_SIZED: dict[tuple[int, int, int], QFont] = {}
+
+
+def _sized(font: QFont, pixels: int) -> QFont:
+    """``font`` at ``pixels`` pixels, made once per canvas family."""
+    key = id(font), pixels, canvas_generation()
+    sized = _SIZED.get(key)
+    if sized is None:
+        if len(_SIZED) > 256:
+            _SIZED.clear()
+        sized = _SIZED[key] = QFont(font)
+        sized.setPixelSize(max(1, pixels))
+    return sized
 
 
 class _Text:
@@ -152,6 +188,7 @@ class BlockItem(QGraphicsRectItem):
         self._drawn_kind = ""
         self._port_layout: tuple[float, float, tuple[int, ...]] | None = None
         self._hovered = False
+        self._fitted: dict[tuple[object, ...], QStaticText] = {}  # texts laid out zoomed out, by size
         self._fixed_width: tuple[str, str, float] = ("", "", 0.0)  # name, label, and what they need
         self._building = True  # lay out once, at the end of __init__
         self.setPen(Qt.PenStyle.NoPen)  # so that boundingRect() is rect(), computed by Qt
@@ -423,18 +460,12 @@ class BlockItem(QGraphicsRectItem):
                         with_shape: bool) -> None:
         """Zoomed out: the box tinted in the category's colour, outlined in whole pixels, with the name
         (and the shape) drawn large enough to read, as large as the box lets them be."""
-        selected, error = self.isSelected(), self.status == ERROR
-        pen = QPen(colours.selection if selected else colours.error if error else colours.block_border,
-                   2 if selected else 1)
-        pen.setCosmetic(True)
+        pen, fill = _overview_style(colours, colour, self.isSelected(), self.status == ERROR)
         rect = self._rect
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.setPen(pen)
-        painter.setBrush(colours.error_fill if error else colours.block_fill)
+        painter.setBrush(fill)
         painter.drawRect(rect)
-        tint = QColor(colour)
-        tint.setAlpha(colours.header_alpha)
-        painter.fillRect(rect.adjusted(1, 1, 0, 0), tint)
         painter.fillRect(QRectF(rect.left(), rect.top(), rect.width(), min(6.0, 3 / scale)), colour)
         painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
         inner = rect.adjusted(PAD / 2, min(6.0, 3 / scale), -PAD / 2, 0)
@@ -448,20 +479,30 @@ class BlockItem(QGraphicsRectItem):
         else:
             self._draw_fitted(painter, self.name, NAME_FONT, inner, scale, "block_text", colours)
 
-    @staticmethod
-    def _draw_fitted(painter: QPainter, text: str, font: QFont, box: QRectF, scale: float, role: str,
+    def _draw_fitted(self, painter: QPainter, text: str, font: QFont, box: QRectF, scale: float, role: str,
                      colours: Theme) -> None:
         """``text`` centred in ``box``, LEGIBLE pixels high on screen if the box has room, else as high
         as it has; not drawn when that would be under SMALLEST pixels."""
-        pixels = min(LEGIBLE / scale, box.height() * 0.8)
+        pixels = round(min(LEGIBLE / scale, box.height() * 0.8))
         if pixels * scale < SMALLEST:
             return
-        sized = QFont(font)
-        sized.setPixelSize(max(1, round(pixels)))
-        painter.setFont(sized)
-        shown = painter.fontMetrics().elidedText(text, ELIDE_MIDDLE, int(box.width()))
+        key = text, id(font), pixels, int(box.width())
+        laid = self._fitted.get(key)
+        if laid is None:
+            # Zoomed far out every zoom step redraws a thousand pictures; the box caps the size there,
+            # so the same laid-out text serves step after step.
+            if len(self._fitted) > 3:
+                self._fitted.clear()
+            sized = _sized(font, pixels)
+            laid = QStaticText(QFontMetricsF(sized).elidedText(text, ELIDE_MIDDLE, box.width()))
+            laid.setTextFormat(Qt.TextFormat.PlainText)
+            laid.prepare(font=sized)
+            self._fitted[key] = laid
+        size = laid.size()
+        painter.setFont(_sized(font, pixels))
         painter.setPen(getattr(colours, role))
-        painter.drawText(box, int(Qt.AlignmentFlag.AlignCenter), shown)
+        centre = box.center()
+        painter.drawStaticText(QPointF(centre.x() - size.width() / 2, centre.y() - size.height() / 2), laid)
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
