@@ -61,6 +61,8 @@ def test_the_runs_tab_lists_the_projects_runs_and_overlays_the_selected_ones(two
     assert window.plots_dock.visibleRegion().isEmpty()
     x, y = plots.curves(fast).loss_raw.getData()
     assert len(x) == len(y) > 0
+    assert plots.label(fast) == runs.label(fast) and plots.label(slow) == runs.label(slow)
+    assert "lr 0.05" in plots.label(fast) and "lr 0.01" in plots.label(slow)  # the legend tells them apart
     click_run(runs, slow)  # only the slow run stays selected: the fast one's curves go
     assert plots.run_ids() == [slow]
     click_run(runs, fast, CTRL)

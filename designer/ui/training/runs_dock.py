@@ -84,7 +84,7 @@ class RunsController(QObject):
             except (MetricsError, OSError) as exc:
                 problems.append(str(exc))
                 continue
-            plots.plots.load_run(run_id, run_id, records)
+            plots.plots.load_run(run_id, self._name(run_id), records)
             self._overlaid.add(run_id)
         if problems:
             self.prompts.show_status(f"Cannot draw a run: {problems[0]}")
@@ -124,8 +124,16 @@ class RunsController(QObject):
             self.plots.plots.remove_run(run_id)
             self._overlaid.discard(run_id)
         self.panel.refresh()
+        self.plots.plots.set_label(run_id, self._name(run_id))  # the legend says what the list says
         session = self.training.session
         self.panel.set_active_run(session.run_dir)
+
+    def _name(self, run_id: str) -> str:
+        """The list's name for a run ("lenet5 · lr 0.05"), or its id while the list does not show it."""
+        try:
+            return self.panel.label(run_id)
+        except ValueError:
+            return run_id
 
     def _on_run_ended(self, status: str, message: str) -> None:
         self._live = None
