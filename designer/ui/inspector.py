@@ -46,6 +46,8 @@ class InspectorPanel(QWidget):
         self.multi: MultiForm | None = None  # the form for several blocks, when that is what is shown
         self.name_edit: QLineEdit | None = None
         self.name_message: QLabel | None = None
+        self.project_edit: QLineEdit | None = None  # the project's name, shown while no block is selected
+        self.project_message: QLabel | None = None
         self.output_label: QLabel | None = None
         self._labels: dict[str, QLabel] = {}
         self._kind_label: QLabel | None = None
@@ -71,7 +73,10 @@ class InspectorPanel(QWidget):
     def set_document(self, document: Document) -> None:
         for event, callback in self._subscriptions:
             event.disconnect(callback)
+        if self.document is not None:
+            self.document.name_changed.disconnect(self._on_project_renamed)
         self.document = document
+        document.name_changed.connect(self._on_project_renamed)
         events = document.graph.events
         self._subscriptions = [
             (events.params_changed, self._on_params_changed),
@@ -101,6 +106,10 @@ class InspectorPanel(QWidget):
         self.multi = None
         self.rows, self._labels = {}, {}
         self.name_edit = self.name_message = self.output_label = None
+        self.project_edit = self.project_message = None
+        if name is None and self.document is not None and placeholder == PLACEHOLDER:
+            self._scroll.setWidget(self._project_form(self.document))
+            return
         if name is None or self.document is None or name not in self.document.graph:
             self._show_placeholder(placeholder)
             return
@@ -114,6 +123,44 @@ class InspectorPanel(QWidget):
     def error_text(self, param: str) -> str:
         message = self.rows[param].message
         return "" if message.isHidden() else message.text()
+
+    def _project_form(self, document: Document) -> QWidget:
+        """With nothing selected: the project's name, which the summary, the export and its class use."""
+        page = QWidget()
+        form = QFormLayout(page)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        form.setContentsMargins(8, 8, 8, 8)
+        self.project_edit = QLineEdit(document.graph.name)
+        self.project_edit.setAccessibleName("Project name")
+        self.project_edit.setToolTip("The network's name: the summary's header, the exported file's "
+                                     "docstring and its class name (File ▸ Properties names it too)")
+        self.project_edit.editingFinished.connect(self._commit_project_name)
+        self.project_message = message_label()
+        form.addRow("Project", self.project_edit)
+        form.addRow("", self.project_message)
+        hint = QLabel(PLACEHOLDER)
+        hint.setWordWrap(True)
+        theme.paint_text(hint, theme.MUTED)
+        form.addRow(hint)
+        return page
+
+    def _commit_project_name(self) -> None:
+        edit, message = self.project_edit, self.project_message
+        if edit is None or message is None or self.document is None:
+            return
+        try:
+            self.document.set_name(edit.text())
+        except GraphError as exc:
+            message.setText(str(exc))
+            message.show()
+            return
+        message.hide()
+
+    def _on_project_renamed(self, name: str) -> None:
+        if self.project_edit is not None and self.project_edit.text() != name:
+            self.project_edit.setText(name)
+        if self.project_message is not None:
+            self.project_message.hide()
 
     def _show_placeholder(self, text: str) -> None:
         label = QLabel(text)

@@ -12,7 +12,7 @@ from designer.ui.param_editors import ParamEditor
 def message_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
-    label.setStyleSheet(f"color: {theme.MESSAGE_ERROR}; font-size: 8pt;")
+    theme.paint_text(label, theme.ERROR_TEXT, "font-size: 8pt;")
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label

@@ -55,7 +55,7 @@ class QuickAddPopup(QFrame):
         # Typing stays in the search field; the arrow keys there move the list.
         self.list.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.empty = QLabel("No block type can take this input" if accepts else "No block type matches")
-        self.empty.setStyleSheet(f"color: {theme.BLOCK_MUTED.name()}")
+        theme.paint_text(self.empty, theme.MUTED)
         self._specs = [s for specs in registry.by_category().values() for s in specs
                        if accepts is None or accepts(s)]
         for spec in self._specs:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
 from designer.ui.param_editors import BoolEditor, ChoiceEditor, FloatEditor, IntEditor, PairEditor, ShapeEditor
@@ -186,3 +186,23 @@ def test_delete_while_typing_in_a_field_edits_the_field_not_the_graph(window):
     name.setCursorPosition(0)
     QTest.keyClick(name, Qt.Key.Key_Delete)
     assert "c1" in window.graph and name.text() == "1"
+
+
+def test_with_nothing_selected_the_inspector_names_the_project(window):
+    select(window, "c1")
+    view = window.view
+    click(view, at(view, view.mapToScene(view.viewport().rect().bottomLeft()) + QPointF(20, -20)))
+    field = window.inspector.project_edit
+    assert field is not None and field.text() == window.document.graph.name
+    retype(field, "my lenet")
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    assert window.document.graph.name == "my lenet"
+    assert "my lenet" in window.summary.header.text()
+    assert window.menu_actions.undo.text() == "Undo Name the project my lenet"
+    window.menu_actions.undo.trigger()
+    assert field.text() == window.document.graph.name != "my lenet"  # the field follows the undo
+    retype(field, "   ")
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    message = window.inspector.project_message
+    assert message is not None and not message.isHidden()
+    assert message.text() == "a project name cannot be empty" and window.document.graph.name != "   "

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from designer.graph.files import file_problem
-from designer.ui.theme import MESSAGE_ERROR
+from designer.ui import theme
 from designer.ui.training.background import TaskRunner
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ class PredictDialog(QDialog):
         self.predicted.emit(predictions)
 
     def _on_failed(self, message: str) -> None:
-        self._set_message(f"<span style='color:{MESSAGE_ERROR}'>{html.escape(message)}</span>")
+        self._set_message(theme.span(html.escape(message), theme.ERROR_TEXT))
         self.failed.emit(message)
 
     def _fitted_line(self) -> str:
