@@ -198,12 +198,9 @@ class MultiForm(QWidget):
             changing = [n.name for n in self._nodes()
                         if n.spec.coerce_params({key: value}, n.params)[key] != n.params[key]]
             if changing:
-                stack.beginMacro(f"Change {key} of {len(self.names)} blocks")
-                try:
+                with self.document.macro(f"Change {key} of {len(self.names)} blocks"):
                     for name in changing:
                         self.document.set_params(name, {key: value})
-                finally:
-                    stack.endMacro()
                 self._last = (key, stack.index())
         finally:
             self._applying = False

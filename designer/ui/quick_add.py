@@ -174,16 +174,16 @@ def add_block(document: Document, block_type: str, position: Position, source: s
     """
     if source is None:
         return document.add_node(block_type, position)
-    stack = document.undo_stack
-    stack.beginMacro(f"Add {block_type} and connect")
+    begun = False  # a locked document refuses the macro before it starts: then nothing is dropped
     try:
-        name = document.add_node(block_type, position)
-        document.connect_blocks(source, name)
+        with document.macro(f"Add {block_type} and connect"):
+            begun = True
+            name = document.add_node(block_type, position)
+            document.connect_blocks(source, name)
     except BaseException:
-        stack.endMacro()
-        _drop_last(stack)
+        if begun:
+            _drop_last(document.undo_stack)
         raise
-    stack.endMacro()
     return name
 
 
