@@ -77,3 +77,16 @@ def test_recent_paths_move_to_the_front_once_and_are_capped(tmp_path):
     assert push_path([a], tmp_path / "sub" / ".." / "b.json") == [b, a]
     assert push_path([str(tmp_path / f"{i}.json") for i in range(10)], a, limit=3)[0] == a
     assert len(push_path([str(tmp_path / f"{i}.json") for i in range(10)], a, limit=3)) == 3
+
+
+def test_code_colours_read_on_either_themes_text_fields():
+    from PySide6.QtGui import QColor, QPalette
+
+    from designer.ui import theme
+    from designer.ui.python_highlighter import default_formats
+
+    for colours in (theme.LIGHT, theme.DARK):
+        base = QColor(colours.palette_roles[QPalette.ColorRole.Base])
+        for kind, fmt in default_formats(colours.dark).items():
+            ratio = theme.contrast(fmt.foreground().color(), base)
+            assert ratio >= theme.AA_TEXT, f"{kind} in the {colours.name} theme: {ratio:.2f}:1"
