@@ -33,6 +33,7 @@ from designer.graph.graph import Graph, Position
 COLUMN_GAP = 220.0  # the pitch of layers of typical blocks, kept for callers that ask for a pitch
 ROW_GAP = 110.0
 ROW_SPACING = 34.0  # between two blocks of one layer
+LANE_SPACING = 6.0  # between a block and a lane kept free for an edge
 BAND_GAP = 70.0  # between bands: room for the edges that run back to the left
 UNTIDY = 0.8  # what a break with several edges running back costs, as a factor on the zoom
 ASPECT = 1.45  # the canvas of a 1600×1000 window beside its palette and inspector
@@ -48,6 +49,7 @@ class Footprint:
 
 
 TYPICAL = Footprint()
+LANE_FOOTPRINT = Footprint(0.0, 18.0, 0.0)  # a lane for an edge between two blocks of one layer
 
 
 def layered_positions(graph: Graph, direction: str = "LR", column_gap: float | None = None,
@@ -58,7 +60,11 @@ def layered_positions(graph: Graph, direction: str = "LR", column_gap: float | N
     set the pitch of layers and rows instead of the footprints."""
     if not graph.nodes:
         return {}
-    size: Callable[[str], Footprint] = lambda n: (footprints or {}).get(n, TYPICAL)  # noqa: E731
+    sizes = footprints or {}
+
+    def size(name: str) -> Footprint:
+        return LANE_FOOTPRINT if name.startswith(LANE) else sizes.get(name, TYPICAL)
+
     layers = _ordered_layers(graph)
     if direction != "LR":
         return _top_to_bottom(layers, size, column_gap, row_gap)
@@ -79,38 +85,52 @@ def layered_positions(graph: Graph, direction: str = "LR", column_gap: float | N
     return _place(best[1], columns, pitches, layers, size)
 
 
+LANE = "\0lane"  # names of the stand-ins that keep a lane free for an edge skipping layers
+
+
 def _ordered_layers(graph: Graph) -> list[list[str]]:
+    """The layers, each ordered; an edge that skips layers has a stand-in in each layer it crosses
+    (stacked like a thin block), so that the blocks leave it a lane."""
     order = graph.topological_order()
     depth: dict[str, int] = {}
     for name in order:
         depth[name] = 1 + max((depth[s] for s in graph.sources(name)), default=-1)
     layers: list[list[str]] = [[] for _ in range(max(depth.values()) + 1)]
+    sources: dict[str, list[str]] = {name: [] for name in order}
     for name in order:
         layers[depth[name]].append(name)
+    for edge in graph.edges:
+        previous = edge.source
+        for layer in range(depth[edge.source] + 1, depth[edge.target]):
+            lane = f"{LANE}{layer}:{edge.source}>{edge.target}:{edge.port}"
+            layers[layer].append(lane)
+            sources[lane] = [previous]
+            previous = lane
+        sources[edge.target].append(previous)
     row: dict[str, float] = {}
     for members in layers:
-        members.sort(key=lambda n: _barycenter(graph, n, row))
+        members.sort(key=lambda n: _barycenter(sources[n], row))
         for i, name in enumerate(members):
             row[name] = i - (len(members) - 1) / 2
     return layers
 
 
-def _barycenter(graph: Graph, name: str, row: dict[str, float]) -> float:
-    sources = graph.sources(name)
+def _barycenter(sources: list[str], row: dict[str, float]) -> float:
     return sum(row[s] for s in sources) / len(sources) if sources else 0.0
 
 
 def _column(members: list[str], size: Callable[[str], Footprint], row_gap: float | None) -> list[float]:
-    """The rows' centres of one layer, stacked about 0."""
-    heights = [size(n).height for n in members]
+    """The rows' centres of one layer, stacked about 0 (a lane close to its neighbours)."""
     if row_gap is not None:
         return [(i - (len(members) - 1) / 2) * row_gap for i in range(len(members))]
-    total = sum(heights) + ROW_SPACING * (len(members) - 1)
-    rows, top = [], -total / 2
-    for height in heights:
-        rows.append(top + height / 2)
-        top += height + ROW_SPACING
-    return rows
+    tops, top = [], 0.0
+    for i, name in enumerate(members):
+        if i:
+            lanes = name.startswith(LANE) or members[i - 1].startswith(LANE)
+            top += LANE_SPACING if lanes else ROW_SPACING
+        tops.append(top + size(name).height / 2)
+        top += size(name).height
+    return [y - top / 2 for y in tops]
 
 
 def _pitch(left: list[str], right: list[str], size: Callable[[str], Footprint], gap: float | None) -> float:
@@ -190,7 +210,8 @@ def _place(breaks: list[int], columns: list[list[float]], pitches: list[float], 
         x = 0.0
         for i in band:
             for name, y in zip(layers[i], columns[i], strict=True):
-                positions[name] = (round(x, 1), round(middle + y, 1))
+                if not name.startswith(LANE):
+                    positions[name] = (round(x, 1), round(middle + y, 1))
             if i < len(pitches):
                 x += pitches[i]
         top = middle + below + BAND_GAP
@@ -202,7 +223,7 @@ def _top_to_bottom(layers: list[list[str]], size: Callable[[str], Footprint], co
     """Layers as rows, one under the other; a layer's blocks side by side, tags between them."""
     positions: dict[str, Position] = {}
     y = 0.0
-    for members in layers:
+    for members in ([n for n in layer if not n.startswith(LANE)] for layer in layers):
         widths = [size(n).width + size(n).tag if column_gap is None else column_gap for n in members]
         total = sum(widths)
         x = -total / 2

@@ -20,7 +20,7 @@ def test_a_network_fits_a_wide_window_at_a_readable_size(template):
     positions = layered_positions(designer.load(template))
     width, height = extent(positions)
     assert 0.8 <= width / height <= 2.5, (width, height)
-    assert min(1100 / width, 850 / height) >= 0.45  # the canvas of a 1600×1000 window
+    assert min(1100 / width, 850 / height) >= 0.4  # the canvas of a 1600×1000 window: names legible
 
 
 def test_alexnet_reads_in_bands_of_whole_blocks():

@@ -97,3 +97,18 @@ def test_render_gives_a_page_not_a_strip(qapp, capsys, tmp_path):
     assert run(capsys, "render", "inception", "-o", str(out))[0] == 0
     image = QImage(str(out))
     assert 1.0 <= image.width() / image.height() <= 2.5, (image.width(), image.height())
+
+
+@pytest.mark.parametrize("template", ["resnet18", "inception"])
+def test_no_edge_runs_through_a_block(qapp, template):
+    """Skip connections and the edges back to the start of the next band go round the blocks."""
+    scene = diagram_scene(designer.load(template))
+    try:
+        bodies = {b.name: b.body_rect() for b in scene.block_items()}
+        for edge in scene.edge_items():
+            points = [edge.path_point(i / 40) for i in range(1, 40)]
+            crossed = [name for name, body in bodies.items() if name not in (edge.edge.source, edge.edge.target)
+                       and any(body.contains(p) for p in points)]
+            assert not crossed, (edge.edge, crossed)
+    finally:
+        scene.detach()

@@ -48,8 +48,10 @@ LABEL_METRICS = CanvasMetrics(LABEL_FONT)
 LABEL_MIN_SCALE = 0.5  # zoomed out further, the tag would be under 5 pixels high: not drawn
 LABEL_OFFSET = PortItem.RADIUS + 4  # from the output port's centre to the tag
 LABEL_PAD = 4.0  # inside the tag, left and right of the text
-LANE_CLEARANCE = 10.0  # how far a routed edge keeps from the blocks it passes
+LANE_CLEARANCE = 14.0  # how far a routed edge keeps from the blocks it passes
 MIN_REACH = 40.0
+CROSS_SAMPLES = 16  # points along a curve checked against the blocks it passes
+LANE_SEARCH = 400.0  # how far above and below its ends an edge looks for a free lane
 
 
 def label_room(text: str) -> float:
@@ -66,18 +68,19 @@ def curve(start: QPointF, end: QPointF) -> QPainterPath:
 
 
 def routed(start: QPointF, end: QPointF, lane: float) -> QPainterPath:
-    """Out of ``start`` to the right, along the horizontal ``lane`` back to the left, into ``end``
-    from its left: the way round for an edge whose target lies left of its source."""
+    """Out of ``start`` to the right, along the horizontal ``lane``, into ``end`` from its left: the way
+    round the blocks for an edge whose target lies left of its source, or whose curve would cross a block."""
     x1, x2 = start.x() + MIN_REACH / 2, end.x() - MIN_REACH / 2
-    radius = min(12.0, abs(lane - start.y()) / 2, abs(end.y() - lane) / 2, (x1 - x2) / 2)
+    ahead = 1.0 if x2 >= x1 else -1.0
+    radius = min(12.0, abs(lane - start.y()) / 2, abs(end.y() - lane) / 2, abs(x1 - x2) / 2)
     down1 = 1.0 if lane >= start.y() else -1.0
     down2 = 1.0 if end.y() >= lane else -1.0
     path = QPainterPath(start)
     path.lineTo(x1 - radius, start.y())
     path.quadTo(QPointF(x1, start.y()), QPointF(x1, start.y() + radius * down1))
     path.lineTo(x1, lane - radius * down1)
-    path.quadTo(QPointF(x1, lane), QPointF(x1 - radius, lane))
-    path.lineTo(x2 + radius, lane)
+    path.quadTo(QPointF(x1, lane), QPointF(x1 + radius * ahead, lane))
+    path.lineTo(x2 - radius * ahead, lane)
     path.quadTo(QPointF(x2, lane), QPointF(x2, lane + radius * down2))
     path.lineTo(x2, end.y() - radius * down2)
     path.quadTo(QPointF(x2, end.y()), QPointF(x2 + radius, end.y()))
@@ -190,36 +193,47 @@ class EdgeItem(QGraphicsPathItem):
 
     def update_path(self) -> None:
         start, end = self.endpoints()
-        if self.routed:
-            self._path = routed(start, end, self._lane(start, end))
-        else:
-            self._path = curve(start, end)
+        path = curve(start, end)
+        if self.routed or self._crosses_a_block(path):
+            path = routed(start, end, self._lane(start, end))
+        self._path = path
         self._start = start
         self._place_label(moved=True)
 
-    def _lane(self, start: QPointF, end: QPointF) -> float:
-        """The free height between source and target nearest their middle, where no block lies
-        across the way back."""
+    def _blocks_near(self, rect: QRectF) -> list[QRectF]:
+        """The bodies of the shown blocks in ``rect``, besides this edge's own two."""
         from designer.ui.canvas.block_item import BlockItem  # a module that imports this one
 
-        top, bottom = min(start.y(), end.y()), max(start.y(), end.y())
-        middle = (top + bottom) / 2
         scene = self.scene()
         if scene is None:
-            return middle
-        across = QRectF(QPointF(end.x() - MIN_REACH, top), QPointF(start.x() + MIN_REACH, bottom))
+            return []
+        return [item.body_rect() for item in scene.items(rect, Qt.ItemSelectionMode.IntersectsItemBoundingRect)
+                if isinstance(item, BlockItem) and item.isVisible() and item is not self.source
+                and item is not self.target]
+
+    def _crosses_a_block(self, path: QPainterPath) -> bool:
+        bodies = self._blocks_near(path.controlPointRect().adjusted(-1, -2, 1, 2))  # a flat curve's is empty
+        if not bodies:
+            return False
+        points = [path.pointAtPercent(i / CROSS_SAMPLES) for i in range(1, CROSS_SAMPLES)]
+        return any(body.contains(point) for body in bodies for point in points)
+
+    def _lane(self, start: QPointF, end: QPointF) -> float:
+        """The height nearest the middle of the two ends where no block lies across the way."""
+        top, bottom = min(start.y(), end.y()), max(start.y(), end.y())
+        middle = (top + bottom) / 2
+        low, high = top - LANE_SEARCH, bottom + LANE_SEARCH
+        left, right = min(start.x(), end.x()) - MIN_REACH, max(start.x(), end.x()) + MIN_REACH
         taken = sorted((r.top() - LANE_CLEARANCE, r.bottom() + LANE_CLEARANCE)
-                       for item in scene.items(across) if isinstance(item, BlockItem) and item.isVisible()
-                       for r in (item.body_rect(),))
-        free, reach = [], top
-        for low, high in taken:
-            if low > reach:
-                free.append((reach, low))
-            reach = max(reach, high)
-        if reach < bottom:
-            free.append((reach, bottom))
-        lanes = [(a + b) / 2 for a, b in free if a > top or b < bottom]
-        return min(lanes, key=lambda y: abs(y - middle)) if lanes else middle
+                       for r in self._blocks_near(QRectF(QPointF(left, low), QPointF(right, high))))
+        free, reach = [], low
+        for block_top, block_bottom in taken:
+            if block_top > reach:
+                free.append((reach, block_top))
+            reach = max(reach, block_bottom)
+        free.append((reach, high))
+        return min((min(max(middle, a), b) for a, b in free if b > a), key=lambda y: abs(y - middle),
+                   default=middle)
 
     def _place_label(self, moved: bool) -> None:
         """Put the tag right of the output port unless it would touch a block; tell Qt the item's

@@ -54,6 +54,7 @@ class GraphScene(QGraphicsScene):
         self._groups: dict[str, GroupItem] = {}
         self._stat_items: dict[str, StatItem] = {}
         self._reroute_pending = False
+        self._moved = 0  # blocks moved since the edges last looked for their ways
         for node in graph.nodes.values():
             self._on_node_added(node)
         for edge in graph.edges:
@@ -211,17 +212,22 @@ class GraphScene(QGraphicsScene):
     def _on_node_moved(self, node: Node) -> None:
         self._blocks[node.name].setPos(*node.position)
         self._refresh_groups_of([node.name], sync=False)
+        self._moved += 1
         if not self._reroute_pending:
-            # A layout moves every block; the edges that go round them look for their lanes after it.
+            # A layout moves every block; the edges look for their ways round them after it. (One
+            # block's own edges follow it as it moves.)
             self._reroute_pending = True
-            QTimer.singleShot(0, self.reroute_edges)
+            QTimer.singleShot(0, self._reroute_after_moves)
+
+    def _reroute_after_moves(self) -> None:
+        if self._moved > 1:
+            self.reroute_edges()
+        self._moved, self._reroute_pending = 0, False
 
     def reroute_edges(self) -> None:
-        """Find again the way round the blocks for each edge that runs back to the left."""
-        self._reroute_pending = False
+        """Find again each edge's way: a curve, or round the blocks in its way."""
         for item in self._edges.values():
-            if item.routed:
-                item.update_path()
+            item.update_path()
 
     def _on_params_changed(self, node: Node, keys: list[str]) -> None:
         self._blocks[node.name].set_label(node.label)
@@ -234,8 +240,7 @@ class GraphScene(QGraphicsScene):
         item = EdgeItem(edge, source, target)
         self._edges[edge] = item
         self.addItem(item)
-        if item.routed:
-            item.update_path()  # its way round the blocks is found in the scene
+        item.update_path()  # whether it must go round blocks is found in the scene
         self._label_edge(item, self.graph.results.get(edge.source))
         self._choose_tag(source)
         if self._groups:
