@@ -113,7 +113,7 @@ def test_start_trains_on_digits_and_the_panel_shows_progress_and_the_log(trainer
     assert panel.monitor.epoch_bar.value() == 1 and panel.monitor.failure_text() == ""
     assert seen.ended == [("finished", "")] and panel.start_button.isEnabled()
     assert json.loads((tmp_path / "runs" / run_id / "run.json").read_text())["status"] == "finished"
-    assert plots.run_ids() == [run_id] and plots.label(run_id) == f"{run_id} (lr 0.05, batch 64)"
+    assert plots.run_ids() == [run_id] and plots.label(run_id) == "lenet5"  # as the Runs list names it
     assert plot_points(plots) == 26
 
 

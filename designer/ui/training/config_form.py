@@ -36,6 +36,7 @@ from designer.training.config import (
     TrainingConfig,
 )
 from designer.training.errors import ConfigError
+from designer.ui import theme
 from designer.ui.document import Document
 from designer.ui.inspector import ParamRow
 from designer.ui.param_editors import FloatSpin, ParamEditor, editor_for
@@ -230,7 +231,7 @@ class TrainingForm(QWidget):
         self._more_layout = _form_layout(self.more)
         self.problem_label = QLabel()
         self.problem_label.setWordWrap(True)
-        self.problem_label.setStyleSheet("color: #c62828;")
+        theme.paint_text(self.problem_label, theme.ERROR_TEXT)
         self.problem_label.hide()
         self._layout.addRow(self.problem_label)
 

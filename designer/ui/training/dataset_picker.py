@@ -43,8 +43,7 @@ from designer.ui.training.dataset_form import FOLDER_SOURCES, DatasetForm
 from designer.ui.training.dataset_preview import PreviewPanel, to_qimages
 
 PREVIEW_DELAY_MS = 250  # a preview starts once the options have stayed put this long
-FIT_COLOURS = {"ok": "#2e7d32", "note": "#9a6700", "error": theme.MESSAGE_ERROR}
-_MUTED = "#6b7785"
+FIT_ROLES = {"ok": theme.OK, "note": theme.NOTE, "error": theme.ERROR_TEXT}  # the theme's text colours
 _FILE_FILTERS = {"npz": "NumPy arrays (*.npz)", "cifar10": "CIFAR archive (*.tar.gz *.tgz *.tar)",
                  "cifar100": "CIFAR archive (*.tar.gz *.tgz *.tar)"}
 PreviewKey = tuple[object, ...]
@@ -94,7 +93,7 @@ class DatasetPicker(QWidget):
         self.form = self._form = DatasetForm()
         self.download = DownloadRow()
         self._form.insert_below_path(self.download)
-        self.status_label = _label(theme.MESSAGE_ERROR)
+        self.status_label = _label(theme.ERROR_TEXT)
         self.fit_label = _label()
         self.preview = PreviewPanel()
         self.details = QWidget()  # the dataset's options and its preview: a host may place them apart
@@ -324,20 +323,20 @@ class DatasetPicker(QWidget):
         if self._graph is None or config is None or isinstance(outcome, str):
             self._show_fit("")
         elif outcome is None:
-            self._show_fit("Checking the dataset against the network…", _MUTED)
+            self._show_fit("Checking the dataset against the network…", theme.MUTED)
         else:
             try:
                 shapes = network_shapes(self._graph)
             except GraphError as exc:
-                self._show_fit(f"Cannot check the dataset against the network: {exc}.", _MUTED)
+                self._show_fit(f"Cannot check the dataset against the network: {exc}.", theme.MUTED)
             else:
                 self._fit = describe_fit(outcome.facts, config.grayscale_to_rgb, *shapes)
-                self._show_fit(self._fit.text, FIT_COLOURS[self._fit.level])
+                self._show_fit(self._fit.text, FIT_ROLES[self._fit.level])
         self._announce_problem()
 
-    def _show_fit(self, text: str, colour: str = "") -> None:
+    def _show_fit(self, text: str, role: str | None = None) -> None:
         self.fit_label.setText(text)
-        self.fit_label.setStyleSheet(f"color: {colour};" if colour else "")
+        theme.paint_text(self.fit_label, role)
         self.fit_label.setVisible(bool(text))
 
     def _announce_problem(self) -> None:
@@ -384,11 +383,11 @@ def _preview_work(config: DatasetConfig, folder_size: tuple[int, int] | None,
     return work
 
 
-def _label(colour: str = "") -> QLabel:
+def _label(role: str | None = None) -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     label.setVisible(False)
-    label.setStyleSheet(f"color: {colour};" if colour else "")
+    theme.paint_text(label, role)
     return label
 
 

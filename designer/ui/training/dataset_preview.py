@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 MAX_COLUMNS = 8
 THUMB = 48  # pixels a thumbnail is drawn at
 SPACING = 2
-_MUTED = "#6b7785"
 
 
 def to_qimages(pixels: np.ndarray) -> list[QImage]:
@@ -103,13 +102,13 @@ class PreviewPanel(QWidget):
 
     def show_error(self, text: str) -> None:
         self.summary.setText("")
-        self._message(text, theme.MESSAGE_ERROR)
+        self._message(text, theme.ERROR_TEXT)
         self._fill(0)
 
     def show_preview(self, images: Sequence[QImage], labels: Sequence[str], summary: str,
                      notes: Sequence[str] = ()) -> None:
         self.summary.setText(summary)
-        self._message("\n".join(notes), _MUTED)
+        self._message("\n".join(notes), theme.MUTED)
         self._fill(len(images))
         for cell, image, label in zip(self.thumbnails, images, labels):
             cell.show_image(image, label)
@@ -147,7 +146,7 @@ class PreviewPanel(QWidget):
         hint = super().minimumSizeHint()
         return QSize(min(hint.width(), Thumbnail.WIDTH), hint.height())
 
-    def _message(self, text: str, colour: str = "") -> None:
+    def _message(self, text: str, role: str | None = None) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet(f"color: {colour};" if colour else "")
+        theme.paint_text(self.message, role)
         self.message.setVisible(bool(text))

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
+    QApplication,
     QGridLayout,
     QLabel,
     QLineEdit,
@@ -97,10 +98,10 @@ class RunMonitor(QWidget):
         self.peak_memory: int | None = None
         self.epoch_bar = _bar("Epoch %v / %m")
         self.batch_bar = _bar(BATCH_FORMAT)
-        self.status = _status_line("No run yet.")
+        self.status = StatusLine("No run yet.")
         self.error = QLabel()
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {theme.MESSAGE_ERROR}; font-weight: bold;")
+        theme.paint_text(self.error, theme.ERROR_TEXT, "font-weight: bold;")
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error.hide()
         self.log = QPlainTextEdit()
@@ -229,22 +230,30 @@ class RunMonitor(QWidget):
         return "" if self.peak_memory is None else f"measured peak {format_bytes(self.peak_memory)}"
 
 
-def _status_line(text: str) -> QLineEdit:
+class StatusLine(QLineEdit):
     """A line of selectable text that can change ten times a second without laying out the window again.
 
     A QLabel asks its layout to re-measure it at each new text, and Qt then lays
     out every widget up to the main window (~1.5 ms a time here); a read-only,
-    frameless line edit is the same size whatever it holds.
+    frameless line edit is the same size whatever it holds. It reads as the
+    window's text on the window, in whichever theme is current.
     """
-    line = QLineEdit(text)
-    line.setReadOnly(True)
-    line.setFrame(False)
-    line.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
-    palette = line.palette()
-    palette.setColor(QPalette.ColorRole.Base, QColor(Qt.GlobalColor.transparent))
-    palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.WindowText))
-    line.setPalette(palette)
-    return line
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.setReadOnly(True)
+        self.setFrame(False)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self._follow_palette()
+        theme.notifier().theme_changed.connect(self._follow_palette)
+
+    @Slot()
+    def _follow_palette(self) -> None:
+        # Its own palette, set here, would otherwise keep the colours of the theme it was made in.
+        palette = QApplication.palette()
+        palette.setColor(QPalette.ColorRole.Base, QColor(Qt.GlobalColor.transparent))
+        palette.setColor(QPalette.ColorRole.Text, palette.color(QPalette.ColorRole.WindowText))
+        self.setPalette(palette)
 
 
 def _set_value(bar: QProgressBar, value: int) -> None:
