@@ -11,6 +11,7 @@ import math
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QFont
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QPushButton, QWidget
 
@@ -18,8 +19,13 @@ WAIT = 60_000
 DIGITS_TRAIN = 1618  # training samples of the built-in digits with the automatic validation split
 
 
-@pytest.fixture
-def panel(make_window):
+@pytest.fixture(params=["default font", "a wider serif"])
+def panel(request, make_window, qapp):
+    """The panel in a 1600×1000 window, in the app's font or a wider one (machines differ)."""
+    if request.param != "default font":
+        default = qapp.font()
+        qapp.setFont(QFont("DejaVu Serif", default.pointSize() + 2))  # Qt picks a serif if it is not here
+        request.addfinalizer(lambda: qapp.setFont(default))
     window = make_window("lenet5")
     window.resize(1600, 1000)
     window.training_dock.raise_()

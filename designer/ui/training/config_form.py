@@ -155,6 +155,9 @@ class DeviceEditor(ParamEditor):
     def __init__(self, param: Param, parent: QWidget | None = None) -> None:
         super().__init__(param, parent)
         self.combo = QComboBox()
+        # As narrow as the dock needs: a GPU's name is long, and the list shows it whole.
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(6)
         self.combo.addItem("auto (best found)", "auto")
         self._layout.addWidget(self.combo)
         self.combo.activated.connect(lambda _index: self.edited.emit(self.value()))

@@ -44,7 +44,7 @@ MAY_BE_GRAYSCALE = ("digits", "mnist", "fashion_mnist", "folder", "npz")
 MAX_SEED = 2**31 - 1  # a QSpinBox holds an int32; larger seeds from a project file are kept (see _seed)
 VALIDATION_MODES = (("Automatic", "auto"), ("The source's test split", "given"),
                     ("A share of the training set", "fraction"))
-MIN_COMBO_CHARS = 12
+MIN_COMBO_CHARS = 6  # and the arrow: the longest items ("A share of the training set") are elided
 GRAYSCALE_TIP = "One channel copied into three, for a network that takes colour images"
 _MISSING = {
     "folder": "Choose the image folder (Browse…): one sub-folder of images per class.",
