@@ -188,7 +188,8 @@ class BlockItem(QGraphicsRectItem):
         self._drawn_kind = ""
         self._port_layout: tuple[float, float, tuple[int, ...]] | None = None
         self._hovered = False
-        self._fitted: dict[tuple[object, ...], QStaticText] = {}  # texts laid out zoomed out, by size
+        # Texts laid out zoomed out, by size:
+        self._fitted: dict[tuple[object, ...], tuple[QStaticText, QFont]] = {}
         self._fixed_width: tuple[str, str, float] = ("", "", 0.0)  # name, label, and what they need
         self._building = True  # lay out once, at the end of __init__
         self.setPen(Qt.PenStyle.NoPen)  # so that boundingRect() is rect(), computed by Qt
@@ -493,16 +494,21 @@ class BlockItem(QGraphicsRectItem):
             # so the same laid-out text serves step after step.
             if len(self._fitted) > 3:
                 self._fitted.clear()
+            wide = QFontMetricsF(_sized(font, pixels)).horizontalAdvance(text)
+            if wide > box.width():  # smaller, down to what still reads, before cutting letters out
+                fits = int(pixels * box.width() / wide * 0.95)  # glyphs do not scale quite linearly
+                pixels = max(fits, min(pixels, round(SMALLEST / scale) + 1))
             sized = _sized(font, pixels)
-            laid = QStaticText(QFontMetricsF(sized).elidedText(text, ELIDE_MIDDLE, box.width()))
-            laid.setTextFormat(Qt.TextFormat.PlainText)
-            laid.prepare(font=sized)
-            self._fitted[key] = laid
-        size = laid.size()
-        painter.setFont(_sized(font, pixels))
+            static = QStaticText(QFontMetricsF(sized).elidedText(text, ELIDE_MIDDLE, box.width()))
+            static.setTextFormat(Qt.TextFormat.PlainText)
+            static.prepare(font=sized)
+            laid = self._fitted[key] = static, sized
+        static, sized = laid
+        size = static.size()
+        painter.setFont(sized)
         painter.setPen(getattr(colours, role))
         centre = box.center()
-        painter.drawStaticText(QPointF(centre.x() - size.width() / 2, centre.y() - size.height() / 2), laid)
+        painter.drawStaticText(QPointF(centre.x() - size.width() / 2, centre.y() - size.height() / 2), static)
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
         if change == QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged:
