@@ -16,20 +16,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QStandardPaths, QTimer
+from PySide6.QtCore import QObject, QTimer
 
 from designer.graph.files import write_atomic
 from designer.graph.project import dumps, graph_from_dict
+from designer.ui.data_dir import DATA_DIR_VARIABLE, doubled_data_dir, user_data_dir
 from designer.ui.document import Document
 
 DELAY_MS = 1500  # after the last edit of a burst
-DATA_DIR_VARIABLE = "DESIGNER_DATA_DIR"  # overrides the platform's user data folder
 
 
 def autosave_folder() -> Path:
-    root = os.environ.get(DATA_DIR_VARIABLE) or QStandardPaths.writableLocation(
-        QStandardPaths.StandardLocation.AppDataLocation)
-    return Path(root) / "autosave"
+    return user_data_dir() / "autosave"
 
 
 class Autosaver(QObject):
@@ -97,9 +95,12 @@ class Leftover:
 
 def leftovers(folder: Path | None = None) -> list[Leftover]:
     """What crashed sessions left behind, newest first; unreadable files are skipped."""
-    folder = folder if folder is not None else autosave_folder()
+    folders = [folder] if folder is not None else [autosave_folder()]
+    if folder is None and not os.environ.get(DATA_DIR_VARIABLE):
+        folders.append(doubled_data_dir() / "autosave")  # where earlier versions saved
     found = []
-    for file in folder.glob("*.json") if folder.is_dir() else ():
+    files = [f for place in dict.fromkeys(folders) if place.is_dir() for f in place.glob("*.json")]
+    for file in files:
         pid = file.name.split("-", 1)[0]
         if pid.isdigit() and _running(int(pid)):
             continue

@@ -15,7 +15,7 @@ from PySide6.QtGui import QUndoCommand
 
 from designer.graph.fragment import Paste
 from designer.graph.graph import Edge, Graph, Position
-from designer.graph.layout import layered_positions
+from designer.graph.layout import Footprint, layered_positions
 from designer.graph.repeat import RepeatPlan
 
 SET_PARAMS_ID = 1001
@@ -157,8 +157,11 @@ class MoveNodes(QUndoCommand):
 class ApplyLayout(MoveNodes):
     """Lay the whole graph out in layers (the model's layered layout)."""
 
-    def __init__(self, graph: Graph, direction: str = "LR") -> None:
-        super().__init__(graph, layered_positions(graph, direction), "Auto Layout")
+    def __init__(self, graph: Graph, direction: str = "LR", *,
+                 footprints: Mapping[str, Footprint] | None = None, aspect: float | None = None) -> None:
+        extra: dict[str, Any] = {"aspect": aspect} if aspect is not None else {}
+        positions = layered_positions(graph, direction, footprints=footprints, **extra)
+        super().__init__(graph, positions, "Auto Layout")
 
 
 class SetParams(QUndoCommand):

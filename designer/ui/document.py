@@ -20,6 +20,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from designer.graph.errors import GraphError
 from designer.graph.fragment import fragment_text, plan_paste
 from designer.graph.graph import MAX_NAME_LENGTH, Edge, Graph, Position
+from designer.graph.layout import Footprint
 from designer.graph.modules import module_text
 from designer.graph.project import save
 from designer.graph.repeat import plan_repeat
@@ -221,8 +222,10 @@ class Document(QObject):
         self.push(RepeatGroup(self.graph, plan))
         return [group for group, _ in plan.groups]
 
-    def auto_layout(self) -> None:
-        command = ApplyLayout(self.graph)
+    def auto_layout(self, footprints: Mapping[str, Footprint] | None = None,
+                    aspect: float | None = None) -> None:
+        """Lay the graph out in layers, with the blocks' drawn sizes and for a window of ``aspect``."""
+        command = ApplyLayout(self.graph, footprints=footprints, aspect=aspect)
         if any(command.old[n] != p for n, p in command.new.items()):
             self.push(command)
 

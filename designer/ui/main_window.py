@@ -54,7 +54,6 @@ from designer.ui.wheel_guard import install_wheel_guard
 ORGANISATION = "Designer"
 APPLICATION = "Designer"
 FILE_FILTER = "Designer projects (*.json)"
-READABLE_ZOOM = 0.8
 PLOTS_SIZED_KEY = "main_window/plots_sized"  # true once a run has sized the plots: the user's size stands
 PLOTS_SHARE = 0.42  # of the window's height the plots take when a run starts, unless the user chose
 Button = QMessageBox.StandardButton
@@ -192,15 +191,9 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def frame_document(self) -> None:
-        """Show the whole network, or its start at a readable size when it is long."""
+        """Show the whole network: zoomed out, blocks still show their names and shapes."""
         self._frame_pending = False
-        view = self.view
-        view.fit_to_view()
-        if view.zoom < READABLE_ZOOM:
-            view.zoom_by(READABLE_ZOOM / view.zoom)
-            rect = view.graph_scene.itemsBoundingRect()
-            visible = view.mapToScene(view.viewport().rect()).boundingRect()
-            view.centerOn(rect.left() + visible.width() / 2 - 20, rect.center().y())
+        self.view.fit_to_view()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

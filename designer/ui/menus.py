@@ -86,7 +86,9 @@ def _recent_text(number: int, path: str) -> str:
 
 
 def _auto_layout(document: Document, view: GraphView) -> None:
-    document.auto_layout()
+    viewport = view.viewport().rect()
+    aspect = viewport.width() / max(viewport.height(), 1)
+    document.auto_layout(view.graph_scene.footprints(), aspect)  # the blocks' real sizes, the window's shape
     view.fit_to_view()
 
 

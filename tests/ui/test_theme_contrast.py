@@ -181,10 +181,6 @@ def test_a_run_drawn_before_a_theme_change_takes_the_new_themes_colours(qtbot):
     assert theme.contrast(curves.colour, theme.DARK.plot_background) >= 3.0  # WCAG's 3:1 for graphics
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "monitor.py (helper H) copies the light palette's WindowText into the status line's Text role, so "
-    "'Finished at step 260.' stays #1f2933 on the dark window (1.1:1), and paints the failure in the light "
-    "theme's red (2.4:1 on the dark window); see the report of helper J for the change"))
 def test_the_training_panel_follows_a_theme_change(make_window):
     window = make_window("lenet5")
     window.training_dock.raise_()

@@ -51,3 +51,27 @@ def test_an_empty_old_folder_does_not_keep_new_runs_there(tmp_path):
     (tmp_path / "Designer" / "Designer" / "runs").mkdir(parents=True)
 
     assert _root_for_an_unsaved_project(tmp_path) == tmp_path / "Designer"
+
+
+AUTOSAVE_SCRIPT = """
+from PySide6.QtCore import QCoreApplication
+from designer.ui.main_window import APPLICATION, ORGANISATION
+from designer.ui.autosave import autosave_folder, leftovers
+QCoreApplication.setApplicationName(APPLICATION)
+QCoreApplication.setOrganizationName(ORGANISATION)
+print(autosave_folder())
+print([leftover.file.name for leftover in leftovers()])
+"""
+
+
+def test_autosaves_go_beside_the_runs_and_those_of_earlier_versions_are_still_offered(tmp_path):
+    old = tmp_path / "Designer" / "Designer" / "autosave"
+    old.mkdir(parents=True)
+    (old / "999999999-lenet5.json").write_text(json.dumps({"autosave": {"path": None, "time": 1.0}}))
+    env = {key: value for key, value in os.environ.items() if key != DATA_DIR_VARIABLE}
+    env["XDG_DATA_HOME"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", AUTOSAVE_SCRIPT], env=env, capture_output=True, text=True,
+                          check=True, timeout=60)
+    folder, found = done.stdout.strip().splitlines()
+    assert Path(folder) == tmp_path / "Designer" / "autosave"
+    assert found == "['999999999-lenet5.json']"  # a crash before the upgrade still gets its work back

@@ -512,3 +512,18 @@ def test_a_real_run_on_a_worker_plots_every_record_and_reads_back_the_same(plots
             assert drawn(getattr(back, name)) == (x, pytest.approx(y, rel=1e-12)), (mode, name)
     times = drawn(live.loss_raw)[0]
     assert times == sorted(times) and 0 < times[-1] < 120  # seconds since the start, growing
+
+
+def test_a_runs_first_loss_shows_as_a_point_at_once(plots, qtbot):
+    plots.add_records("run-a", [batch(1)])
+    curves = plots.curves("run-a")
+    assert drawn(curves.loss_raw) == ([1], [loss_at(1)])
+    view = plots.plots["loss"].getViewBox()
+    qtbot.waitUntil(lambda: not view.viewRect().isEmpty())
+    graphics = view.scene().views()[0]
+    where = graphics.mapFromScene(view.mapViewToScene(QPointF(1, loss_at(1))))
+    image = graphics.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    colours = [c.opts["pen"].color() for c in (curves.loss_raw, curves.loss_smooth)]  # the dot of each
+    around = [image.pixelColor(where.x() + dx, where.y() + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    assert any(abs(c.red() - k.red()) + abs(c.green() - k.green()) + abs(c.blue() - k.blue()) < 60
+               for c in around for k in colours), "the first point is drawn where it is, in the run's colour"

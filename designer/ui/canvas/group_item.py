@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from designer.ui import theme
+from designer.ui import fonts, theme
 
 if TYPE_CHECKING:
     from designer.ui.canvas.block_item import BlockItem
@@ -35,9 +35,9 @@ HEADER = 22.0
 BOX_WIDTH = 170.0
 BOX_HEIGHT = 64.0
 RADIUS = 8.0
-NAME_FONT = theme.canvas_font(9.0, bold=True)
-INFO_FONT = theme.canvas_font(7.5)
-SHAPE_FONT = theme.canvas_font(8.5, bold=True)
+NAME_FONT = fonts.canvas_font(12, bold=True)
+INFO_FONT = fonts.canvas_font(10)
+SHAPE_FONT = fonts.canvas_font(11, bold=True)
 FRAME_COLOUR = QColor("#5c6bc0")
 
 

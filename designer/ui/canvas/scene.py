@@ -309,9 +309,9 @@ class GraphScene(QGraphicsScene):
             item.members = []
             item.edges.clear()
             self.removeItem(item)
-        if not self._settling:
+        if not self._settling:  # else once, when they are all in (_groups_settled)
             self._apply_nesting()
-        self._route_edges(n for n in touched if n in self._blocks)
+            self._route_edges(n for n in touched if n in self._blocks)
 
     @contextlib.contextmanager
     def _groups_settled(self) -> Iterator[None]:
@@ -322,7 +322,9 @@ class GraphScene(QGraphicsScene):
             self._settling = False
             if self._groups:
                 self._apply_nesting()
-                self._route_edges(self._blocks)
+                hidden = [n for n, block in self._blocks.items() if not block.isVisible()]
+                if hidden:  # edges end on the boxes of collapsed groups; the others are drawn already
+                    self._route_edges(hidden)
 
     def _apply_nesting(self) -> None:
         """Show what no collapsed group hides, tell each block its innermost group and each frame the one

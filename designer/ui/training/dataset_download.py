@@ -143,7 +143,7 @@ class DownloadRow(QWidget):
     def _show(self, text: str, *, button: str = "", progress: bool = False, cancel: bool = False,
               error: bool = False) -> None:
         self.message.setText(text)
-        self.message.setStyleSheet(f"color: {theme.MESSAGE_ERROR};" if error else "")
+        theme.paint_text(self.message, theme.ERROR_TEXT if error else None)
         self.download_button.setText(button)
         self.download_button.setVisible(bool(button))
         self.progress.setVisible(progress)

@@ -129,6 +129,12 @@ class Curve(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph has no type h
         painter.setPen(self.opts["pen"])
         if len(self._x) > 1:
             painter.drawLines(*self._segments.drawargs())
+        elif self._marker_pen is None:  # a line of one point (a run's first step) shows as a dot
+            dot = QPen(self.opts["pen"].color(), MARKER_PX)
+            dot.setCosmetic(True)
+            dot.setCapStyle(Qt.PenCapStyle.RoundCap)
+            painter.setPen(dot)
+            painter.drawPoint(QPointF(float(self._x[0]), float(self._y[0])))
         if self._marker_pen is not None:
             smooth = painter.testRenderHint(QPainter.RenderHint.Antialiasing)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)  # round marks, not octagons

@@ -11,15 +11,14 @@ not when the window opens.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QStandardPaths, Signal
+from PySide6.QtCore import QObject, Signal
 
 from designer.training.records import Record, RunStarted
-from designer.ui.autosave import DATA_DIR_VARIABLE
+from designer.ui.data_dir import user_data_dir
 from designer.ui.document import Document
 
 if TYPE_CHECKING:
@@ -29,32 +28,6 @@ if TYPE_CHECKING:
 
 LOCK_REASON = "The graph is locked while training — File ▸ Copy to New Document to keep editing"
 IDLE, STARTING, RUNNING, PAUSED, STOPPING = "idle", "starting", "running", "paused", "stopping"
-DATA_FOLDER = "Designer"  # in the platform's data location, whatever the running program is called
-
-
-def user_data_dir() -> Path:
-    """Designer's folder in the user's data location, ``~/.local/share/Designer`` on Linux
-    (``DESIGNER_DATA_DIR`` overrides it).
-
-    Not Qt's AppDataLocation: that is ``<organisation>/<application>``, and both are
-    "Designer", which made ``…/Designer/Designer``.
-    """
-    if root := os.environ.get(DATA_DIR_VARIABLE):
-        return Path(root)
-    if old := _doubled_data_dir_with_runs():
-        return old  # where the runs of earlier versions are: they stay listed, and new ones join them
-    generic = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
-    return Path(generic) / DATA_FOLDER
-
-
-def _doubled_data_dir_with_runs() -> Path | None:
-    old = Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppDataLocation))
-    try:
-        return old if any((old / "runs").iterdir()) else None
-    except OSError:  # no such folder, or one that cannot be read: nothing to keep finding there
-        return None
-
-
 def runs_root(project_path: Path | None) -> Path:
     """Where a project's runs go, as ``<root>/runs/<run id>``: beside the project file, or the data folder."""
     return project_path.parent if project_path is not None else user_data_dir()
