@@ -24,6 +24,7 @@ from designer.cli import main
 from designer.graph import Graph
 from designer.graph.compile import plan
 from designer.graph.python_code import python_source
+from designer.graph.structure import structure
 from designer.graph.templates import template_names
 from tests.graph.test_files import read_fifo_during
 from tests.test_cli import assert_one_line_error, run
@@ -54,7 +55,8 @@ def exported_class(graph: Graph, tmp_path: Path):
     classes = [v for v in vars(module).values() if isinstance(v, type) and issubclass(v, torch.nn.Module)
                and v is not torch.nn.Module]
     helpers = set(plan(graph).helpers)  # StochasticDepth, LayerNorm2d: defined in the file for its blocks
-    assert {c.__name__ for c in classes} == {plan(graph).class_name} | helpers
+    groups = {cls.name for cls in structure(graph, plan(graph)).classes}  # a class per group structure
+    assert {c.__name__ for c in classes} == {plan(graph).class_name} | helpers | groups
     return path, getattr(module, plan(graph).class_name)
 
 
@@ -64,7 +66,7 @@ def test_exported_file_loads_the_compiled_weights_and_computes_the_same(name, tm
     _, cls = exported_class(graph, tmp_path)
     compiled = export.model_with_weights(graph, seed=3)
     model = cls().eval()
-    model.load_state_dict(compiled.state_dict(), strict=True)
+    model.load_state_dict(export.nested_state(graph, compiled.state_dict()), strict=True)  # as exported
     x = export.example_inputs(graph, batch=2)
     with torch.no_grad():
         assert torch.equal(model(*x), compiled(*x))

@@ -140,8 +140,9 @@ def _wrap(head: str, call: str, comment: str) -> list[str]:
     return above + _layout(head, call, indent)
 
 
-def _layout(head: str, call: str, indent: str) -> list[str]:
-    if len(head + call) <= LINE_LENGTH or not call.endswith((")", "]")):
+def _layout(head: str, call: str, indent: str, tail: int = 0) -> list[str]:
+    """``tail``: characters that will follow the last line (an argument's comma)."""
+    if len(head + call) + tail <= LINE_LENGTH or not call.endswith((")", "]")):
         return [head + call]
     opener, closer = _split_point(call)
     deeper = indent + INDENT
@@ -154,7 +155,7 @@ def _layout(head: str, call: str, indent: str) -> list[str]:
     lines = [head + call[:opener]]
     for arg in _split_args(inner):
         lines += _layout(deeper, arg + ",", deeper) if not arg.endswith(("]", ")")) else \
-            _with_comma(_layout(deeper, arg, deeper))
+            _with_comma(_layout(deeper, arg, deeper, tail=1))
     return [*lines, indent + closer]
 
 

@@ -23,6 +23,7 @@ import designer
 from designer.graph.compile import plan
 from designer.graph.importer import Imported, ModelImportError, import_model, load_model
 from designer.graph.python_code import python_source
+from designer.graph.structure import export_keys
 from designer.graph.summary import totals
 from designer.graph.templates import template_names
 
@@ -532,12 +533,14 @@ def test_template_round_trip(template, via, tmp_path):
     copy = imported.graph
     assert copy.name == graph.name and copy.inputs() == graph.inputs()
     assert totals(copy)["params"] == totals(graph)["params"]
-    # Layers keep their names (as identifiers); merges are named by torch.fx.
+    # Layers keep their names (as identifiers, or their paths in the exported file's nesting);
+    # merges are named by torch.fx.
     idents = plan(graph).idents
+    paths = export_keys(graph, plan(graph)) if via != "to_torch" else {i: i for i in idents.values()}
     for name, node in graph.nodes.items():
         if node.spec.module is not None:
-            assert copy.node(idents[name]).type == node.type
-            assert copy.result(idents[name]).shape == graph.result(name).shape
+            assert copy.node(paths[idents[name]]).type == node.type
+            assert copy.result(paths[idents[name]]).shape == graph.result(name).shape
     assert Counter((n.type, copy.result(k).shape) for k, n in copy.nodes.items()) == \
         Counter((n.type, graph.result(k).shape) for k, n in graph.nodes.items())
 
