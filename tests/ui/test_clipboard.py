@@ -118,3 +118,27 @@ def test_a_broken_fragment_is_refused_with_the_loader_message(window):
     assert "x" not in graph and window.document.undo_stack.count() == 0
     message = window.statusBar().currentMessage()
     assert message.startswith("Cannot paste:") and "Conv9d" in message
+
+
+COPY_THEN_QUIT = """
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from designer.ui.document import Document
+from designer.ui.main_window import MainWindow
+window = MainWindow(Document.open("lenet5"))
+window.show()
+window.view.select_only("c1", "tanh1")
+window.menu_actions.copy.trigger()
+app.processEvents()
+window.close()
+"""
+
+
+def test_quitting_with_blocks_on_the_clipboard_ends_cleanly(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "DESIGNER_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", COPY_THEN_QUIT], env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, f"exit status {done.returncode}"  # was a segmentation fault (-11)

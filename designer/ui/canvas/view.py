@@ -10,6 +10,8 @@ dragged from the palette are dropped here, and Tab opens the quick-add popup
 
 from __future__ import annotations
 
+import atexit
+import functools
 import math
 import sys
 
@@ -195,6 +197,7 @@ class GraphView(QGraphicsView):
         data.setData(MIME_TYPE, QByteArray(text.encode("utf-8")))
         data.setText(text)
         QGuiApplication.clipboard().setMimeData(data)
+        _clear_clipboard_at_exit()
         return True
 
     def cut_selection(self) -> None:
@@ -375,3 +378,16 @@ class GraphView(QGraphicsView):
             painter.fillRect(QRect(device.left(), round(y * scale_y + dy), device.width(), 1), grid)
             y += step
         painter.restore()
+
+
+@functools.cache
+def _clear_clipboard_at_exit() -> None:
+    """Give our blocks up at exit while the clipboard still holds them: Qt deleting a QMimeData made in
+    Python after Python has shut down crashes the process (a segmentation fault at exit, PySide6 6.11)."""
+    def clear() -> None:
+        clipboard = QGuiApplication.clipboard()
+        data = clipboard.mimeData() if clipboard is not None else None
+        if data is not None and data.hasFormat(MIME_TYPE):
+            clipboard.clear()
+
+    atexit.register(clear)

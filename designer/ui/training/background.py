@@ -17,6 +17,7 @@ closing the window: cancel, deliver nothing more, wait for the threads.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -125,7 +126,17 @@ def _keep(task: BackgroundTask) -> None:
     global _reaper
     if _reaper is None:  # made on first use, so on the GUI thread that starts tasks
         _reaper = _Reaper()
+        atexit.register(_outlive_tasks)
     _reaper.keep(task)
+
+
+def _outlive_tasks() -> None:
+    """At exit, wait for the threads still running (asked to stop first): Python must not be torn
+    down under a thread that is still running Python code (a warm-up, a preview)."""
+    if _reaper is not None:
+        for task in list(_reaper.alive):
+            task.cancel()
+            task.wait()
 
 
 def running_tasks() -> int:

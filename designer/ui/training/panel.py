@@ -50,17 +50,23 @@ from designer.ui.training.session import IDLE, PAUSED, STOPPING, TrainingSession
 from designer.ui.training.subscriptions import GraphSubscriptions
 
 WARM_UP_DELAY_MS = 500  # after the window first shows: its first paint and layout come first
+# Once per process: a second window finds torch imported and its first step made.
+_warm = {"running": False, "done": False}  # written on the warm-up's thread, read on the GUI thread
 GRAPH_EVENTS = ("shapes_changed", "params_changed", "node_added", "node_removed", "edge_added",
                 "edge_removed")
 
 
 def warm_up(_task: BackgroundTask) -> None:
     """Import what Start needs and run one tiny step, at low priority (on a background thread)."""
-    run_in_background()
-    from designer.training.trainer import warm_up as run_one_step
-    from designer.ui.training_worker import TrainingWorker  # noqa: F401  # imported now, not at Start
+    try:
+        run_in_background()
+        from designer.training.trainer import warm_up as run_one_step
+        from designer.ui.training_worker import TrainingWorker  # noqa: F401  # imported now, not at Start
 
-    run_one_step()
+        run_one_step()
+        _warm["done"] = True
+    finally:
+        _warm["running"] = False
 
 
 def probe_devices(_task: BackgroundTask) -> list[Any]:
@@ -345,7 +351,12 @@ class TrainingPanel(QWidget):
             self._warm_up_timer.start()
 
     def _start_warm_up(self) -> None:
-        if not self.session.active and not self._warm_up.busy:  # Start imports the same anyway
+        if _warm["done"]:  # another window of this process did: what it imported stays imported
+            self.warm_up_done = True
+        elif _warm["running"]:  # another window's is on its way: look again soon
+            self._warm_up_timer.start()
+        elif not self.session.active and not self._warm_up.busy:  # Start imports the same anyway
+            _warm["running"] = True
             self._warm_up.start(warm_up)
 
     def _on_warmed_up(self, *_outcome: object) -> None:
