@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetricsF, QGuiApplication, QPalette
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QGraphicsItem, QWidget
 
 SYSTEM, LIGHT_MODE, DARK_MODE = "system", "light", "dark"
@@ -268,39 +268,6 @@ def readable_on(background: QColor) -> QColor:
     """The light or the dark theme's text colour, whichever reads better on ``background``."""
     dark, light = QColor(LIGHT.palette_roles[Role.Text]), QColor(DARK.palette_roles[Role.Text])
     return dark if contrast(dark, background) >= contrast(light, background) else light
-
-
-def canvas_font(point_size: float, bold: bool = False) -> QFont:
-    font = QFont()
-    font.setPointSizeF(point_size)
-    font.setBold(bold)
-    return font
-
-
-class TextMetrics:
-    """Widths of texts in one canvas font, remembered: blocks and edges ask on every layout,
-    mostly for the same few texts (shapes such as ``64×16×16``)."""
-
-    LIMIT = 4096
-
-    def __init__(self, font: QFont) -> None:
-        self.font = font
-        self._metrics: QFontMetricsF | None = None  # made when first needed, after the application
-        self._widths: dict[str, float] = {}
-
-    @property
-    def metrics(self) -> QFontMetricsF:
-        if self._metrics is None:
-            self._metrics = QFontMetricsF(self.font)
-        return self._metrics
-
-    def width(self, text: str) -> float:
-        width = self._widths.get(text)
-        if width is None:
-            if len(self._widths) >= self.LIMIT:
-                self._widths.clear()
-            width = self._widths[text] = self.metrics.horizontalAdvance(text)
-        return width
 
 
 def system_theme() -> Theme:
