@@ -203,6 +203,10 @@ class GroupItem(QGraphicsItem):
         if self.collapsed:
             self._scene().group_toggle_requested.emit(self.name, False)
             event.accept()
+            if self.scene() is not None and self.scene().mouseGrabberItem() is self:
+                # Now a frame, it must not keep the mouse: the next click on a block inside it
+                # would reach the frame's header handler and fold the group up again.
+                self.ungrabMouse()
             return
         super().mouseDoubleClickEvent(event)
 
