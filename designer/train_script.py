@@ -4,8 +4,11 @@
 ``train.py`` trains it as the project says (its ``training`` and ``dataset``
 sections, written into the script as an editable ``CONFIG`` literal), with plain
 PyTorch: ``python train.py`` on one device, ``torchrun`` for
-DistributedDataParallel on many; only reading the data goes through
-``designer.data``. The script's text is :mod:`designer.train_script_template`.
+DistributedDataParallel on many. Beside them go byte-for-byte copies of
+:mod:`designer.training.portable` and :mod:`designer.training.portable_data`,
+the engine's own optimizer, schedule, loss, augmentation and dataset readers,
+so the script needs torch and numpy but not Designer; and, for the built-in
+digits, their data file. The script's text is :mod:`designer.train_script_template`.
 
 User text reaches the script only as Python literals made with ``repr`` (so a
 dataset path cannot end a string) and as the plan's class identifier.
@@ -25,7 +28,9 @@ from designer.graph.compile import plan
 from designer.graph.files import make_folder, write_atomic
 from designer.graph.graph import Graph
 from designer.graph.python_code import INDENT, LINE_LENGTH, python_source
+from designer.graph.templates import resources_dir
 from designer.train_script_template import TEMPLATE
+from designer.training import portable, portable_data
 
 if TYPE_CHECKING:
     import torch
@@ -33,6 +38,9 @@ if TYPE_CHECKING:
 MODEL_FILE = "model.py"
 SCRIPT_FILE = "train.py"
 WEIGHTS_FILE = "initial_weights.pt"
+DIGITS_FILE = "digits.npz"  # portable_data reads the built-in digits from here
+# The shared modules, copied as they are: the script imports them by these names.
+SHARED_MODULES = (Path(portable.__file__), Path(portable_data.__file__))
 
 # Notes on CONFIG's lines (or above, where a line would be too long), for people editing it.
 _NOTES = {
@@ -94,10 +102,12 @@ def train_script_source(graph: Graph, initial_weights: str | None = None,
 
 def export_train_script(graph: Graph, folder: str | Path, weights: Mapping[str, torch.Tensor] | None = None,
                         base_dir: str | Path | None = None, *, replace_read_only: bool = False) -> list[Path]:
-    """Write ``model.py`` and ``train.py`` (and ``initial_weights.pt`` with ``weights``) into ``folder``.
+    """Write ``model.py``, ``train.py`` and the modules it imports into ``folder``.
 
-    The folder is made if missing. Everything is checked before anything is
-    written; each file is written atomically. Returns the files written.
+    Also ``initial_weights.pt`` with ``weights``, and ``digits.npz`` when the
+    project trains on the built-in digits. The folder is made if missing.
+    Everything is checked before anything is written; each file is written
+    atomically. Returns the files written.
     """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -106,14 +116,24 @@ def export_train_script(graph: Graph, folder: str | Path, weights: Mapping[str, 
     model = python_source(graph)
     script = train_script_source(graph, WEIGHTS_FILE if weights is not None else None, base_dir)
     state = model_with_weights(graph, weights).state_dict() if weights is not None else None
+    files = {MODEL_FILE: model.encode("utf-8"), SCRIPT_FILE: script.encode("utf-8")}
+    files.update({module.name: module.read_bytes() for module in SHARED_MODULES})
+    if _dataset_name(graph) == "digits":
+        files[DIGITS_FILE] = (resources_dir() / "datasets" / DIGITS_FILE).read_bytes()
     make_folder(folder)
-    written = [folder / MODEL_FILE, folder / SCRIPT_FILE]
-    write_atomic(written[0], model.encode("utf-8"), replace_read_only=replace_read_only)
-    write_atomic(written[1], script.encode("utf-8"), replace_read_only=replace_read_only)
+    written = [folder / name for name in files]
+    for path, data in zip(written, files.values()):
+        write_atomic(path, data, replace_read_only=replace_read_only)
     if state is not None:
         written.append(folder / WEIGHTS_FILE)
         export_weights(graph, written[-1], state, replace_read_only=replace_read_only)
     return written
+
+
+def _dataset_name(graph: Graph) -> str:
+    from designer.data.config import DatasetConfig
+
+    return DatasetConfig.from_json(graph.meta.get("dataset", {})).name
 
 
 def _shapes(graph: Graph) -> tuple[tuple[int, ...], tuple[int, ...]]:

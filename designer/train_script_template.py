@@ -3,8 +3,11 @@
 The script is one fixed piece of plain PyTorch: only the docstring's class name,
 the ``CONFIG`` literal, the shapes and the initial weights file differ from one
 project to the next, so every option of the project stays editable in the file
-(switching the optimizer in CONFIG needs no new export). It is kept formatted as
-``ruff format`` writes it; the tests run ruff over exported scripts.
+(switching the optimizer in CONFIG needs no new export). What it shares with the
+engine (optimizer, schedule, loss, augmentation, devices, checkpoints, datasets)
+it imports from the copies of :mod:`designer.training.portable` and
+:mod:`designer.training.portable_data` written beside it. It is kept formatted
+as ``ruff format`` writes it; the tests run ruff over exported scripts.
 """
 
 TEMPLATE = r'''"""Train @CLASS@ (model.py) as the Designer project trains it.
@@ -23,12 +26,12 @@ On several processes, one per GPU (or CPU processes), with DistributedDataParall
 Options: --out DIR (checkpoints; default checkpoints/), --resume FILE, --epochs N,
 --max-steps N (a smoke test: the epoch it stops in counts as done), --log-every N.
 
-Everything but reading the data is plain PyTorch, written out below: the loop,
-DistributedDataParallel, optimizer, learning-rate schedule, loss, mixed precision
-and checkpoints. The data comes from Designer's data layer, which reads the dataset
-CONFIG names and prepares it as the app does (resized to the model's input, split,
-per-channel statistics): it needs `pip install designer`, for data loading only.
-Edit CONFIG to change any setting.
+It needs PyTorch and NumPy only (and Pillow for a folder of images). This file
+holds the loop, DistributedDataParallel and the progress lines; portable.py
+beside it is Designer's own optimizer, learning-rate schedule, loss,
+augmentation, devices and checkpoints, and portable_data.py its dataset readers
+and preparation (resized to the model's input, split, per-channel statistics),
+so a run here trains as the app does. Edit CONFIG to change any setting.
 
 Each checkpoint's "model" is the state_dict of the class in model.py:
 
@@ -37,7 +40,7 @@ Each checkpoint's "model" is the state_dict of the class in model.py:
 """
 
 import argparse
-import math
+import datetime
 import os
 import time
 from dataclasses import dataclass
@@ -45,11 +48,23 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.optim.lr_scheduler import LambdaLR, ReduceLROnPlateau
-from torch.utils.data import BatchSampler, DataLoader, DistributedSampler, TensorDataset
+
+from portable import (
+    Schedule,
+    SetupError,
+    all_reduce_sums,
+    augment_batch,
+    autocast_dtype,
+    load_checkpoint,
+    make_loss,
+    make_optimizer,
+    pick_device,
+    save_checkpoint,
+    shard_order,
+)
+from portable_data import DataProblem, Prepared, prepare
 
 # The project's training and dataset settings, as in the app; edit freely.
 @CONFIG@
@@ -57,6 +72,7 @@ INPUT_SHAPE = @INPUT_SHAPE@  # one sample, as the model's Input takes it
 OUTPUT_SHAPE = @OUTPUT_SHAPE@
 INITIAL_WEIGHTS = @INITIAL_WEIGHTS@  # a state_dict file to start from, or None
 HERE = Path(__file__).resolve().parent
+TIMEOUT = datetime.timedelta(minutes=10)  # a lost process stops the job, not hangs it
 
 
 @dataclass
@@ -72,16 +88,6 @@ class Process:
         if self.rank == 0:
             say(text)
 
-    def sum(self, values):
-        """A float64 tensor of numbers summed over all processes."""
-        if self.world > 1:
-            dist.all_reduce(values)
-        return values
-
-    def barrier(self):
-        if self.world > 1:
-            dist.barrier()
-
 
 def say(text):
     # One write for the line and its end, so that lines of processes never interleave.
@@ -93,180 +99,62 @@ def start_process():
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    device = pick_device(local_rank, world > 1)
+    device = pick_device(CONFIG["training"]["device"], local_rank, world > 1)
     if world > 1:
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+        backend = "nccl" if device.type == "cuda" else "gloo"
+        dist.init_process_group(backend=backend, timeout=TIMEOUT)
     return Process(rank, local_rank, world, device)
 
 
-def pick_device(local_rank, distributed):
-    """CONFIG's device; "auto" takes a GPU if there is one. One GPU per local process."""
-    wanted = CONFIG["training"]["device"]
-    cuda = torch.cuda.is_available()
-    if wanted.startswith("cuda") or (wanted == "auto" and cuda):
-        if not cuda:
-            raise SystemExit(f"train.py: device {wanted!r}: there is no CUDA GPU here")
-        if distributed:
-            return torch.device("cuda", local_rank)
-        return torch.device("cuda" if wanted == "auto" else wanted)
-    mps = torch.backends.mps.is_available() and not distributed
-    if wanted == "mps" and not mps:
-        raise SystemExit("train.py: device 'mps': not available (nor with torchrun)")
-    return torch.device("mps" if mps and wanted != "cpu" else "cpu")
+class Batches:
+    """The epochs' batches of this process: its share of each batch of the whole job.
 
+    One generator, seeded once, draws every epoch's order and the augmentation,
+    as in Designer; each process takes every world-th sample of the order.
+    """
 
-def load_data(proc):
-    """The project's dataset, prepared by Designer's data layer, in memory on the CPU."""
-    from designer.data import DataError, DatasetConfig, prepare  # pip install designer
+    def __init__(self, data: Prepared, proc, batch_size):
+        self.images, self.labels = data.train
+        self.proc, self.batch_size = proc, batch_size
+        self.generator = torch.Generator().manual_seed(CONFIG["training"]["seed"])
+        self.augment = CONFIG["dataset"]["augment"]
+        share = len(self.labels) // proc.world
+        # A last batch of one sample breaks BatchNorm in training mode; leave it out.
+        self.drop_last = share > batch_size and share % batch_size == 1
+        self.steps = share // batch_size if self.drop_last else -(-share // batch_size)
 
-    # Local rank 0 goes first, so that a cache of decoded images is made once per machine.
-    if proc.local_rank != 0:
-        proc.barrier()
-    try:
-        config = DatasetConfig.from_json(CONFIG["dataset"])
-        data = prepare(config, INPUT_SHAPE, output_shape=OUTPUT_SHAPE, base_dir=HERE)
-    except DataError as exc:
-        raise SystemExit(f"train.py: {exc}") from None
-    finally:
-        if proc.local_rank == 0:
-            proc.barrier()
-    return data
-
-
-def train_loader(data, proc, batch_size):
-    """Batches of this process's share of the training set, in a new order each epoch."""
-    dataset = TensorDataset(data.train.images, data.train.labels)
-    # With one process too: set_epoch gives each epoch its own seeded order, the same
-    # in every process, and each process its own share of it.
-    sampler = DistributedSampler(
-        dataset, proc.world, proc.rank, shuffle=True, seed=CONFIG["training"]["seed"]
-    )
-    # A short last batch is left out (one sample is too few for BatchNorm) unless it is
-    # the only one. Whole batches of indices go to the dataset: one indexing per batch.
-    batches = BatchSampler(sampler, batch_size, drop_last=len(sampler) > batch_size)
-    pin = proc.device.type == "cuda"
-    loader = DataLoader(dataset, sampler=batches, batch_size=None, pin_memory=pin)
-    return loader, sampler
+    def epoch(self):
+        order = torch.randperm(len(self.labels), generator=self.generator)
+        mine = shard_order(order, self.proc.rank, self.proc.world)
+        for start in range(0, self.steps * self.batch_size, self.batch_size):
+            index = mine[start : start + self.batch_size]
+            x = self.images.index_select(0, index)
+            crop, flip = self.augment["crop_padding"], self.augment["hflip"]
+            yield augment_batch(x, crop, flip, self.generator), self.labels[index]
 
 
 class Preprocess:
-    """Stored pixels to model inputs, as Designer's data layer makes them.
+    """Stored pixels to model inputs: to the 0..1 scale, normalised per channel."""
 
-    Random crops and flips (training only) work on the stored pixels, zero-padded;
-    then pixels go to the 0..1 scale and are normalised with the training set's
-    per-channel mean and standard deviation.
-    """
-
-    def __init__(self, data, device):
-        scale = 1 / 255 if data.train.images.dtype == torch.uint8 else 1.0
-        mean = torch.tensor(data.stats.mean, device=device).view(1, -1, 1, 1)
-        std = torch.tensor(data.stats.std, device=device).view(1, -1, 1, 1)
+    def __init__(self, data: Prepared, device):
+        scale = 1 / 255 if data.train[0].dtype == torch.uint8 else 1.0
+        mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
+        std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
         self.a, self.b = scale / std, -mean / std
-        self.flatten = data.train.flatten  # a flat Input takes C*H*W features
+        self.flatten = data.flatten  # a flat Input takes C*H*W features
         self.device = device
-        self.augment = CONFIG["dataset"]["augment"]
         self.channels_last = CONFIG["training"]["channels_last"]
 
-    def __call__(self, x, y, generator=None):
-        x = x.to(self.device, non_blocking=True)
+    def __call__(self, x, y):
+        x = x.to(self.device, non_blocking=True) * self.a + self.b
         y = y.to(self.device, non_blocking=True)
-        if generator is not None and self.augment["crop_padding"] > 0:
-            x = random_crop(x, self.augment["crop_padding"], generator)
-        if generator is not None and self.augment["hflip"]:
-            x = random_flip(x, generator)
-        x = x * self.a + self.b
         if self.flatten:
             return x.flatten(1), y
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, y
-
-
-def random_crop(x, padding, generator):
-    """Each image cropped back to its size at a random offset in its zero-padded copy."""
-    n, c, h, w = x.shape
-    padded = F.pad(x, (padding, padding, padding, padding))
-    dy, dx = torch.randint(2 * padding + 1, (2, n, 1), generator=generator).to(x.device)
-    rows = (torch.arange(h, device=x.device) + dy)[:, None, :, None]  # N,1,H,1
-    cols = (torch.arange(w, device=x.device) + dx)[:, None, None, :]  # N,1,1,W
-    samples = torch.arange(n, device=x.device)[:, None, None, None]
-    channels = torch.arange(c, device=x.device)[None, :, None, None]
-    return padded[samples, channels, rows, cols]
-
-
-def random_flip(x, generator):
-    """Each image mirrored left to right with probability 1/2."""
-    flip = (torch.rand(x.shape[0], generator=generator) < 0.5).to(x.device)
-    return torch.where(flip[:, None, None, None], x.flip(3), x)
-
-
-def make_optimizer(params, cfg):
-    if cfg["optimizer"] == "sgd":
-        return torch.optim.SGD(
-            params,
-            lr=cfg["lr"],
-            momentum=cfg["momentum"],
-            nesterov=cfg["nesterov"],
-            weight_decay=cfg["weight_decay"],
-        )
-    if cfg["optimizer"] in ("adam", "adamw"):
-        kind = torch.optim.Adam if cfg["optimizer"] == "adam" else torch.optim.AdamW
-        betas = tuple(cfg["betas"])
-        return kind(params, lr=cfg["lr"], betas=betas, weight_decay=cfg["weight_decay"])
-    if cfg["optimizer"] == "rmsprop":
-        return torch.optim.RMSprop(
-            params,
-            lr=cfg["lr"],
-            momentum=cfg["momentum"],
-            weight_decay=cfg["weight_decay"],
-        )
-    raise SystemExit("train.py: optimizer must be sgd, adam, adamw or rmsprop")
-
-
-def lr_factor(step, steps_per_epoch, cfg):
-    """The rate of optimizer step `step` (from 0), as a multiple of cfg["lr"].
-
-    The schedule's decay, kept at min_lr or above, times a linear warm-up over the
-    first warmup_steps steps. For "plateau" the decay is ReduceLROnPlateau's.
-    """
-    lr, min_lr, gamma = cfg["lr"], cfg["min_lr"], cfg["gamma"]
-    if cfg["schedule"] == "step":  # gamma every decay_epochs epochs, in stairs
-        rate = lr * gamma ** math.floor(step / (cfg["decay_epochs"] * steps_per_epoch))
-    elif cfg["schedule"] == "exponential":  # the same fall, smoothly
-        rate = lr * gamma ** (step / steps_per_epoch / cfg["decay_epochs"])
-    elif cfg["schedule"] == "cosine":  # from lr down to min_lr at the last epoch's end
-        progress = min(1.0, step / (cfg["epochs"] * steps_per_epoch))
-        rate = min_lr + (lr - min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
-    else:
-        rate = lr
-    warmup = cfg["warmup_steps"]
-    return max(min_lr, rate) / lr * ((step + 1) / warmup if step < warmup else 1.0)
-
-
-def make_loss(cfg):
-    """The loss, called as loss(output, target) and averaged over the batch."""
-    if cfg["loss"] == "cross_entropy":
-        return nn.CrossEntropyLoss(label_smoothing=cfg["label_smoothing"])
-    if cfg["loss"] == "hinge":
-        return nn.MultiMarginLoss()
-    regression = {"mse": nn.MSELoss(), "l1": nn.L1Loss()}[cfg["loss"]]
-
-    def loss(output, target):
-        # Class labels become one-hot rows, so a regression loss trains a classifier too.
-        if not target.is_floating_point() and output.dim() == 2 and target.dim() == 1:
-            target = F.one_hot(target, output.shape[1]).to(output.dtype)
-        return regression(output, target)
-
-    return loss
-
-
-def autocast_dtype(device, precision):
-    """The dtype autocast computes in, or None for float32 throughout."""
-    if precision == "fp16" and device.type == "cpu":
-        raise SystemExit("train.py: fp16 needs a GPU; on the CPU choose bf16 or fp32")
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
 @dataclass
@@ -276,8 +164,7 @@ class Training:
     model: nn.Module  # what the steps call: wrapped in DDP and compiled, maybe
     raw: nn.Module  # the model.py instance itself: its state_dict is the checkpoint's
     optimizer: torch.optim.Optimizer
-    per_step: LambdaLR  # warm-up and decay, stepped after every optimizer step
-    plateau: ReduceLROnPlateau | None  # stepped with the validation loss, if chosen
+    schedule: Schedule  # warm-up and decay, stepped after every optimizer step
     scaler: torch.amp.GradScaler  # scales fp16 losses; does nothing otherwise
     loss: nn.Module
     device: torch.device
@@ -290,8 +177,8 @@ class Training:
         return torch.autocast(self.device.type, dtype, enabled=self.dtype is not None)
 
 
-def build(proc, steps_per_epoch, resume):
-    """The model from model.py with its optimizer, schedules and loss, or a checkpoint's."""
+def build(proc, steps_per_epoch):
+    """The model from model.py with its optimizer, schedule and loss."""
     from model import @CLASS@  # model.py, beside this script
 
     cfg = CONFIG["training"]
@@ -303,39 +190,29 @@ def build(proc, steps_per_epoch, resume):
     raw.to(proc.device)
     if cfg["channels_last"]:
         raw.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(list(raw.parameters()), cfg)
-    per_step = LambdaLR(optimizer, lambda step: lr_factor(step, steps_per_epoch, cfg))
-    plateau = None
-    if cfg["schedule"] == "plateau":
-        plateau = ReduceLROnPlateau(
-            optimizer,
-            factor=cfg["gamma"],
-            patience=cfg["patience"],
-            min_lr=cfg["min_lr"],
-        )
-    dtype = autocast_dtype(proc.device, cfg["precision"])
-    scaler = torch.amp.GradScaler(proc.device.type, enabled=dtype == torch.float16)
-    t = Training(
+    optimizer = make_optimizer(raw.parameters(), cfg, proc.device)
+    dtype = autocast_dtype(cfg["precision"], proc.device)
+    return Training(
         model=raw,
         raw=raw,
         optimizer=optimizer,
-        per_step=per_step,
-        plateau=plateau,
-        scaler=scaler,
-        loss=make_loss(cfg),
+        schedule=Schedule(optimizer, cfg, steps_per_epoch),
+        scaler=torch.amp.GradScaler(proc.device.type, enabled=dtype == torch.float16),
+        loss=make_loss(cfg).to(proc.device),
         device=proc.device,
         dtype=dtype,
     )
-    if resume:
-        load_checkpoint(t, resume)
+
+
+def wrap(t, proc):
+    """DistributedDataParallel over several processes, torch.compile if CONFIG asks."""
     if proc.world > 1:
         ids = [proc.device.index] if proc.device.type == "cuda" else None
-        t.model = DistributedDataParallel(raw, device_ids=ids)
-    if cfg["compile"]:
+        t.model = DistributedDataParallel(t.raw, device_ids=ids)
+    if CONFIG["training"]["compile"]:
         t.model = torch.compile(t.model)
     # Dropout draws differently in each process and epoch, the same on a resumed run.
-    torch.manual_seed(cfg["seed"] + 1 + t.epoch * proc.world + proc.rank)
-    return t
+    torch.manual_seed(CONFIG["training"]["seed"] + 1 + t.epoch * proc.world + proc.rank)
 
 
 def train_step(t, x, y):
@@ -352,9 +229,7 @@ def train_step(t, x, y):
     t.scaler.step(t.optimizer)
     t.scaler.update()
     t.step += 1
-    # With "plateau" the per-step schedule only warms up; ReduceLROnPlateau takes over.
-    if t.plateau is None or t.per_step.last_epoch < CONFIG["training"]["warmup_steps"]:
-        t.per_step.step()
+    t.schedule.step()
     return loss.detach(), correct(output, y)
 
 
@@ -365,41 +240,37 @@ def correct(output, y):
     return (output.argmax(1) == y).sum()
 
 
-def train_epoch(t, loader, preprocess, proc, args):
+def train_epoch(t, batches, preprocess, proc, args):
     """One pass over this process's share: the totals of all processes and the time."""
     t.model.train()
-    cfg = CONFIG["training"]
-    # Augmentation draws from its own generator, seeded for each epoch and process.
-    generator = torch.Generator()
-    generator.manual_seed(cfg["seed"] + t.epoch * proc.world + proc.rank)
     # Sums of the loss times the samples, of the correct predictions and of the samples.
     totals = torch.zeros(3, dtype=torch.float64, device=proc.device)
     window = torch.zeros_like(totals)  # since the last progress line
     started = mark = time.perf_counter()
-    for batch in loader:
-        x, y = preprocess(*batch, generator)
+    for batch in batches.epoch():
+        x, y = preprocess(*batch)
         loss, right = train_step(t, x, y)
         window[0] += loss * len(y)
         window[1] += right
         window[2] += len(y)
         if t.step % args.log_every == 0:
             now, lr = time.perf_counter(), t.optimizer.param_groups[0]["lr"]
-            text = describe(proc.sum(window.clone()), now - mark)
+            text = describe(all_reduce_sums(window.clone()), now - mark)
             proc.log(f"epoch {t.epoch + 1} step {t.step} {text} lr {lr:.4g}")
             totals += window
             window.zero_()
             mark = now
         if args.max_steps and t.step >= args.max_steps:
             break
-    return proc.sum(totals + window), time.perf_counter() - started
+    return all_reduce_sums(totals + window), time.perf_counter() - started
 
 
 @torch.no_grad()
 def evaluate(t, split, preprocess, proc):
     """Totals over the validation set; each process takes every world-th sample."""
     t.raw.eval()
-    images = split.images[proc.rank :: proc.world]
-    labels = split.labels[proc.rank :: proc.world]
+    images = split[0][proc.rank :: proc.world]
+    labels = split[1][proc.rank :: proc.world]
     totals = torch.zeros(3, dtype=torch.float64, device=proc.device)
     size = CONFIG["training"]["batch_size"]
     for start in range(0, len(labels), size):
@@ -410,7 +281,7 @@ def evaluate(t, split, preprocess, proc):
         totals[0] += loss * len(y)
         totals[1] += correct(output, y)
         totals[2] += len(y)
-    return proc.sum(totals)
+    return all_reduce_sums(totals)
 
 
 def describe(totals, seconds=None):
@@ -421,33 +292,27 @@ def describe(totals, seconds=None):
     return text if seconds is None else f"{text} {n / max(seconds, 1e-9):.0f} samples/s"
 
 
-def save_checkpoint(t, path):
-    """Written to a temporary file, then renamed: a crash leaves the last one whole."""
-    state = {
+def checkpoint(t, batches):
+    return {
         "model": t.raw.state_dict(),
         "optimizer": t.optimizer.state_dict(),
-        "per_step": t.per_step.state_dict(),
-        "plateau": None if t.plateau is None else t.plateau.state_dict(),
+        "schedule": t.schedule.state_dict(),
         "scaler": t.scaler.state_dict(),
+        "data_rng": batches.generator.get_state(),
         "epoch": t.epoch,
         "step": t.step,
         "config": CONFIG,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(path.name + ".tmp")
-    torch.save(state, temp)
-    os.replace(temp, path)
 
 
-def load_checkpoint(t, path):
-    state = torch.load(path, map_location="cpu", weights_only=True)
+def resume(t, batches, path):
+    state = load_checkpoint(path)
     t.raw.load_state_dict(state["model"])
     t.optimizer.load_state_dict(state["optimizer"])
-    t.per_step.load_state_dict(state["per_step"])
-    if t.plateau is not None and state["plateau"] is not None:
-        t.plateau.load_state_dict(state["plateau"])
+    t.schedule.load_state_dict(state["schedule"])
     if state["scaler"]:
         t.scaler.load_state_dict(state["scaler"])
+    batches.generator.set_state(state["data_rng"])
     t.epoch, t.step = state["epoch"], state["step"]
 
 
@@ -461,38 +326,53 @@ def parse_args():
     return parser.parse_args()
 
 
+def setup(args):
+    """The process, its data and its training state, fresh or from --resume."""
+    cfg = CONFIG["training"]
+    proc = start_process()
+    data = prepare(CONFIG["dataset"], INPUT_SHAPE, OUTPUT_SHAPE, here=HERE)
+    # batch_size is the batch of one step in all, as in the app: split over processes.
+    if cfg["batch_size"] % proc.world:
+        raise SetupError(
+            f"batch_size {cfg['batch_size']} cannot be shared evenly by {proc.world} "
+            f"processes; give a multiple of {proc.world}"
+        )
+    batches = Batches(data, proc, cfg["batch_size"] // proc.world)
+    t = build(proc, batches.steps)
+    if args.resume:
+        resume(t, batches, args.resume)
+    wrap(t, proc)
+    proc.log(
+        f"{len(data.train[1])} training and {len(data.val[1])} validation samples; "
+        f"{batches.steps} steps per epoch of {batches.batch_size} samples in each of "
+        f"{proc.world} process(es) on {proc.device.type}"
+    )
+    return proc, data, batches, t
+
+
 def main():
     args = parse_args()
     cfg = CONFIG["training"]
     cfg["epochs"] = args.epochs or cfg["epochs"]
     args.log_every = args.log_every or cfg["log_every"]
-    proc = start_process()
-    data = load_data(proc)
-    # batch_size is the batch of one step in all, as in the app: split over processes.
-    batch_size = max(1, cfg["batch_size"] // proc.world)
-    loader, sampler = train_loader(data, proc, batch_size)
-    t = build(proc, len(loader), args.resume)
+    try:
+        proc, data, batches, t = setup(args)
+    except (SetupError, DataProblem) as exc:
+        raise SystemExit(f"train.py: {exc}") from None
     preprocess = Preprocess(data, proc.device)
-    proc.log(
-        f"{len(data.train)} training and {len(data.val)} validation samples; "
-        f"{len(loader)} steps per epoch of {batch_size} samples in each of "
-        f"{proc.world} process(es) on {proc.device.type}"
-    )
     val = None
     while t.epoch < cfg["epochs"] and not (args.max_steps and t.step >= args.max_steps):
-        sampler.set_epoch(t.epoch)
-        totals, seconds = train_epoch(t, loader, preprocess, proc, args)
-        val = evaluate(t, data.val, preprocess, proc) if len(data.val) else None
+        totals, seconds = train_epoch(t, batches, preprocess, proc, args)
+        val = evaluate(t, data.val, preprocess, proc) if len(data.val[1]) else None
         t.epoch += 1
-        warm = t.per_step.last_epoch >= cfg["warmup_steps"]
-        if t.plateau is not None and val is not None and warm:
-            t.plateau.step(val[0].item() / max(val[2].item(), 1))
+        loss = val if val is not None else totals
+        t.schedule.epoch_end(loss[0].item() / max(loss[2].item(), 1))
         lr = t.optimizer.param_groups[0]["lr"]
         text = f"epoch {t.epoch}/{cfg['epochs']} {describe(totals, seconds)}"
         text += f" lr {lr:.4g}" + ("" if val is None else " val " + describe(val))
         proc.log(text)
         if proc.rank == 0:
-            save_checkpoint(t, Path(args.out) / "last.pt")
+            save_checkpoint(Path(args.out) / "last.pt", checkpoint(t, batches))
     if val is not None:
         proc.log(f"final validation {describe(val)}")
     say(f"rank {proc.rank}/{proc.world} done")

@@ -1,8 +1,9 @@
-"""The training-script export: model.py and train.py, run as one process and under torchrun.
+"""The training-script export: model.py, train.py and the shared modules, run as one process and under torchrun.
 
 The runs are real subprocesses on the built-in digits (1,618 training images,
-upscaled to LeNet-5's 1×32×32), one epoch of 25 steps at most, so that the loss
+upscaled to LeNet-5's 1×32×32), one epoch of 26 steps at most, so that the loss
 visibly falls within a few seconds; torchrun runs two CPU processes over gloo.
+One run has no Designer to import at all, as on a machine with torch alone.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import re
 import socket
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -22,9 +25,8 @@ import designer
 from designer import export
 from designer.export import ExportError
 from designer.graph import Graph
-from designer.train_script import export_train_script, train_script_source
+from designer.train_script import SHARED_MODULES, export_train_script
 from designer.training.config import TrainingConfig
-from designer.training.schedules import Schedule
 from tests.test_cli import assert_one_line_error, run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +45,16 @@ def lenet(training: dict | None = None, dataset: dict | None = None) -> Graph:
 
 
 def import_script(path: Path):
-    spec = importlib.util.spec_from_file_location(f"exported_train_{abs(hash(path))}", path)
+    """Import an exported file as its folder's own module, importing its neighbours from the folder."""
+    spec = importlib.util.spec_from_file_location(f"exported_{path.stem}_{abs(hash(path))}", path)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.path.insert(0, str(path.parent))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(path.parent))
+        for name in ("portable", "portable_data", "model"):  # the next folder brings its own
+            sys.modules.pop(name, None)
     return module
 
 
@@ -97,7 +106,7 @@ def load_into_model(folder: Path, checkpoint: Path) -> dict:
 def test_exported_files_pass_ruff_and_are_already_formatted(graph, tmp_path):
     export_train_script(graph, tmp_path / "out")
     for args in (["check", "--isolated"], ["format", "--isolated", "--check"]):
-        result = subprocess.run([str(RUFF), *args, "model.py", "train.py"], cwd=tmp_path / "out",
+        result = subprocess.run([str(RUFF), *args, "."], cwd=tmp_path / "out",
                                 capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
 
@@ -113,17 +122,21 @@ def test_config_holds_the_projects_settings_and_paths_stay_strings(tmp_path):
     assert "from model import Lenet5" in (tmp_path / "train.py").read_text()
 
 
-@pytest.mark.parametrize("schedule", ["constant", "step", "exponential", "cosine", "plateau"])
-def test_learning_rates_are_designers(schedule, tmp_path):
-    settings = {"schedule": schedule, "lr": 0.1, "min_lr": 0.004, "warmup_steps": 7, "decay_epochs": 1.5,
-                "gamma": 0.5, "epochs": 4}
-    (tmp_path / "train.py").write_text(train_script_source(lenet(settings)), encoding="utf-8")
-    script = import_script(tmp_path / "train.py")
-    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
-    designers = Schedule(optimizer, TrainingConfig.from_json(settings), steps_per_epoch=10)
-    for step in range(50):
-        ours = 0.1 * script.lr_factor(step, 10, script.CONFIG["training"])
-        assert ours == pytest.approx(designers.lr_at(step, 0.1), rel=1e-12), step
+def test_the_shared_modules_are_copied_byte_for_byte(tmp_path):
+    written = export_train_script(lenet(), tmp_path)
+    names = ["model.py", "train.py", "portable.py", "portable_data.py", "digits.npz"]
+    assert [p.name for p in written] == names
+    for module in SHARED_MODULES:
+        assert (tmp_path / module.name).read_bytes() == module.read_bytes()
+    shipped = ROOT / "resources" / "datasets" / "digits.npz"
+    assert (tmp_path / "digits.npz").read_bytes() == shipped.read_bytes()
+    text = (tmp_path / "train.py").read_text()
+    assert "from portable import" in text and "designer" not in text.replace("Designer", "")
+
+
+def test_only_digits_take_the_digits_file(tmp_path):
+    written = export_train_script(lenet(dataset={"name": "shapes", "samples": 100}), tmp_path)
+    assert [p.name for p in written] == ["model.py", "train.py", "portable.py", "portable_data.py"]
 
 
 def test_a_graph_with_two_outputs_is_refused(tmp_path):
@@ -158,20 +171,67 @@ def test_one_process_trains_from_the_given_weights_and_the_loss_falls(capsys, tm
 def test_torchrun_trains_on_two_processes_and_a_run_resumes(tmp_path):
     export_train_script(lenet(), tmp_path)
     out = run_script(tmp_path, "--out", "ck", processes=2)
-    assert "25 steps per epoch of 32 samples in each of 2 process(es) on cpu" in out
+    # 809 samples a process: 25 batches of 32 and one of 9, as Designer's engine cuts them.
+    assert "26 steps per epoch of 32 samples in each of 2 process(es) on cpu" in out
     assert "rank 0/2 done" in out and "rank 1/2 done" in out
     assert len(re.findall(r"^epoch 1 step 5 ", out, re.MULTILINE)) == 1  # only rank 0 logs
     assert_loss_falls(out)
     checkpoint = tmp_path / "ck" / "last.pt"
     state = load_into_model(tmp_path, checkpoint)
-    assert (state["epoch"], state["step"]) == (1, 25)
+    assert (state["epoch"], state["step"]) == (1, 26)
     export.check_weights_fit(designer.load("lenet5").to_torch().state_dict(), export.load_weights(checkpoint))
 
     # Any number of processes goes on from a checkpoint; the epochs and steps count on.
     out = run_script(tmp_path, "--resume", str(checkpoint), "--epochs", "2", "--out", "ck")
     assert re.search(r"^epoch 2 step 30 ", out, re.MULTILINE) and "epoch 1" not in out
     assert re.search(r"^epoch 2/2 ", out, re.MULTILINE)
-    assert (load_into_model(tmp_path, checkpoint)["epoch"], torch.load(checkpoint)["step"]) == (2, 50)
+    assert (load_into_model(tmp_path, checkpoint)["epoch"], torch.load(checkpoint)["step"]) == (2, 52)
+
+
+# Runs an exported train.py where Designer cannot be imported: its source folder leaves sys.path,
+# and -I drops PYTHONPATH and the user's site; only what torch and numpy need remains.
+WITHOUT_DESIGNER = textwrap.dedent("""
+    import importlib.util, os, runpy, sys
+    root = os.path.realpath(sys.argv[1])
+    sys.path[:] = [p for p in sys.path if os.path.realpath(p or ".") != root]
+    if importlib.util.find_spec("designer.training") or importlib.util.find_spec("designer.data"):
+        raise SystemExit("designer is importable")
+    sys.path.insert(0, os.getcwd())
+    sys.argv = ["train.py", *sys.argv[2:]]
+    runpy.run_path("train.py", run_name="__main__")
+""")
+
+
+def run_without_designer(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-I", "-c", WITHOUT_DESIGNER, str(ROOT), *args], cwd=folder,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def tiny_npz(path: Path) -> None:
+    generator = np.random.default_rng(0)
+    np.savez(path, x=generator.integers(0, 256, (80, 28, 28), dtype=np.uint8), y=np.arange(80) % 10)
+
+
+def test_the_script_trains_with_torch_alone_on_an_npz(tmp_path):
+    tiny_npz(tmp_path / "tiny.npz")
+    graph = lenet({"batch_size": 16, "log_every": 1},
+                  {"name": "npz", "path": "tiny.npz", "augment": {"crop_padding": 2, "hflip": True}})
+    export_train_script(graph, tmp_path / "out", base_dir=tmp_path)
+    result = run_without_designer(tmp_path / "out", "--max-steps", "3", "--out", "ck")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "70 training and 10 validation samples; 5 steps per epoch of 16 samples" in result.stdout
+    assert re.search(r"^epoch 1 step 3 loss [\d.]+ ", result.stdout, re.MULTILINE)
+    assert result.stdout.rstrip().endswith("rank 0/1 done")
+    assert load_into_model(tmp_path / "out", tmp_path / "out" / "ck" / "last.pt")["step"] == 3
+
+
+def test_the_script_without_designer_names_a_missing_dataset_in_one_line(tmp_path):
+    graph = lenet(dataset={"name": "npz", "path": str(tmp_path / "gone.npz")})
+    export_train_script(graph, tmp_path / "out")
+    result = run_without_designer(tmp_path / "out")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == f"train.py: {tmp_path / 'gone.npz'}: no such file\n"
 
 
 # -- command line ------------------------------------------------------------------------
@@ -181,8 +241,9 @@ def test_cli_writes_model_and_script_into_a_new_folder(capsys, tmp_path):
     target = tmp_path / "new" / "run"
     code, out, err = run(capsys, "export", "lenet5", "-f", "train-script", "-o", str(target))
     assert (code, out) == (0, "")
-    assert err == f"wrote {target / 'model.py'}, {target / 'train.py'}\n"
-    assert sorted(p.name for p in target.iterdir()) == ["model.py", "train.py"]
+    names = ["model.py", "train.py", "portable.py", "portable_data.py", "digits.npz"]
+    assert err == f"wrote {', '.join(str(target / name) for name in names)}\n"
+    assert sorted(p.name for p in target.iterdir()) == sorted(names)
 
 
 def test_cli_refuses_a_file_for_the_folder(capsys, tmp_path):

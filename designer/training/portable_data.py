@@ -1,0 +1,724 @@
+"""The datasets of an exported ``train.py``, read and prepared as Designer prepares them.
+
+A byte-for-byte copy of this file goes beside the exported script (see
+:mod:`designer.training.portable` for the rules: torch, numpy and the standard
+library only; Pillow only for image folders). It reads CIFAR-10/100 (the python
+pickles, from the ``.tar.gz`` or its folder, with an unpickler that builds only
+arrays and plain data), MNIST and Fashion-MNIST IDX files, ``.npz`` files, image
+folders, the digits file the export writes, and draws the generated shapes; then
+it splits, resizes and measures the images as ``designer.data.prepare`` does,
+so that the script trains on the same images as the app.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import math
+import os
+import pickle
+import struct
+import tarfile
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+DEFAULT_VALIDATION = 0.1  # held out when the source has no test split of its own
+DEFAULT_SAMPLES = 5000  # shapes
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+SHAPE_NAMES = (
+    *("circle", "square", "triangle", "diamond", "ring"),
+    *("plus", "frame", "cross", "semicircle", "star"),
+)
+_CHUNK = 4096  # images per step when a whole set is resized or measured
+_CIFAR = {  # folder, training batches, test batches, labels key, classes
+    "cifar10": (
+        "cifar-10-batches-py",
+        [f"data_batch_{i}" for i in range(1, 6)],
+        ["test_batch"],
+        "labels",
+        10,
+    ),
+    "cifar100": ("cifar-100-python", ["train"], ["test"], "fine_labels", 100),
+}
+_IDX = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")}
+_IDX["test"] = ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+_IDX_TYPES = {
+    0x08: ">u1",
+    0x09: ">i1",
+    0x0B: ">i2",
+    0x0C: ">i4",
+    0x0D: ">f4",
+    0x0E: ">f8",
+}
+Geometry = tuple[int, tuple[int, int], bool]  # channels, (height, width), flatten
+Sets = tuple[
+    tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None, int
+]
+
+
+class DataProblem(Exception):
+    """A dataset file or setting that cannot be used; the message names it and says why."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Both splits as stored (uint8 or float 0..1) with labels, and how to normalise them."""
+
+    train: tuple[torch.Tensor, torch.Tensor]
+    val: tuple[torch.Tensor, torch.Tensor]
+    classes: int
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    flatten: bool  # a flat Input takes C·H·W features
+
+
+def prepare(
+    dataset: Mapping[str, Any],
+    input_shape: tuple[int, ...],
+    output_shape: tuple[int, ...] | None = None,
+    here: Path = Path("."),
+) -> Prepared:
+    """Load ``dataset`` (the project's "dataset" settings), split, resize and measure it.
+
+    ``here`` is the folder of the exported files: relative paths start there, and
+    the digits file lies there.
+    """
+    rgb = bool(dataset.get("grayscale_to_rgb", False))
+    train, given, classes = _load(
+        dataset, lambda c: geometry(input_shape, c, rgb), here
+    )
+    channels, size, flatten = geometry(input_shape, train[0].shape[1], rgb)
+    if output_shape is not None and tuple(output_shape) != (classes,):
+        raise DataProblem(
+            f"the network's output is {list(output_shape)} but the dataset has {classes} "
+            f"classes: the last layer must give {classes} outputs"
+        )
+    train, val = _split(train, given, dataset)
+    train, val = _shape(train, channels, size), _shape(val, channels, size)
+    if dataset.get("normalize", True):
+        mean, std = channel_stats(train[0])
+    else:
+        mean, std = (0.0,) * channels, (1.0,) * channels
+    return Prepared(train, val, classes, mean, std, flatten)
+
+
+def geometry(
+    shape: tuple[int, ...], source_channels: int, grayscale_to_rgb: bool
+) -> Geometry:
+    """The channels and size the images need for the Input, and whether batches are flattened."""
+    channels = 3 if grayscale_to_rgb and source_channels == 1 else source_channels
+    if len(shape) == 3 and shape[0] == channels:
+        return channels, (shape[1], shape[2]), False
+    if len(shape) == 3:
+        fix = (
+            'set CONFIG["dataset"]["grayscale_to_rgb"] = True'
+            if channels == 1 and shape[0] == 3
+            else ""
+        )
+        fix = fix or f"change the Input to [{channels}, {shape[1]}, {shape[2]}]"
+        raise DataProblem(
+            f"the dataset has {channels} channel(s), the Input {list(shape)} expects {shape[0]}: {fix}"
+        )
+    side = math.isqrt(shape[0] // channels) if len(shape) == 1 else 0
+    if side < 1 or channels * side * side != shape[0]:
+        raise DataProblem(
+            f"the Input {list(shape)} does not take {channels}-channel square images, flat or not"
+        )
+    return channels, (side, side), True
+
+
+def _load(
+    dataset: Mapping[str, Any], fit: Callable[[int], Geometry], here: Path
+) -> Sets:
+    """The source's sets; ``fit`` gives the geometry for a number of channels (for readers that resize)."""
+    name, path = dataset["name"], dataset.get("path")
+    if name == "shapes":
+        samples = dataset.get("samples") or DEFAULT_SAMPLES
+        return (
+            make_shapes(samples, int(dataset.get("seed", 0)), fit(3)[1]),
+            None,
+            len(SHAPE_NAMES),
+        )
+    if name == "digits":
+        return read_digits(here / "digits.npz"), None, 10
+    if not path:
+        raise DataProblem(
+            f'CONFIG["dataset"]["path"]: {name!r} needs the path of its file or folder'
+        )
+    where = Path(path).expanduser()
+    if not where.is_absolute():
+        where = here / where
+    readers: dict[str, Callable[[], Sets]] = {
+        "cifar10": lambda: read_cifar(where, "cifar10"),
+        "cifar100": lambda: read_cifar(where, "cifar100"),
+        "mnist": lambda: read_idx_folder(where),
+        "fashion_mnist": lambda: read_idx_folder(where),
+        "npz": lambda: read_npz(where),
+        "folder": lambda: read_image_folder(where, lambda channels: fit(channels)[1]),
+    }
+    if name not in readers:
+        raise DataProblem(
+            f'CONFIG["dataset"]["name"]: {name!r} is not a dataset this script reads'
+        )
+    return readers[name]()
+
+
+# -- splitting, resizing, statistics ------------------------------------------------------
+
+
+def _split(
+    train: tuple[torch.Tensor, torch.Tensor],
+    given: tuple[torch.Tensor, torch.Tensor] | None,
+    dataset: Mapping[str, Any],
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """The source's own test split, or a seeded stratified share of the training set."""
+    wanted = dataset.get("validation")
+    if wanted is None:
+        wanted = "given" if given is not None else DEFAULT_VALIDATION
+    if wanted == "given":
+        if given is None:
+            raise DataProblem(
+                'CONFIG["dataset"]["validation"]: this dataset has no test split'
+            )
+        return train, given
+    keep, held = split_indices(train[1], float(wanted), int(dataset.get("seed", 0)))
+    return (train[0][keep], train[1][keep]), (train[0][held], train[1][held])
+
+
+def split_indices(
+    labels: torch.Tensor, fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Training and validation indices (each ascending), ``fraction`` of every class held out.
+
+    Each class gives ``round(fraction × its count)`` samples but keeps one for
+    training; the same labels, fraction and seed always give the same split.
+    """
+    labels = labels.cpu()
+    n = labels.shape[0]
+    if fraction <= 0 or n == 0:
+        return torch.arange(n), torch.empty(0, dtype=torch.long)
+    generator = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(n, generator=generator)
+    # Grouped by class in the random order; a sample's rank is its place in its class.
+    order = perm[torch.argsort(labels[perm], stable=True)]
+    grouped = labels[order]
+    counts = torch.bincount(grouped)
+    starts = torch.cumsum(counts, 0) - counts
+    rank = torch.arange(n) - starts[grouped]
+    held = torch.minimum(
+        torch.floor(counts * fraction + 0.5).long(), (counts - 1).clamp(min=0)
+    )
+    is_val = rank < held[grouped]
+    return order[~is_val].sort().values, order[is_val].sort().values
+
+
+def _shape(
+    images: tuple[torch.Tensor, torch.Tensor], channels: int, size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    x = images[0]
+    if x.shape[1] == 1 and channels == 3:
+        x = x.expand(-1, 3, -1, -1).contiguous()
+    return resize_images(x, size), images[1]
+
+
+def resize_images(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Bilinear resize of a whole ``[N, C, H, W]`` set, done once; uint8 stays uint8 (rounded)."""
+    if tuple(images.shape[2:]) == tuple(size):
+        return images
+    # Antialiasing matters only when shrinking; it keeps a large photo from aliasing into noise.
+    shrink = size[0] < images.shape[2] or size[1] < images.shape[3]
+    out = torch.empty((images.shape[0], images.shape[1], *size), dtype=images.dtype)
+    for start in range(0, images.shape[0], _CHUNK):
+        chunk = images[start : start + _CHUNK].float()
+        resized = F.interpolate(
+            chunk, size=size, mode="bilinear", align_corners=False, antialias=shrink
+        )
+        if images.dtype == torch.uint8:
+            resized = resized.round_().clamp_(0, 255)
+        out[start : start + _CHUNK] = resized.to(images.dtype)
+    return out
+
+
+def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean and standard deviation per channel on the 0..1 scale, summed in float64."""
+    channels, scale = images.shape[1], pixel_scale(images)
+    total = torch.zeros(channels, dtype=torch.float64)
+    squares = torch.zeros(channels, dtype=torch.float64)
+    for start in range(0, images.shape[0], _CHUNK):
+        chunk = images[start : start + _CHUNK].to("cpu", torch.float64) * scale
+        total += chunk.sum(dim=(0, 2, 3))
+        squares += chunk.square().sum(dim=(0, 2, 3))
+    count = images.shape[0] * images.shape[2] * images.shape[3]
+    mean = total / count
+    std = (squares / count - mean.square()).clamp(min=0).sqrt()
+    # A constant channel would divide by zero; leaving it unscaled is harmless.
+    std = torch.where(std < 1e-6, torch.ones_like(std), std)
+    return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def pixel_scale(images: torch.Tensor) -> float:
+    """The factor that brings stored pixels to 0..1: uint8 is 0..255, floats are already 0..1."""
+    return 1.0 / 255.0 if images.dtype == torch.uint8 else 1.0
+
+
+# -- the readers --------------------------------------------------------------------------
+
+
+def _labels(
+    array: Any, count: int, classes: int | None, path: Path, key: str
+) -> torch.Tensor:
+    array = np.asarray(array)
+    if (
+        array.ndim != 1
+        or not np.issubdtype(array.dtype, np.integer)
+        or len(array) != count
+    ):
+        raise DataProblem(
+            f"{path}: {key} must be {count} integer class labels, got {array.dtype} {array.shape}"
+        )
+    labels = array.astype(np.int64)
+    high = classes if classes is not None else np.iinfo(np.int64).max
+    if len(labels) and (labels.min() < 0 or labels.max() >= high):
+        raise DataProblem(f"{path}: {key} holds labels outside 0..{high - 1}")
+    return torch.from_numpy(labels)
+
+
+def _images(array: np.ndarray, path: Path, key: str) -> torch.Tensor:
+    """``[N, H, W]``, ``[N, C, H, W]`` or ``[N, H, W, C]`` as ``[N, C, H, W]``, uint8 or float32."""
+    if array.ndim == 3:
+        array = array[:, None]
+    elif array.ndim == 4 and array.shape[1] not in (1, 3) and array.shape[3] in (1, 3):
+        array = array.transpose(0, 3, 1, 2)
+    if array.ndim != 4 or 0 in array.shape:
+        raise DataProblem(
+            f"{path}: {key} must be images [N, H, W], [N, C, H, W] or [N, H, W, C]"
+        )
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise DataProblem(f"{path}: {key} holds NaN or infinite pixel values")
+        array = array.astype(np.float32)
+    elif (
+        np.issubdtype(array.dtype, np.integer)
+        and array.min() >= 0
+        and array.max() <= 255
+    ):
+        array = array.astype(np.uint8)
+    else:
+        raise DataProblem(
+            f"{path}: {key} must hold uint8 pixels (0..255) or floats (0..1)"
+        )
+    return torch.from_numpy(np.ascontiguousarray(array))
+
+
+def read_npz(path: Path) -> Sets:
+    """``x`` and ``y``; ``x_val``/``y_val`` (or ``x_test``/``y_test``) are the given validation set."""
+    _require_file(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, EOFError, zlib.error) as exc:
+        raise DataProblem(f"{path}: not a readable .npz of arrays ({exc})") from None
+    if not isinstance(arrays, dict) or "x" not in arrays or "y" not in arrays:
+        raise DataProblem(
+            f"{path}: an .npz with an 'x' (images) and a 'y' (labels) array is needed"
+        )
+    names = arrays.get("class_names")
+    classes = len(names) if names is not None else None
+    pair = next(
+        (
+            p
+            for p in (("x_val", "y_val"), ("x_test", "y_test"))
+            if set(p) <= set(arrays)
+        ),
+        None,
+    )
+    x = _images(arrays["x"], path, "x")
+    train = (x, _labels(arrays["y"], len(x), classes, path, "y"))
+    given = None
+    if pair is not None:
+        x_val = _images(arrays[pair[0]], path, pair[0])
+        given = (x_val, _labels(arrays[pair[1]], len(x_val), classes, path, pair[1]))
+    if classes is None:
+        classes = 1 + max(
+            int(s[1].max()) for s in (train, given) if s is not None and len(s[1])
+        )
+    return train, given, classes
+
+
+def read_digits(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """The UCI digits as the export writes them: 8×8 counts 0..16, stretched to 0..255."""
+    _require_file(path)
+    with np.load(path, allow_pickle=False) as archive:
+        x, y = archive["x"], archive["y"]
+    stretched = ((x.astype(np.uint16) * 255 + 8) // 16).astype(np.uint8)
+    return _images(stretched, path, "x"), _labels(y, len(x), 10, path, "y")
+
+
+def read_idx_folder(folder: Path) -> Sets:
+    """MNIST's four IDX files (gzipped or not) in ``folder`` or its raw/; the t10k pair is given."""
+    if not folder.is_dir():
+        raise DataProblem(
+            f"{folder}: no such folder: give the folder that holds the four IDX files"
+        )
+    train = _idx_pair(folder, *_IDX["train"])
+    if train is None:
+        raise DataProblem(
+            f"{folder}: no {_IDX['train'][0]}(.gz) and {_IDX['train'][1]}(.gz) in it"
+        )
+    return train, _idx_pair(folder, *_IDX["test"]), 10
+
+
+def _idx_pair(
+    folder: Path, images: str, labels: str
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    found = [_find_idx(folder, stem) for stem in (images, labels)]
+    if found == [None, None]:
+        return None
+    if None in found:
+        raise DataProblem(
+            f"{folder}: {images} and {labels} (or their .gz) must both be there"
+        )
+    pixels = read_idx(found[0])  # type: ignore[arg-type]  # both found, by the test above
+    if pixels.ndim != 3 or pixels.dtype != np.uint8:
+        raise DataProblem(
+            f"{found[0]}: expected uint8 images [N, H, W], got {pixels.dtype} {pixels.shape}"
+        )
+    targets = _labels(read_idx(found[1]), len(pixels), 10, found[1], "labels")  # type: ignore[arg-type]
+    return torch.from_numpy(pixels[:, None].copy()), targets
+
+
+def _find_idx(folder: Path, stem: str) -> Path | None:
+    dotted = stem.replace("-idx", ".idx")
+    for where in (folder, folder / "raw"):
+        for name in (stem, f"{stem}.gz", dotted, f"{dotted}.gz"):
+            if (where / name).exists():
+                return where / name
+    return None
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """One IDX file as an array; a truncated or malformed file is a DataProblem naming it."""
+    data = _read_bytes(path)
+    try:
+        data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    except (EOFError, zlib.error, OSError) as exc:
+        raise DataProblem(
+            f"{path}: the gzip stream is truncated or corrupt ({exc})"
+        ) from None
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _IDX_TYPES:
+        raise DataProblem(f"{path}: not an IDX file (bad magic number)")
+    dtype, header = np.dtype(_IDX_TYPES[data[2]]), 4 + 4 * data[3]
+    dims = (
+        struct.unpack(f">{data[3]}I", data[4:header]) if len(data) >= header else None
+    )
+    if dims is None or len(data) - header != math.prod(dims) * dtype.itemsize:
+        raise DataProblem(f"{path}: truncated, or longer than its header says")
+    return (
+        np.frombuffer(data, dtype=dtype, offset=header)
+        .reshape(dims)
+        .astype(dtype.newbyteorder("="))
+    )
+
+
+def read_cifar(path: Path, variant: str) -> Sets:
+    """CIFAR's python batches from the ``.tar.gz`` or its folder; the test batch is given."""
+    folder, train_names, test_names, key, classes = _CIFAR[variant]
+    wanted = [*train_names, *test_names]
+    files = (
+        _cifar_folder(path, folder, wanted)
+        if path.is_dir()
+        else _cifar_archive(path, wanted)
+    )
+    missing = [name for name in wanted if name not in files]
+    if missing:
+        raise DataProblem(
+            f"{path}: no {', '.join(missing)} in it: is this the {variant} python version?"
+        )
+    sets = [
+        [_cifar_batch(path, n, files[n], key, classes) for n in names]
+        for names in (train_names, test_names)
+    ]
+    train, test = (
+        (torch.cat([x for x, _ in s]), torch.cat([y for _, y in s])) for s in sets
+    )
+    return train, test, classes
+
+
+def _cifar_folder(path: Path, folder: str, wanted: list[str]) -> dict[str, bytes]:
+    root = path / folder if (path / folder).is_dir() else path
+    return {name: _read_bytes(root / name) for name in wanted if (root / name).exists()}
+
+
+def _cifar_archive(path: Path, wanted: list[str]) -> dict[str, bytes]:
+    _require_file(path)
+    found: dict[str, bytes] = {}
+    try:
+        with tarfile.open(path, "r:*") as archive:
+            for member in archive:
+                base = member.name.rsplit("/", 1)[-1]
+                stream = (
+                    archive.extractfile(member)
+                    if member.isfile() and base in wanted
+                    else None
+                )
+                if stream is not None and base not in found:
+                    found[base] = stream.read()
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
+        raise DataProblem(
+            f"{path}: cannot read the archive, it is truncated or corrupt ({exc})"
+        ) from None
+    return found
+
+
+def _cifar_batch(
+    path: Path, name: str, data: bytes, key: str, classes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    try:
+        batch = _SafeUnpickler(io.BytesIO(data), encoding="latin1").load()
+    except _PICKLE_FAILURES as exc:  # a hostile or truncated pickle is "unreadable"
+        raise DataProblem(
+            f"{path}: {name} is not a readable CIFAR pickle ({exc})"
+        ) from None
+    if isinstance(batch, dict):
+        batch = {
+            k.decode("latin1") if isinstance(k, bytes) else k: v
+            for k, v in batch.items()
+        }
+    pixels = batch.get("data") if isinstance(batch, dict) else None
+    if (
+        not isinstance(pixels, np.ndarray)
+        or pixels.dtype != np.uint8
+        or pixels.shape[1:] != (3072,)
+    ):
+        raise DataProblem(f"{path}: {name}: 'data' must be uint8 [N, 3072]")
+    labels = _labels(batch.get(key), len(pixels), classes, path, f"{name}: {key}")
+    return torch.from_numpy(np.ascontiguousarray(pixels.reshape(-1, 3, 32, 32))), labels
+
+
+def _no_object_dtype(*args: Any) -> np.dtype[Any]:
+    # An object dtype would let the pickle build arbitrary Python objects into an array.
+    dtype: np.dtype[Any] = np.dtype(*args)
+    if dtype.hasobject:
+        raise pickle.UnpicklingError("arrays of Python objects are not allowed")
+    return dtype
+
+
+def _latin1(text: str, encoding: str = "latin1") -> bytes:
+    return text.encode(
+        encoding
+    )  # how protocol-2 pickles written by Python 3 store bytes
+
+
+_SAMPLE = np.zeros(
+    1, dtype=np.uint8
+)  # numpy's own rebuild functions, for numpy 1 and 2 alike
+_REBUILD: Any = _SAMPLE.__reduce__()[0]
+_FROMBUFFER: Any = _SAMPLE.__reduce_ex__(5)[0]
+_ALLOWED: dict[tuple[str, str], Any] = {
+    ("numpy.core.multiarray", "_reconstruct"): _REBUILD,
+    ("numpy._core.multiarray", "_reconstruct"): _REBUILD,
+    ("numpy.core.numeric", "_frombuffer"): _FROMBUFFER,
+    ("numpy._core.numeric", "_frombuffer"): _FROMBUFFER,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): _no_object_dtype,
+    ("_codecs", "encode"): _latin1,
+    ("builtins", "bytearray"): bytearray,
+}
+
+
+_PICKLE_FAILURES = (
+    pickle.UnpicklingError,
+    EOFError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    KeyError,
+    OverflowError,
+    MemoryError,
+)
+
+
+class _SafeUnpickler(pickle.Unpickler):
+    """Knows only the globals that rebuild numpy arrays, so a pickle cannot run code."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                f"refused to load {module}.{name}: not data"
+            ) from None
+
+
+def read_image_folder(root: Path, size: Callable[[int], tuple[int, int]]) -> Sets:
+    """``root/<class>/*.png`` (and .jpg, .bmp), or ``root/train/<class>`` beside ``root/val/<class>``.
+
+    Decoded with Pillow at ``size(channels)``: 3 channels if any image is in colour, else 1.
+    """
+    try:
+        from PIL import Image
+    except ImportError:
+        raise DataProblem(
+            "reading an image folder needs Pillow: pip install pillow"
+        ) from None
+    subs = _subfolders(root)
+    val = next((n for n in ("val", "valid", "validation", "test") if n in subs), None)
+    split = "train" in subs and val is not None and set(subs) == {"train", val}
+    names = _subfolders(root / "train") if split else subs
+    listed = (
+        [_listed(root / "train", names), _listed(root / str(val), names)]
+        if split
+        else [_listed(root, names)]
+    )
+    files = [path for found in listed for path, _ in found]
+    colour = any(Image.getmodebase(_mode(Image, p)) != "L" for p in files)
+    at = size(3 if colour else 1)
+    sets = [
+        (_decode(Image, found, colour, at), torch.tensor([c for _, c in found]))
+        for found in listed
+    ]
+    return sets[0], sets[1] if split else None, len(names)
+
+
+def _subfolders(folder: Path) -> list[str]:
+    if not folder.is_dir():
+        raise DataProblem(f"{folder}: no such folder")
+    return sorted(
+        p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+
+
+def _listed(folder: Path, names: list[str]) -> list[tuple[Path, int]]:
+    found = []
+    for label, name in enumerate(names):
+        files = sorted(
+            Path(top, f) for top, _, fs in os.walk(folder / name) for f in fs
+        )
+        found += [(p, label) for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
+    if not found:
+        raise DataProblem(f"{folder}: no PNG, JPEG or BMP images in class sub-folders")
+    return found
+
+
+def _mode(image: Any, path: Path) -> str:
+    try:
+        with image.open(path) as opened:
+            return str(opened.mode)
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise DataProblem(f"{path}: not a readable image ({exc})") from None
+
+
+def _decode(
+    image: Any, files: list[tuple[Path, int]], colour: bool, size: tuple[int, int]
+) -> torch.Tensor:
+    out = np.empty((len(files), 3 if colour else 1, *size), dtype=np.uint8)
+    for i, (path, _) in enumerate(files):
+        try:
+            with image.open(path) as opened:
+                picture = opened.convert("RGB" if colour else "L")
+            if picture.size != (size[1], size[0]):
+                picture = picture.resize((size[1], size[0]), image.Resampling.BILINEAR)
+            pixels = np.asarray(picture, dtype=np.uint8)
+        except (OSError, ValueError, SyntaxError) as exc:
+            raise DataProblem(f"{path}: not a readable image ({exc})") from None
+        out[i] = pixels.transpose(2, 0, 1) if colour else pixels[None]
+    return torch.from_numpy(out)
+
+
+def _require_file(path: Path) -> None:
+    if not path.is_file():
+        what = (
+            "is a folder"
+            if path.is_dir()
+            else "no such file"
+            if not path.exists()
+            else "is not a regular file"
+        )
+        raise DataProblem(f"{path}: {what}")
+
+
+def _read_bytes(path: Path) -> bytes:
+    _require_file(path)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise DataProblem(f"{path}: cannot be read ({exc.strerror or exc})") from None
+
+
+# -- the generated shapes -----------------------------------------------------------------
+
+
+def make_shapes(
+    samples: int, seed: int, size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Designer's "shapes": ``samples`` seeded RGB images of ten kinds of shape, balanced."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randperm(samples, generator=generator) % len(SHAPE_NAMES)
+    images = torch.empty((samples, 3, *size), dtype=torch.uint8)
+    for start in range(0, samples, 2048):  # bounds the memory of the coordinate grids
+        chunk = labels[start : start + 2048]
+        images[start : start + len(chunk)] = _draw(chunk, size, generator)
+    return images, labels
+
+
+def _draw(
+    labels: torch.Tensor, size: tuple[int, int], generator: torch.Generator
+) -> torch.Tensor:
+    n, (height, width) = len(labels), size
+    radius = min(height, width) * (0.18 + 0.22 * torch.rand(n, generator=generator))
+    # Centres keep the whole shape inside the image.
+    cy = radius + torch.rand(n, generator=generator) * (height - 2 * radius)
+    cx = radius + torch.rand(n, generator=generator) * (width - 2 * radius)
+    ys = torch.arange(height, dtype=torch.float32) + 0.5
+    xs = torch.arange(width, dtype=torch.float32) + 0.5
+    # Coordinates relative to each centre, in units of its radius: u right, v down.
+    v = ((ys[None, :, None] - cy[:, None, None]) / radius[:, None, None]).expand(
+        n, height, width
+    )
+    u = ((xs[None, None, :] - cx[:, None, None]) / radius[:, None, None]).expand(
+        n, height, width
+    )
+    mask = torch.zeros((n, height, width), dtype=torch.bool)
+    for label, rule in enumerate(_RULES):
+        chosen = labels == label
+        if chosen.any():
+            mask[chosen] = rule(u[chosen], v[chosen])
+    background = torch.rand((n, 3, 1, 1), generator=generator)
+    # Each channel of the shape differs from the background's by 0.35 to 0.65: always visible.
+    foreground = (
+        background + 0.35 + 0.3 * torch.rand((n, 3, 1, 1), generator=generator)
+    ) % 1.0
+    picture = torch.where(mask[:, None], foreground, background)
+    picture = picture + 0.03 * torch.randn(picture.shape, generator=generator)
+    return (picture.clamp(0, 1) * 255).round().to(torch.uint8)
+
+
+def _star(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    angle = torch.atan2(v, u) + math.pi / 2  # one point straight up
+    return u.hypot(v) <= 0.5 + 0.5 * torch.cos(5 * angle).clamp(min=0) ** 2
+
+
+def _box(u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    return torch.maximum(u.abs(), v.abs())
+
+
+_RULES: tuple[Callable[[torch.Tensor, torch.Tensor], torch.Tensor], ...] = (
+    lambda u, v: u.hypot(v) <= 1,  # circle
+    lambda u, v: _box(u, v) <= 0.85,  # square
+    lambda u, v: (v <= 0.8) & (u.abs() <= (v + 1) / 2),  # triangle, apex up
+    lambda u, v: u.abs() + v.abs() <= 1,  # diamond
+    lambda u, v: (u.hypot(v) <= 1) & (u.hypot(v) >= 0.55),  # ring
+    lambda u, v: (torch.minimum(u.abs(), v.abs()) <= 0.3) & (_box(u, v) <= 1),  # plus
+    lambda u, v: (_box(u, v) <= 0.85) & (_box(u, v) >= 0.5),  # frame
+    lambda u, v: ((u.abs() - v.abs()).abs() <= 0.35) & (_box(u, v) <= 0.85),  # cross
+    lambda u, v: (u.hypot(v) <= 1) & (v <= 0.2),  # semicircle
+    _star,
+)
