@@ -304,7 +304,7 @@ class RunInfo:
     name: str
     project: str
     created: str
-    status: str  # running, stopped, finished, failed, interrupted
+    status: str  # running, stopped, finished, failed, diverged (see training.divergence), interrupted
     epochs: int
     epochs_done: int
     best_score: float | None

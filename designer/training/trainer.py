@@ -27,9 +27,10 @@ from designer.training.checkpoints import DataState, load_checkpoint
 from designer.training.config import TrainingConfig
 from designer.training.control import Control
 from designer.training.devices import check_precision, describe_devices, pick_device, to_device
+from designer.training.divergence import DivergedError, DivergenceWatcher, diverged_message
 from designer.training.errors import CheckpointError, TrainingError
 from designer.training.evaluate import measure
-from designer.training.faults import guarded_batches, model_error, nonfinite_loss
+from designer.training.faults import guarded_batches, model_error
 from designer.training.meters import EMPTY, Reading
 from designer.training.pace import Pace
 from designer.training.probes import Probes
@@ -66,7 +67,7 @@ class RunResult:
     """How a run ended; ``model`` is the trained module, on the training device."""
 
     run_dir: Path
-    status: str  # finished or stopped
+    status: str  # finished or stopped (a diverged run raises DivergedError)
     epochs_done: int
     step: int
     best_score: float | None
@@ -107,6 +108,7 @@ class Trainer:
         self.session: Session | None = None
         self.probes: Probes | None = None
         self.stopped = False
+        self._watcher = DivergenceWatcher()
 
     @classmethod
     def resuming(cls, run_dir: str | Path, train_batches: TrainBatches, steps_per_epoch: int,
@@ -157,6 +159,9 @@ class Trainer:
                 yield self._emit(Note(message))
             yield from self._epochs()
             yield self._emit(self._ended())
+        except DivergedError as exc:
+            yield self._diverged(exc)
+            raise
         except BaseException as exc:  # GeneratorExit and KeyboardInterrupt too: the log says how it ended
             self._abandon(exc)
             raise
@@ -284,17 +289,25 @@ class Trainer:
 
     def _batch_record(self, epoch: int) -> BatchRecord:
         s = self._s
-        reading = self._checked(s.meter.read())
+        reading = s.meter.read()
         interval, self._last = reading.since(self._last), reading
+        self._check_divergence(interval)
         return BatchRecord(epoch, s.step, s.batch, interval.loss, interval.top1, s.step_lr,
                            self._pace.lap(interval.count),
                            self._pace.eta(self.config.epochs * self.steps_per_epoch - s.step),
                            self._peak_memory())
 
-    def _checked(self, reading: Reading) -> Reading:
-        if reading.first_bad_step is not None:
-            raise nonfinite_loss(reading.first_bad_step, self._s.step_lr)
-        return reading
+    def _check_divergence(self, interval: Reading) -> None:
+        """Raise DivergedError when the loss of the steps since the last reading shows a diverging run.
+
+        Raised before the epoch's checkpoint is saved: last.pt and best.pt keep the weights from before.
+        """
+        if not interval.count and interval.first_bad_step is None:
+            return  # the epoch ended on a logged step: nothing new to read
+        s = self._s
+        divergence = self._watcher.observe(s.step, interval.loss, interval.first_bad_step)
+        if divergence is not None:
+            raise DivergedError(diverged_message(divergence, self.config.lr, s.step_lr))
 
     def _pause(self) -> Iterator[Record]:
         yield self._emit(Paused(self._s.step))
@@ -306,7 +319,8 @@ class Trainer:
 
     def _end_epoch(self, epoch: int, started: float) -> EpochRecord:
         s = self._s
-        reading = self._checked(s.meter.read())
+        reading = s.meter.read()
+        self._check_divergence(reading.since(self._last))
         if not reading.count:
             raise TrainingError(f"data: epoch {epoch} gave no batches; check the training set and "
                                 f"the batch size")
@@ -348,6 +362,21 @@ class Trainer:
         self._folder.update_info(status=status, epochs_done=s.epoch, step=s.step, message=message)
         return RunEnded(status, s.epoch, s.step, message, str(self._folder.last_checkpoint),
                         _finite(s.best_score))
+
+    def _diverged(self, exc: DivergedError) -> RunEnded:
+        """Record the end with status "diverged" and hand the record on; the checkpoints stay as they were."""
+        s = self._s
+        last = self._folder.last_checkpoint
+        record = RunEnded("diverged", s.epoch, s.step, str(exc), str(last) if last.exists() else None,
+                          _finite(s.best_score))
+        try:
+            self._log.write(record)
+            self._folder.update_info(status="diverged", message=str(exc))
+        except Exception:  # a full disk must not replace the message the user needs to see
+            pass
+        if self.on_record is not None:
+            self.on_record(record)
+        return record
 
     def _abandon(self, exc: BaseException) -> None:
         """Record a run that ended in an exception, without hiding that exception."""

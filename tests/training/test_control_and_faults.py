@@ -101,7 +101,7 @@ def test_a_huge_learning_rate_stops_with_the_step_and_advice(lenet, tmp_path):
                                             r"learning rate \(training.lr, 1e\+06"):
         train(lenet, config, train_batches, STEPS, root=tmp_path)
     status = _status(tmp_path)
-    assert status["status"] == "failed" and "NaN" in status["message"]
+    assert status["status"] == "diverged" and "NaN" in status["message"]
 
 
 @pytest.mark.parametrize(("value", "step"), [("nan", 3), ("inf", 4)])
