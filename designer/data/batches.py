@@ -1,8 +1,11 @@
-"""Batches for training and evaluation, cut from one in-memory tensor by indexing.
+"""Batches for training and evaluation, cut from one set of images by indexing.
 
-A split keeps its images as stored (uint8 where the source is uint8); each batch
-is gathered with one index, augmented while still uint8, moved to the device and
-only then converted and normalised in a single fused multiply-add.
+A split keeps its images as stored (uint8 where the source is uint8), in memory
+or, for a set too large for memory, in its cache file; each batch is gathered
+with one index (read from the file for a mapped set), augmented while still
+uint8, moved to the device and only then converted and normalised in a single
+fused multiply-add. ``shard`` gives each process of a data-parallel run its own
+part of every epoch.
 """
 
 from __future__ import annotations
@@ -13,19 +16,23 @@ from dataclasses import dataclass
 import torch
 
 from designer.data.config import Augment
+from designer.data.mapped import Images, MappedImages
 from designer.data.transforms import Stats, augment_batch, pixel_scale
+
+Shard = tuple[int, int]  # (this process's rank, how many processes)
 
 
 @dataclass(frozen=True)
 class Split:
     """One side of a dataset, ready to batch.
 
-    ``images`` is ``[N, C, H, W]`` and ``labels`` ``[N]`` int64, on the same device;
-    ``stats`` normalise it (the training set's, for both sides); ``flatten`` makes
-    batches ``[B, C·H·W]`` for flat Inputs.
+    ``images`` is ``[N, C, H, W]`` (a tensor, or rows of a cache file that stay on
+    the CPU) and ``labels`` ``[N]`` int64, on the same device; ``stats`` normalise
+    it (the training set's, for both sides); ``flatten`` makes batches
+    ``[B, C·H·W]`` for flat Inputs.
     """
 
-    images: torch.Tensor
+    images: Images
     labels: torch.Tensor
     stats: Stats
     flatten: bool = False
@@ -39,7 +46,10 @@ class Split:
         return (c * h * w,) if self.flatten else (c, h, w)
 
     def to(self, device: torch.device | str) -> Split:
-        return Split(self.images.to(device), self.labels.to(device), self.stats, self.flatten)
+        """The split on ``device``; mapped images stay in their file, each batch goes to the device."""
+        images = self.images if isinstance(self.images, MappedImages) else self.images.to(device)
+        labels = self.labels if isinstance(self.images, MappedImages) else self.labels.to(device)
+        return Split(images, labels, self.stats, self.flatten)
 
     def normaliser(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         """``(a, b)`` such that ``stored · a + b`` is the normalised float image, ``[1, C, 1, 1]`` each."""
@@ -51,21 +61,23 @@ class Split:
 
 def batches(split: Split, batch_size: int, shuffle: bool = False, generator: torch.Generator | None = None,
             augment: Augment | None = None, device: torch.device | str | None = None,
-            drop_last: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+            drop_last: bool = False, *, shard: Shard = (0, 1)) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield ``(x float32 normalised, y int64)`` covering every sample once.
 
     ``shuffle`` draws a fresh order from ``generator`` on each call (one call, one
     epoch); ``augment`` applies random crops and flips from the same generator;
     ``drop_last`` leaves out a short final batch (BatchNorm cannot train on one sample).
+
+    ``shard=(rank, world)`` yields only this process's part: the shuffled order is
+    drawn for the whole split (the same on every rank, which therefore draws the
+    same numbers), cut to a multiple of ``world`` and dealt out in turn; unshuffled,
+    rank ``r`` takes samples ``r, r + world, …``.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be 1 or more, not {batch_size}")
     target = torch.device(device) if device is not None else split.images.device
-    n = len(split)
-    order = None
-    if shuffle:
-        where = generator.device if generator is not None else torch.device("cpu")
-        order = torch.randperm(n, generator=generator, device=where).to(split.images.device)
+    order = _order(split, shuffle, generator, shard)
+    n = len(split) if order is None else len(order)
     a, b = split.normaliser(target)
     crop, flip = (augment.crop_padding, augment.hflip) if augment is not None else (0, False)
     for start in range(0, n, batch_size):
@@ -77,7 +89,8 @@ def batches(split: Split, batch_size: int, shuffle: bool = False, generator: tor
         else:
             # index_select, not x[index]: a plain gather of rows, many times faster on CPU.
             index = order[start:stop]
-            x, y = split.images.index_select(0, index), split.labels.index_select(0, index)
+            x = split.images.index_select(0, index)
+            y = split.labels.index_select(0, index.to(split.labels.device))
         if crop or flip:
             x = augment_batch(x, crop, flip, generator)
         # Move while still uint8 (4× less to copy); ``mul`` converts into a new float tensor,
@@ -87,6 +100,34 @@ def batches(split: Split, batch_size: int, shuffle: bool = False, generator: tor
         yield (x.flatten(1) if split.flatten else x), y
 
 
-def batch_count(split: Split, batch_size: int, drop_last: bool = False) -> int:
-    """How many batches ``batches`` yields for one pass over ``split``."""
-    return len(split) // batch_size if drop_last else -(-len(split) // batch_size)
+def _order(split: Split, shuffle: bool, generator: torch.Generator | None, shard: Shard) -> torch.Tensor | None:
+    """The samples of this epoch and rank, in order; None for all of them as stored."""
+    rank, world = _check_shard(shard)
+    n = len(split)
+    if not shuffle:
+        return None if world == 1 else torch.arange(rank, n, world, device=split.images.device)
+    where = generator.device if generator is not None else torch.device("cpu")
+    order = torch.randperm(n, generator=generator, device=where).to(split.images.device)
+    return order if world == 1 else order[: n - n % world][rank::world]
+
+
+def batch_count(split: Split, batch_size: int, drop_last: bool = False, *, shard: Shard = (0, 1),
+                shuffle: bool = True) -> int:
+    """How many batches ``batches`` yields for one pass over ``split`` with the same ``shard``.
+
+    Sharded, a shuffled epoch (training: every rank the same count) and an
+    unshuffled one (validation: the first ranks may have one sample more) differ,
+    hence ``shuffle``; with one process it makes no difference.
+    """
+    rank, world = _check_shard(shard)
+    n = len(split)
+    if world > 1:
+        n = n // world if shuffle else len(range(rank, n, world))
+    return n // batch_size if drop_last else -(-n // batch_size)
+
+
+def _check_shard(shard: Shard) -> Shard:
+    rank, world = shard
+    if world < 1 or not 0 <= rank < world:
+        raise ValueError(f"shard must be (rank, world) with 0 <= rank < world, not {shard}")
+    return rank, world

@@ -2,19 +2,19 @@
 
 ``root/<class>/*.png`` is a training set; ``root/train/<class>/…`` beside
 ``root/val/<class>/…`` (or ``test``) also gives a validation set. Images are decoded
-at the size the Input asks for and the result is saved as an ``.npz`` keyed by the
-folder, its file list with sizes and modification times, and that size, so a
-second run reads one file instead of decoding thousands.
+at the size the Input asks for, in worker processes, into a raw file keyed by the
+folder, its file list with sizes and modification times, and that size
+(:mod:`designer.data.image_cache`), so a second run reads one file instead of
+decoding thousands. A set too large for memory is read from that file a batch at
+a time (:mod:`designer.data.mapped`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -23,9 +23,13 @@ import numpy as np
 import torch
 from PIL import Image
 
+from designer.data import mapped as mapped_module
 from designer.data.access import cannot_read, require_folder
+from designer.data.decode import BAD_IMAGE
 from designer.data.errors import DataFileError
+from designer.data.image_cache import CacheWriteError, Progress, build_cache, decode_in_memory, open_cache
 from designer.data.imageset import ImageSet, RawData
+from designer.data.mapped import MappedImages
 from designer.graph.files import file_problem, write_atomic
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
@@ -161,71 +165,47 @@ def _header_mode(path: Path) -> str:
     try:
         with Image.open(path) as image:
             return str(image.mode)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+    except BAD_IMAGE as exc:
         raise DataFileError(path, f"not a readable image ({exc})") from exc
 
 
-def load_folder(scan: FolderScan, size: tuple[int, int]) -> RawData:
-    """Every image decoded at ``size`` (height, width), from the cache when it is current."""
-    cache = scan.cache_dir / f"folder-{scan.key}-{scan.channels}x{size[0]}x{size[1]}.npz"
-    arrays = _read_cache(cache)
-    if arrays is None:
-        arrays = {"x": _decode_all(scan.train, scan.channels, size),
-                  "y": np.array([label for _, label in scan.train], dtype=np.int64)}
-        if scan.given is not None:
-            arrays["x_val"] = _decode_all(scan.given, scan.channels, size)
-            arrays["y_val"] = np.array([label for _, label in scan.given], dtype=np.int64)
-        _write_cache(cache, arrays)
-    train = ImageSet(torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"]))
-    given = None
-    if "x_val" in arrays:
-        given = ImageSet(torch.from_numpy(arrays["x_val"]), torch.from_numpy(arrays["y_val"]))
+def load_folder(scan: FolderScan, size: tuple[int, int], *, progress: Progress | None = None,
+                map_above: int | None = None, workers: int | None = None) -> RawData:
+    """Every image decoded at ``size`` (height, width), from the cache when it is current.
+
+    A decoded set larger than ``map_above`` bytes (default: :data:`~designer.data.mapped.MAP_ABOVE`)
+    stays in the cache file (:class:`MappedImages`); a smaller one is read into memory. ``progress(done,
+    total)`` hears of the decoding, which runs in ``workers`` processes (None:
+    as many as there are cores, for a large folder; 0: threads of this process).
+    """
+    files = (*scan.train, *(scan.given or ()))
+    shape = (len(files), scan.channels, *size)
+    labels = [label for _, label in files]
+    stem = scan.cache_dir / f"folder-{scan.key}-{scan.channels}x{size[0]}x{size[1]}"
+    names = [str(path) for path, _ in files]
+    mapped = int(np.prod(shape)) > (mapped_module.MAP_ABOVE if map_above is None else map_above)
+    try:
+        rows = open_cache(stem, shape, labels, scan.class_names) or build_cache(
+            stem, names, labels, scan.class_names, shape, progress=progress, workers=workers)
+    except CacheWriteError:
+        if mapped:
+            raise
+        # A small set needs no cache: decode it into memory, as the next run will again.
+        images: torch.Tensor | MappedImages = torch.from_numpy(decode_in_memory(names, shape, progress))
+    else:
+        images = MappedImages(rows) if mapped else MappedImages(rows)[:]
+    count = len(scan.train)
+    every = torch.tensor(labels, dtype=torch.int64)
+    train = ImageSet(_rows(images, 0, count), every[:count])
+    given = None if scan.given is None else ImageSet(_rows(images, count, len(files)), every[count:])
     return RawData(train, given, scan.class_names, scan.notes)
 
 
-def _decode_all(files: Labelled, channels: int, size: tuple[int, int]) -> np.ndarray:
-    out = np.empty((len(files), channels, *size), dtype=np.uint8)
-
-    def decode(i: int) -> None:
-        out[i] = _decode(files[i][0], channels, size)
-
-    # Pillow releases the GIL while decoding, so threads give a real speed-up here.
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        list(pool.map(decode, range(len(files))))
-    return out
-
-
-def _decode(path: Path, channels: int, size: tuple[int, int]) -> np.ndarray:
-    try:
-        with Image.open(path) as opened:
-            image = opened.convert("L" if channels == 1 else "RGB")
-        if image.size != (size[1], size[0]):
-            image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-        pixels = np.asarray(image, dtype=np.uint8)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise DataFileError(path, f"not a readable image ({exc})") from exc
-    return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)
-
-
-def _read_cache(path: Path) -> dict[str, np.ndarray] | None:
-    if file_problem(path) is not None:
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (OSError, ValueError, EOFError):
-        return None  # a damaged cache of ours is rebuilt from the images
-
-
-def _write_cache(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    # write_atomic takes bytes, so the archive is built in memory first: the images are held twice for
-    # the moment of the write, which stays below the peak of prepare (it copies them to split them).
-    archive = io.BytesIO()
-    try:
-        np.savez(archive, **arrays)  # type: ignore[arg-type]  # the stubs mix keys with allow_pickle
-    except MemoryError:
-        return
-    _write_quietly(path, archive.getvalue())  # getvalue hands over its buffer without a copy
+def _rows(images: torch.Tensor | MappedImages, start: int, stop: int) -> torch.Tensor | MappedImages:
+    """Rows ``start:stop`` without copying them."""
+    if isinstance(images, MappedImages):
+        return images.subset(np.arange(start, stop))
+    return images[start:stop]
 
 
 def _read_ours(path: Path) -> bytes | None:

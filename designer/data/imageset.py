@@ -9,18 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic
 
 import numpy as np
 import torch
+from typing_extensions import TypeVar
 
 from designer.data.errors import DataFileError
+from designer.data.mapped import Images
+
+# A loader that builds a set in memory has ImageSet (of a tensor); what a source loads may be mapped.
+ImagesT = TypeVar("ImagesT", bound=Images, default=torch.Tensor, covariant=True)
 
 
 @dataclass(frozen=True)
-class ImageSet:
-    """Images ``[N, C, H, W]`` and their labels ``[N]``."""
+class ImageSet(Generic[ImagesT]):
+    """Images ``[N, C, H, W]`` and their labels ``[N]``.
 
-    images: torch.Tensor
+    The images are a tensor, or for a set too large for memory rows of a file
+    (:class:`~designer.data.mapped.MappedImages`, in what a folder source loads).
+    """
+
+    images: ImagesT
     labels: torch.Tensor
 
     def __len__(self) -> int:
@@ -43,8 +53,8 @@ class RawData:
     nothing is dropped without the user being told.
     """
 
-    train: ImageSet
-    given_val: ImageSet | None
+    train: ImageSet[Images]
+    given_val: ImageSet[Images] | None
     class_names: tuple[str, ...]
     notes: tuple[str, ...] = ()
 

@@ -15,6 +15,7 @@ from designer.data.cifar import load_cifar
 from designer.data.config import DatasetConfig
 from designer.data.folder import load_folder, scan_folder
 from designer.data.idx import load_idx_folder
+from designer.data.image_cache import Progress
 from designer.data.imageset import RawData
 from designer.data.npz import load_npz
 from designer.data.paths import image_cache_dir
@@ -37,7 +38,9 @@ class Source:
     colour_note: str = ""
 
 
-def open_source(config: DatasetConfig, base_dir: Path | None = None, cache_dir: Path | None = None) -> Source:
+def open_source(config: DatasetConfig, base_dir: Path | None = None, cache_dir: Path | None = None, *,
+                progress: Progress | None = None, map_above: int | None = None) -> Source:
+    """The source ``config`` names; ``progress`` and ``map_above`` reach an image folder's decoding."""
     name = config.name
     if name == "digits":
         return Source(name, 1, (8, 8), lambda size: load_digits())
@@ -52,7 +55,11 @@ def open_source(config: DatasetConfig, base_dir: Path | None = None, cache_dir: 
         raw = load_npz(path)  # the file must be read to know its channels
         return Source(name, raw.train.channels, raw.train.size, lambda size: raw)
     scan = scan_folder(path, cache_dir or image_cache_dir())
-    return Source(name, scan.channels, None, lambda size: load_folder(scan, size), scan.colour_note)
+
+    def load(size: tuple[int, int]) -> RawData:
+        return load_folder(scan, size, progress=progress, map_above=map_above)
+
+    return Source(name, scan.channels, None, load, scan.colour_note)
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:

@@ -6,12 +6,16 @@ images, batches in one indexing operation.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-_CHUNK = 4096  # images per step when a whole set is transformed: bounds the float32 copy
+from designer.data.mapped import Images
+
+_CHUNK_BYTES = 64 * 2**20  # of float64 per step when a whole set is transformed: bounds the copy
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class Stats:
         return cls((0.0,) * channels, (1.0,) * channels)
 
 
-def pixel_scale(images: torch.Tensor) -> float:
+def pixel_scale(images: Images) -> float:
     """The factor that brings stored pixels to 0..1: uint8 is 0..255, floats are already 0..1."""
     return 1.0 / 255.0 if images.dtype == torch.uint8 else 1.0
 
@@ -38,13 +42,20 @@ def resize_images(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     # Antialiasing matters only when shrinking; it keeps a large photo from aliasing into noise.
     shrink = size[0] < images.shape[2] or size[1] < images.shape[3]
     out = torch.empty((images.shape[0], images.shape[1], *size), dtype=images.dtype, device=images.device)
-    for start in range(0, images.shape[0], _CHUNK):
-        chunk = images[start:start + _CHUNK].float()
+    step = min(chunk_rows(images.shape), chunk_rows(out.shape))
+    for start in range(0, images.shape[0], step):
+        chunk = images[start:start + step].float()
         resized = F.interpolate(chunk, size=size, mode="bilinear", align_corners=False, antialias=shrink)
         if images.dtype == torch.uint8:
             resized = resized.round_().clamp_(0, 255)
-        out[start:start + _CHUNK] = resized.to(images.dtype)
+        out[start:start + step] = resized.to(images.dtype)
     return out
+
+
+def chunk_rows(shape: Sequence[int]) -> int:
+    """How many images of ``shape`` (``[N, C, H, W]``) make a chunk of at most ``_CHUNK_BYTES`` in float64."""
+    per_image = 8 * max(1, math.prod(shape[1:]))
+    return max(1, _CHUNK_BYTES // per_image)
 
 
 def grayscale_to_rgb(images: torch.Tensor) -> torch.Tensor:
@@ -52,13 +63,14 @@ def grayscale_to_rgb(images: torch.Tensor) -> torch.Tensor:
     return images.expand(-1, 3, -1, -1).contiguous() if images.shape[1] == 1 else images
 
 
-def channel_stats(images: torch.Tensor) -> Stats:
-    """Mean and standard deviation per channel, summed in float64 chunk by chunk."""
+def channel_stats(images: Images) -> Stats:
+    """Mean and standard deviation per channel, summed in float64 chunk by chunk (a mapped set is read so)."""
     channels, scale = images.shape[1], pixel_scale(images)
     total = torch.zeros(channels, dtype=torch.float64)
     squares = torch.zeros(channels, dtype=torch.float64)
-    for start in range(0, images.shape[0], _CHUNK):
-        chunk = images[start:start + _CHUNK].to("cpu", torch.float64) * scale
+    step = chunk_rows(images.shape)
+    for start in range(0, images.shape[0], step):
+        chunk = images[start:start + step].to("cpu", torch.float64) * scale
         total += chunk.sum(dim=(0, 2, 3))
         squares += chunk.square().sum(dim=(0, 2, 3))
     count = images.shape[0] * images.shape[2] * images.shape[3]

@@ -93,7 +93,7 @@ def test_image_folders_preview_at_the_network_size_into_the_cache(tmp_path: Path
     config = DatasetConfig(name="folder", path="imgs", validation=0)
     preview = load_preview(config, (12, 12), base_dir=tmp_path, cache_dir=tmp_path / "cache")
     assert preview.facts.any_size and preview.facts.channels == 1 and preview.images.shape == (6, 12, 12, 1)
-    assert list((tmp_path / "cache").glob("folder-*-1x12x12.npz"))  # what training at 12×12 will read
+    assert list((tmp_path / "cache").glob("folder-*-1x12x12.u8"))  # what training at 12×12 will read
 
 
 def test_downloaded_path_looks_in_the_default_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

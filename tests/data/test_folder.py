@@ -10,6 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
+from designer.data import decode as decode_module
 from designer.data import folder as folder_module
 from designer.data.errors import DataFileError
 from designer.data.folder import load_folder, scan_folder
@@ -107,12 +108,12 @@ def test_other_files_are_reported_not_silently_skipped(tmp_path: Path) -> None:
 def test_second_load_reads_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root, cache = _three_classes(tmp_path / "imgs"), tmp_path / "cache"
     first = load_folder(scan_folder(root, cache), (12, 12))
-    assert list(cache.glob("folder-*-3x12x12.npz"))
+    assert list(cache.glob("folder-*-3x12x12.u8")) and list(cache.glob("folder-*-3x12x12.json"))
 
     def refuse(*args: object) -> None:
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(folder_module, "_decode", refuse)
+    monkeypatch.setattr(decode_module, "decode_image", refuse)
     monkeypatch.setattr(folder_module, "_header_mode", refuse)
     second = load_folder(scan_folder(root, cache), (12, 12))
     assert torch.equal(first.train.images, second.train.images)

@@ -333,12 +333,12 @@ def test_the_image_cache_clears_what_a_killed_writer_left(tmp_path: Path) -> Non
     cache = tmp_path / "cache"
     cache.mkdir()
     # What a process killed while writing its cache leaves: a temporary file nobody holds, an hour old.
-    left = cache / ".folder-0123456789abcdef01234567-1x8x8.npz.0badf00d.tmp"
+    left = cache / ".folder-0123456789abcdef01234567-1x8x8.u8.0badf00d.tmp"
     left.write_bytes(b"PK half an archive")
     os.utime(left, (time.time() - 3600, time.time() - 3600))
     raw = load_folder(scan_folder(root, cache), (8, 8))
     assert len(raw.train) == 6
-    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".npz"]
+    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".json", ".u8"]
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]
     assert torch.equal(load_folder(scan_folder(root, cache), (8, 8)).train.images, raw.train.images)
 

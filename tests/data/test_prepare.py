@@ -223,4 +223,4 @@ def test_image_folder_through_prepare(tmp_path: Path) -> None:
     assert (data.info.train_count, data.info.val_count) == (6, 2)
     x, y = next(batches(data.val, 2))
     assert x.shape == (2, 3, 16, 16) and sorted(y.tolist()) == [0, 1]
-    assert list((tmp_path / "cache").glob("folder-*-1x16x16.npz"))
+    assert list((tmp_path / "cache").glob("folder-*-1x16x16.u8"))
