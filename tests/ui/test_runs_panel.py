@@ -83,7 +83,7 @@ def test_each_run_is_a_row_newest_first_with_status_epochs_accuracy_and_date(pan
     shown = [_row_texts(panel, row) for row in range(5)]
     assert [texts[0] for texts in shown] == [run.name for run in runs]
     statuses = {texts[0]: texts[1] for texts in shown}
-    assert statuses == {"running": "running", "failed": "failed", "stopped": "stopped", "changed": "finished",
+    assert statuses == {"running": "running", "failed": "diverged", "stopped": "stopped", "changed": "finished",
                         "base": "finished"}
     base = runs[-1]
     date = base.created.replace("T", " ")[:16]

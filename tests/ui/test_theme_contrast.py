@@ -74,8 +74,8 @@ def test_the_inspector_follows_a_theme_change_while_it_shows_a_block(make_window
 
 @pytest.fixture
 def runs_root(tmp_path) -> Iterator[Path]:
-    """Runs of every status: finished, stopped, failed, interrupted and one training (its lock held)."""
-    for status in ("finished", "stopped", "failed", "interrupted"):
+    """Runs of every status: finished, stopped, failed, diverged, interrupted, one training (its lock held)."""
+    for status in ("finished", "stopped", "failed", "diverged", "interrupted"):
         RunFolder(made_run(tmp_path, lr=0.1)).update_info(status=status, epochs_done=1)
     _, lock = create_run(tmp_path, "lenet5", "lenet5", {"epochs": 3, "lr": 0.5}, "{}", 13)
     yield tmp_path
@@ -86,7 +86,8 @@ def runs_root(tmp_path) -> Iterator[Path]:
 def test_the_runs_list_reads_in_both_themes_selected_or_not(qtbot, runs_root, mode):
     theme.set_theme_mode(mode)
     panel = _shown(qtbot, RunsPanel(runs_root, "lenet5"))
-    assert {run.status for run in panel.runs()} == {"finished", "stopped", "failed", "interrupted", "running"}
+    assert {run.status for run in panel.runs()} == {"finished", "stopped", "failed", "diverged", "interrupted",
+                                                    "running"}
     assert _measured(panel, 25) == []
     panel.tree.topLevelItem(0).setSelected(True)
     assert _measured(panel, 25) == []

@@ -45,7 +45,7 @@ from designer.ui.training.run_compare import RunCompareDialog
 
 COLUMNS = ("Run", "Status", "Epochs", "Best val. accuracy", "Started")
 STATUS_ROLES = {"finished": theme.OK, "stopped": theme.NOTE, "failed": theme.ERROR_TEXT, "running": theme.INFO,
-                "interrupted": theme.NOTE}
+                "interrupted": theme.NOTE, "diverged": theme.ERROR_TEXT}
 RESUMABLE = ("stopped", "interrupted")
 POLL_MS = 2000  # how often the list is read again while a listed run trains
 
