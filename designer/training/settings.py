@@ -212,7 +212,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("lr", "number", 0.01, "Learning rate", "the step size of each update", low=0, low_open=True),
     Setting("momentum", "number", 0.9, "Momentum", "fraction of the last update carried into the next",
             low=0, high=1, high_open=True, when=_optimizer("sgd", "rmsprop")),
-    Setting("nesterov", "flag", False, "Nesterov", "Nesterov momentum: the gradient taken a step ahead",
+    Setting("nesterov", "flag", False, "Nesterov", "the gradient taken one momentum step ahead",
             when=_optimizer("sgd")),
     Setting("weight_decay", "number", 0.0, "Weight decay", "L2 penalty on the weights (decoupled for AdamW)",
             "Optimizer", low=0),

@@ -1,4 +1,4 @@
-"""The hyperparameter form: every TrainingConfig setting with a typed editor, saved in the project.
+"""The hyperparameter form: every training setting with a typed editor, saved in the project.
 
 The form shows the project's ``training`` section (``graph.meta["training"]``).
 An edit builds the whole section anew with :meth:`TrainingConfig.from_json`; a
@@ -6,18 +6,18 @@ value it refuses stays where it was typed, with TrainingConfig's message under
 it (``training.lr: must be a number > 0, got 0``), and changes nothing. A
 value it accepts goes to the project through :meth:`Document.set_meta`, an
 undoable command; the form follows ``meta_changed``, so undo shows up here.
-Rows of settings the chosen optimizer, schedule or loss ignores are hidden.
 
-The editors are the inspector's (:mod:`designer.ui.param_editors`), driven by a
-small schema per setting. Nothing here imports torch; the device list comes in
-through :meth:`TrainingForm.set_devices` once the panel has asked for it.
+Every row comes from :data:`designer.training.settings.SETTINGS`: the editor
+its kind and range call for, the help as tooltip, its section; rows of settings
+that do not apply (:meth:`Setting.applies`: momentum for Adam, patience for a
+cosine schedule) are hidden. The editors are the inspector's
+(:mod:`designer.ui.param_editors`). Nothing here imports torch; the device list
+comes in through :meth:`TrainingForm.set_devices` once the panel has asked for it.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Signal
@@ -26,16 +26,9 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QWidget
 
 from designer.graph.errors import GraphError
 from designer.graph.params import BoolParam, ChoiceParam, FloatParam, IntParam, Param
-from designer.training.config import (
-    LOSSES,
-    MAX_BATCH,
-    MAX_EPOCHS,
-    OPTIMIZERS,
-    PRECISIONS,
-    SCHEDULES,
-    TrainingConfig,
-)
+from designer.training.config import TrainingConfig
 from designer.training.errors import ConfigError
+from designer.training.settings import MAIN, SECTIONS, SETTINGS, Setting, device_choices
 from designer.ui import theme
 from designer.ui.document import Document
 from designer.ui.inspector import ParamRow
@@ -43,89 +36,50 @@ from designer.ui.param_editors import FloatSpin, ParamEditor, editor_for
 from designer.ui.training.subscriptions import GraphSubscriptions
 
 if TYPE_CHECKING:
-    from designer.training.devices import DeviceInfo
+    from designer.training.settings import FoundDevice
 
 DEFAULT = TrainingConfig()
-MAIN = ""  # the section of the settings a newcomer sets: shown first, without a title of its own
 MAX_SPIN_INT = 2**31 - 1  # a QSpinBox holds a C int
+FIRST = ("epochs", "batch_size")  # what a newcomer sets first: how long and how big, then how (optimizer, lr)
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One row of the form: the setting's schema, its section, and when it applies."""
+def _in_form_order(settings: Sequence[Setting]) -> list[Setting]:
+    """By section; within one, ``FIRST`` first, then the schema's order."""
+    def place(setting: Setting) -> tuple[int, int]:
+        first = FIRST.index(setting.key) if setting.key in FIRST else len(FIRST)
+        return SECTIONS.index(setting.section), first
 
-    param: Param
-    section: str
-    applies: Callable[[TrainingConfig], bool] | None = None
-
-
-def _float(name: str, help: str, low: float = 0.0, high: float = math.inf) -> Param:
-    return FloatParam(name, getattr(DEFAULT, name), help, low=low, high=high)
+    return sorted(settings, key=place)
 
 
-def _int(name: str, help: str, low: int, high: int) -> Param:
-    return IntParam(name, getattr(DEFAULT, name), help, low=low, high=min(high, MAX_SPIN_INT))
+FORM_ORDER = _in_form_order(SETTINGS)
 
 
-def _choice(name: str, help: str, choices: tuple[str, ...]) -> Param:
-    return ChoiceParam(name, getattr(DEFAULT, name), help, choices=choices)
+def tooltip(setting: Setting) -> str:
+    return f"{setting.label}: {setting.help}"
 
 
-def _flag(name: str, help: str) -> Param:
-    return BoolParam(name, getattr(DEFAULT, name), help)
-
-
-def _optimizer_in(*names: str) -> Callable[[TrainingConfig], bool]:
-    return lambda config: config.optimizer in names
-
-
-def _schedule_in(*names: str) -> Callable[[TrainingConfig], bool]:
-    return lambda config: config.schedule in names
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting(_int("epochs", "How many passes over the training set", 1, MAX_EPOCHS), MAIN),
-    Setting(_int("batch_size", "Samples per optimizer step", 1, MAX_BATCH), MAIN),
-    Setting(_choice("optimizer", "How the weights follow the gradients", OPTIMIZERS), MAIN),
-    Setting(_float("lr", "Learning rate: the step size of each update"), MAIN),
-    Setting(_float("momentum", "Fraction of the last update carried into the next", high=1.0), MAIN,
-            _optimizer_in("sgd", "rmsprop")),
-    Setting(_flag("nesterov", "Nesterov momentum"), MAIN, _optimizer_in("sgd")),
-    Setting(Param("betas", DEFAULT.betas, "Adam's decay rates of the first and second moments"), MAIN,
-            _optimizer_in("adam", "adamw")),
-    Setting(_float("weight_decay", "L2 penalty on the weights (decoupled for AdamW)"), "Optimizer"),
-    Setting(_float("clip_grad_norm", "Clip the gradients to this norm; 0 turns clipping off"), "Optimizer"),
-    Setting(_choice("schedule", "How the learning rate changes over the run", SCHEDULES), "Schedule"),
-    Setting(_float("decay_epochs", "Epochs per fall of the rate by gamma"), "Schedule",
-            _schedule_in("step", "exponential")),
-    Setting(_float("gamma", "Factor of each fall of the rate", high=1.0), "Schedule",
-            _schedule_in("step", "exponential", "plateau")),
-    Setting(_int("patience", "Epochs without a better validation loss before the rate falls", 0, 10_000),
-            "Schedule", _schedule_in("plateau")),
-    Setting(_float("min_lr", "The rate never falls below this"), "Schedule", _schedule_in("cosine", "plateau")),
-    Setting(_int("warmup_steps", "Steps of linear warm-up from 0 to the rate", 0, 100_000_000), "Schedule"),
-    Setting(_choice("loss", "What training minimises", LOSSES), "Loss"),
-    Setting(_float("label_smoothing", "Share of each target spread over the other classes", high=1.0), "Loss",
-            lambda config: config.loss == "cross_entropy"),
-    Setting(Param("device", DEFAULT.device, "Where to train; auto takes the first GPU, else the CPU"), "Run"),
-    Setting(_choice("precision", "fp32, or mixed precision (bf16, fp16) on a device that has it",
-                    PRECISIONS), "Run"),
-    Setting(_int("seed", "Seeds the weights and the order of the batches", 0, MAX_SPIN_INT), "Run"),
-    Setting(_flag("channels_last", "NHWC memory layout (faster convolutions on recent GPUs)"), "Advanced"),
-    Setting(_flag("compile", "torch.compile the network (slow start, faster steps)"), "Advanced"),
-    Setting(_int("log_every", "Steps between loss readings (each costs one device sync)", 1, 1_000_000),
-            "Advanced"),
-    Setting(_int("stats_every", "Steps between samples of per-block statistics; 0 turns them off",
-                 0, 1_000_000), "Advanced"),
-)
+def editor_param(setting: Setting) -> Param:
+    """The inspector's schema for the setting's editor: its kind and range, its tooltip."""
+    key, default, tip = setting.key, setting.default, tooltip(setting)
+    if setting.kind == "number":  # an open bound is let in by the spin box and refused with the config's words
+        return FloatParam(key, default, tip, low=setting.low, high=setting.high)
+    if setting.kind == "whole":
+        return IntParam(key, default, tip, low=int(setting.low), high=int(min(setting.high, MAX_SPIN_INT)))
+    if setting.kind == "choice":
+        return ChoiceParam(key, default, tip, choices=setting.choices)
+    if setting.kind == "flag":
+        return BoolParam(key, default, tip)
+    return Param(key, default, tip)  # a pair or the device: editors of their own, below
 
 
 class BetasEditor(ParamEditor):
     """Adam's two betas as two number fields."""
 
-    def __init__(self, param: Param, parent: QWidget | None = None) -> None:
+    def __init__(self, param: Param, low: float = 0.0, high: float = 1.0,
+                 parent: QWidget | None = None) -> None:
         super().__init__(param, parent)
-        self.spins = (FloatSpin(0.0, 1.0), FloatSpin(0.0, 1.0))
+        self.spins = (FloatSpin(low, high), FloatSpin(low, high))
         for spin, tip in zip(self.spins, ("beta 1: first moment", "beta 2: second moment"), strict=True):
             spin.setToolTip(tip)
             self._layout.addWidget(spin, 1)
@@ -158,17 +112,16 @@ class DeviceEditor(ParamEditor):
         # As narrow as the dock needs: a GPU's name is long, and the list shows it whole.
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(6)
-        self.combo.addItem("auto (best found)", "auto")
         self._layout.addWidget(self.combo)
         self.combo.activated.connect(lambda _index: self.edited.emit(self.value()))
+        self.set_devices(())
 
-    def set_devices(self, devices: Sequence[DeviceInfo]) -> None:
-        current = self.value()
+    def set_devices(self, devices: Sequence[FoundDevice]) -> None:
+        current = self.value() if self.combo.count() else self.param.default
         self.combo.blockSignals(True)
-        while self.combo.count() > 1:
-            self.combo.removeItem(1)
-        for info in devices:
-            self.combo.addItem(f"{info.name}: {info.label}", info.name)
+        self.combo.clear()
+        for value, text in device_choices(devices):
+            self.combo.addItem(text, value)
         self.combo.blockSignals(False)
         self.set_value(current)
 
@@ -189,12 +142,12 @@ class DeviceEditor(ParamEditor):
 
 
 def _editor(setting: Setting) -> ParamEditor:
-    name = setting.param.name
-    if name == "betas":
-        return BetasEditor(setting.param)
-    if name == "device":
-        return DeviceEditor(setting.param)
-    return editor_for(setting.param)
+    param = editor_param(setting)
+    if setting.kind == "pair":
+        return BetasEditor(param, setting.low, setting.high)
+    if setting.kind == "device":
+        return DeviceEditor(param)
+    return editor_for(param)
 
 
 def _form_layout(widget: QWidget) -> QFormLayout:
@@ -225,7 +178,7 @@ class TrainingForm(QWidget):
         super().__init__(parent)
         self.document: Document | None = None
         self._rows: dict[str, ParamRow] = {}
-        self._devices: Sequence[DeviceInfo] | None = None
+        self._devices: Sequence[FoundDevice] | None = None
         self._watch: GraphSubscriptions | None = None
         self._config: TrainingConfig = DEFAULT
         self._problem: str | None = None
@@ -253,18 +206,18 @@ class TrainingForm(QWidget):
         if self._rows:
             return
         section = MAIN
-        for setting in SETTINGS:
+        for setting in FORM_ORDER:
             layout = self._layout_of(setting)
             if setting.section != section:
                 section = setting.section
                 layout.addRow(QLabel(f"<b>{section}</b>"))
             editor = _editor(setting)
             row = ParamRow(editor)
-            label = QLabel(setting.param.name)
-            label.setToolTip(setting.param.help)
-            self._rows[setting.param.name] = row
+            label = QLabel(setting.key)  # the key, as the project file and train.py's CONFIG name it
+            label.setToolTip(tooltip(setting))
+            self._rows[setting.key] = row
             layout.addRow(label, row)
-            editor.edited.connect(lambda value, key=setting.param.name: self._apply(key, value))
+            editor.edited.connect(lambda value, key=setting.key: self._apply(key, value))
         if self._devices is not None:
             self._device_editor().set_devices(self._devices)
         self._show_values()
@@ -297,7 +250,7 @@ class TrainingForm(QWidget):
         """The refusals under the fields now, by setting."""
         return {key: self.error_text(key) for key in self.rows if self.error_text(key)}
 
-    def set_devices(self, devices: Sequence[DeviceInfo]) -> None:
+    def set_devices(self, devices: Sequence[FoundDevice]) -> None:
         self._devices = devices
         if self._rows:
             self._device_editor().set_devices(devices)
@@ -324,8 +277,7 @@ class TrainingForm(QWidget):
             row.editor.set_value(getattr(self._config, name))
             row.show_error("")
         for setting in SETTINGS if self._rows else ():
-            visible = setting.applies is None or setting.applies(self._config)
-            self._layout_of(setting).setRowVisible(self._rows[setting.param.name], visible)
+            self._layout_of(setting).setRowVisible(self._rows[setting.key], setting.applies(self._config))
 
     def _layout_of(self, setting: Setting) -> QFormLayout:
         return self._layout if setting.section == MAIN else self._more_layout
