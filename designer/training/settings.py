@@ -116,14 +116,18 @@ class Setting:
             return DEVICE_WORDS
         return "true or false"
 
-    def problem(self, value: Any) -> str | None:
-        """Why ``value`` is refused, as ``must be …, got …``; None when it is fine."""
+    def problem(self, value: Any, typed: str | None = None) -> str | None:
+        """Why ``value`` is refused, as ``must be …, got …``; None when it is fine.
+
+        ``typed`` is the text the value was read from, shown instead of it (a flag's ``1e999``, not inf).
+        """
         if self._fits(value):
             return None
         # A list of values ends in a semicolon, so that the value shown stands apart from it.
         joint = ";" if self.kind in ("choice", "pair", "device") else ","
         shown = list(value) if self.kind == "pair" and isinstance(value, tuple) else value
-        return f"must be {self.allowed()}{joint} got {shown_value(shown)}"
+        got = shown_value(shown) if typed is None else _cut(typed)
+        return f"must be {self.allowed()}{joint} got {got}"
 
     def check(self, value: Any) -> None:
         """Raise ConfigError naming the setting when ``value`` is refused."""
@@ -160,11 +164,12 @@ class Setting:
     def to_json(self, value: Any) -> Any:
         return list(value) if isinstance(value, tuple) else value
 
-    def comment(self) -> str:
+    def comment(self, width: int | None = None) -> str:
         """A note for a person editing the setting in a file: who uses it or what it takes, and its help."""
         head = (self.when.words() if self.when is not None else _listed(self.choices, "or")
                 if self.kind == "choice" else DEVICE_WORDS if self.kind == "device" else "")
-        return f"{head}: {self.help}" if head else self.help
+        whole = f"{head}: {self.help}" if head else self.help
+        return head if head and width is not None and len(whole) > width else whole
 
 
 def _listed(words: Sequence[str], last: str) -> str:
@@ -194,6 +199,10 @@ def shown_value(value: Any) -> str:
         digits = str(value)  # JSON holds at most the 4,300 digits Python converts
         return f"{digits[:SHOWN_DIGITS]}… ({len(digits.lstrip('-'))} digits)"
     text = f"{value:g}" if isinstance(value, float) else repr(value) if isinstance(value, str) else str(value)
+    return _cut(text)
+
+
+def _cut(text: str) -> str:
     return text if len(text) <= 2 * SHOWN_DIGITS else f"{text[:2 * SHOWN_DIGITS]}…"
 
 
@@ -268,9 +277,14 @@ def default(key: str) -> Any:
     return BY_KEY[key].default
 
 
-def config_comments() -> dict[str, str]:
-    """A comment per setting for an exported ``CONFIG``: who uses it (or what it takes), and its help."""
-    return {setting.key: setting.comment() for setting in SETTINGS}
+def config_comments(width: int | None = None) -> dict[str, str]:
+    """A comment per setting for an exported ``CONFIG``: who uses it (or what it takes), and its help.
+
+    A comment longer than ``width`` keeps only who uses the setting or what it
+    takes (``constant, step, exponential, cosine or plateau``), the words a person
+    editing the value needs.
+    """
+    return {setting.key: setting.comment(width) for setting in SETTINGS}
 
 
 # -- command-line flags --------------------------------------------------------------------
@@ -294,6 +308,7 @@ def add_training_flags(parser: argparse.ArgumentParser, names: Sequence[str] = C
     raise to go on"}``).
     """
     notes = notes or {}
+    parser.set_defaults(training_flags=tuple(names))  # what training_changes looks at
     for key in names:
         setting = BY_KEY[key]
         words = f"{setting.label}: {setting.help}" + (f" ({notes[key]})" if key in notes else "")
@@ -301,14 +316,18 @@ def add_training_flags(parser: argparse.ArgumentParser, names: Sequence[str] = C
             parser.add_argument(flag_name(key), dest=key, action=argparse.BooleanOptionalAction, default=None,
                                 help=_escaped(f"{words}; default: the project's"))
             continue
-        metavar = "{" + ",".join(setting.choices) + "}" if setting.kind == "choice" else _METAVARS[setting.kind]
+        if setting.kind == "choice":  # the metavar lists the choices
+            metavar, takes = "{" + ",".join(setting.choices) + "}", ""
+        else:
+            metavar, takes = _METAVARS[setting.kind], f"; {setting.allowed()}"
         parser.add_argument(flag_name(key), dest=key, type=_parser(setting), default=None, metavar=metavar,
-                            help=_escaped(f"{words}; {setting.allowed()}; default: the project's"))
+                            help=_escaped(f"{words}{takes}; default: the project's"))
 
 
 def training_changes(args: argparse.Namespace) -> dict[str, Any]:
     """The settings given as flags, by key, ready for ``TrainingConfig.replace(**changes)``."""
-    return {key: value for key in BY_KEY if (value := getattr(args, key, None)) is not None}
+    names = getattr(args, "training_flags", ())
+    return {key: value for key in names if (value := getattr(args, key)) is not None}
 
 
 def _escaped(text: str) -> str:
@@ -318,7 +337,7 @@ def _escaped(text: str) -> str:
 def _parser(setting: Setting) -> Any:
     def parse(text: str) -> Any:
         value = setting.read(_value_of(text, setting.kind))
-        problem = setting.problem(value)
+        problem = setting.problem(value, typed=text)
         if problem is not None:
             raise argparse.ArgumentTypeError(problem)  # argparse puts "argument --lr: " in front
         return value

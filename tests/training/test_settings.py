@@ -70,13 +70,16 @@ def parse(capsys, *argv: str) -> argparse.Namespace | str:
     ("epochs", "2.5", 2.5), ("batch_size", "2000000", 2_000_000), ("momentum", "1", 1),
     ("weight_decay", "-0.5", -0.5), ("seed", "-1", -1), ("optimizer", "lbfgs", "lbfgs"),
     ("schedule", "poly", "poly"), ("precision", "fp8", "fp8"), ("device", "tpu", "tpu"),
-    ("gamma", "0", 0), ("betas", "0.9,1.5", [0.9, 1.5]), ("patience", "x", "x"),
+    ("gamma", "0", 0), ("betas", "0.9,1.5", [0.9, 1.5]), ("patience", "x", "x"), ("lr", "1e999", "1e999"),
+    ("optimizer", "LBFGS", "LBFGS"),
 ])
 def test_a_flag_refuses_a_value_as_the_config_refuses_it(capsys, key, text, value):
+    """The same words for what the setting takes; the value as it was typed."""
     with pytest.raises(ConfigError) as caught:
         TrainingConfig.from_json({key: value})
+    takes = caught.value.reason.rpartition(" got ")[0]
     said = parse(capsys, flag_name(key), text)
-    assert said == f"designer train: error: argument {flag_name(key)}: {caught.value.reason}"
+    assert said == f"designer train: error: argument {flag_name(key)}: {takes} got {text}"
 
 
 def test_flags_given_become_changes_and_the_others_stay_the_projects(capsys):
@@ -88,6 +91,7 @@ def test_flags_given_become_changes_and_the_others_stay_the_projects(capsys):
     assert TrainingConfig().replace(**changes).to_json()["betas"] == [0.8, 0.99]
     assert training_changes(parse(capsys)) == {}
     assert isinstance(training_changes(parse(capsys, "--lr", "1"))["lr"], float)
+    assert training_changes(argparse.Namespace(device="cpu")) == {}  # eval's --device is no training flag
 
 
 def test_the_default_flags_keep_the_names_designer_train_had():
@@ -109,6 +113,10 @@ def test_comments_say_who_uses_a_setting_and_what_a_choice_takes():
     assert comments["optimizer"].startswith("sgd, adam, adamw or rmsprop: ")
     assert comments["label_smoothing"].startswith("cross_entropy: ")
     assert comments["epochs"] == BY_KEY["epochs"].help
+    narrow = config_comments(width=78)  # what fits above a CONFIG line in an 88-column file
+    assert max(map(len, narrow.values())) <= 78
+    assert narrow["schedule"] == "constant, step, exponential, cosine or plateau"
+    assert narrow["momentum"] == comments["momentum"]
 
 
 def test_the_device_list_is_auto_then_each_device_found_and_each_is_a_valid_setting():
