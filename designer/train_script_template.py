@@ -64,7 +64,7 @@ from portable import (
     save_checkpoint,
     shard_order,
 )
-from portable_data import DataProblem, Prepared, prepare
+from portable_data import DataProblem, prepare
 
 # The project's training and dataset settings, as in the app; edit freely.
 @CONFIG@
@@ -115,7 +115,7 @@ class Batches:
     as in Designer; each process takes every world-th sample of the order.
     """
 
-    def __init__(self, data: Prepared, proc, batch_size):
+    def __init__(self, data, proc, batch_size):
         self.images, self.labels = data.train
         self.proc, self.batch_size = proc, batch_size
         self.generator = torch.Generator().manual_seed(CONFIG["training"]["seed"])
@@ -138,7 +138,7 @@ class Batches:
 class Preprocess:
     """Stored pixels to model inputs: to the 0..1 scale, normalised per channel."""
 
-    def __init__(self, data: Prepared, device):
+    def __init__(self, data, device):
         scale = 1 / 255 if data.train[0].dtype == torch.uint8 else 1.0
         mean = torch.tensor(data.mean, device=device).view(1, -1, 1, 1)
         std = torch.tensor(data.std, device=device).view(1, -1, 1, 1)
@@ -189,7 +189,7 @@ def build(proc, steps_per_epoch):
         raw.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     raw.to(proc.device)
     if cfg["channels_last"]:
-        raw.to(memory_format=torch.channels_last)
+        raw.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     optimizer = make_optimizer(raw.parameters(), cfg, proc.device)
     dtype = autocast_dtype(cfg["precision"], proc.device)
     return Training(

@@ -111,6 +111,16 @@ def test_exported_files_pass_ruff_and_are_already_formatted(graph, tmp_path):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.slow
+def test_exported_files_pass_mypy(tmp_path):
+    # The shared modules are checked strictly as part of Designer; here the script and model as a user has them.
+    export_train_script(designer.load("lenet5"), tmp_path / "out")
+    mypy = [sys.executable, "-m", "mypy", "--ignore-missing-imports", f"--cache-dir={tmp_path / 'cache'}"]
+    result = subprocess.run([*mypy, "train.py", "model.py"], cwd=tmp_path / "out", capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_config_holds_the_projects_settings_and_paths_stay_strings(tmp_path):
     graph = lenet({"optimizer": "rmsprop", "betas": [0.8, 0.9]}, {"name": "npz", "path": HOSTILE_PATH})
     export_train_script(graph, tmp_path, base_dir=tmp_path / "project")

@@ -87,7 +87,8 @@ class ClassTargetLoss(nn.Module):
     def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         if not target.is_floating_point() and output.dim() == 2 and target.dim() == 1:
             target = F.one_hot(target, output.shape[1]).to(output.dtype)
-        return self.loss(output, target)
+        loss: torch.Tensor = self.loss(output, target)
+        return loss
 
 
 def make_loss(settings: Settings) -> nn.Module:
@@ -155,12 +156,11 @@ class Schedule:
     def factor(self, step: int) -> float:
         """The decay for the ``step``-th step (0-based), before warm-up and the min_lr floor."""
         s, per_epoch = self.settings, self.steps_per_epoch
+        gamma, decay_epochs = float(s["gamma"]), float(s["decay_epochs"])
         if s["schedule"] == "step":
-            return float(s["gamma"]) ** math.floor(
-                step / (s["decay_epochs"] * per_epoch)
-            )
+            return gamma ** math.floor(step / (decay_epochs * per_epoch))
         if s["schedule"] == "exponential":
-            return float(s["gamma"]) ** (step / per_epoch / s["decay_epochs"])
+            return float(gamma ** (step / per_epoch / decay_epochs))
         if s["schedule"] == "cosine":
             progress = min(1.0, step / (s["epochs"] * per_epoch))
             return 0.5 * (1 + math.cos(math.pi * progress))
@@ -303,19 +303,21 @@ def pick_device(
         device = torch.device(wanted)
     except RuntimeError:
         raise SetupError(
-            f"training.device: {wanted!r} is not a device; choose {_available()}"
+            f"training.device: {wanted!r} is not a device; choose one of {_available()}"
         ) from None
     if device.type == "cuda":
         index = local_rank if distributed else device.index or 0
         if not cuda or index >= torch.cuda.device_count():
             raise SetupError(
-                f"training.device: {wanted} is not available here; choose {_available()}"
+                f"training.device: {wanted} is not available on this machine; "
+                f"choose one of {_available()}"
             )
         return torch.device("cuda", index)
     if device.type == "mps" and not mps:
-        why = "with several processes" if distributed and _mps_available() else "here"
+        why = " with several processes" if distributed and _mps_available() else ""
         raise SetupError(
-            f"training.device: mps (Apple GPU) is not available {why}; choose {_available()}"
+            f"training.device: mps (Apple GPU) is not available{why}; "
+            f"choose one of {_available()}"
         )
     return device
 

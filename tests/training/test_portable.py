@@ -154,8 +154,8 @@ def test_devices_and_precisions_that_are_not_here_are_named(exported):
     portable = exported[0]
     assert portable.pick_device("cpu") == torch.device("cpu")
     if not torch.cuda.is_available():
-        with pytest.raises(portable.SetupError, match=r"training.device: cuda:3 is not available here; "
-                                                      r"choose auto, .*cpu"):
+        with pytest.raises(portable.SetupError, match=r"training.device: cuda:3 is not available on this "
+                                                      r"machine; choose one of auto, .*cpu"):
             portable.pick_device("cuda:3")
     with pytest.raises(portable.SetupError, match="fp16 needs a GPU; on the CPU choose"):
         portable.autocast_dtype("fp16", torch.device("cpu"))
