@@ -247,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from designer.cli_train import add_train_commands  # here: designer.cli_train imports from this module
     add_train_commands(sub)
+    from designer.cli_lr_find import add_lr_find_command
+    add_lr_find_command(sub)
     return parser
 
 
