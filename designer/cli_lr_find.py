@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 ROWS = 12  # of the printed curve
 BAR = 30
+# designer.training.lr_find's defaults, repeated here because importing it imports torch, which
+# `designer --help` must not wait for (a test checks that the two agree)
+DEFAULT_STEPS, MIN_STEPS, START_LR, END_LR = 100, 10, 1e-7, 10.0
 
 
 def add_lr_find_command(sub: Any) -> None:
@@ -27,7 +30,6 @@ def add_lr_find_command(sub: Any) -> None:
     from designer.cli import bounded
     from designer.cli_train import DATASET_HELP
     from designer.training.config import MAX_BATCH
-    from designer.training.lr_find import DEFAULT_STEPS, END_LR, MIN_STEPS, START_LR
 
     rate = bounded(float, 0.0, math.inf, above=True)
     p = sub.add_parser("lr-find", help="suggest a learning rate from a short run at a growing rate")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -77,3 +79,14 @@ def test_the_suggestion_trains_lenet5_on_digits_to_97_percent(tmp_path):
                     tensorboard=False)
     result = job.run()
     assert result.best_score is not None and result.best_score >= 0.97
+
+
+def test_the_command_line_knows_the_finders_defaults_without_importing_torch():
+    from designer import cli_lr_find
+    from designer.training import lr_find
+
+    assert (cli_lr_find.DEFAULT_STEPS, cli_lr_find.MIN_STEPS, cli_lr_find.START_LR, cli_lr_find.END_LR) == (
+        lr_find.DEFAULT_STEPS, lr_find.MIN_STEPS, lr_find.START_LR, lr_find.END_LR)
+    code = "import sys; from designer.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
