@@ -2,8 +2,10 @@
 
 Loss: every batch record's loss, faint, under its smoothed line (the one in
 the legend, with the run's label) and the validation loss per epoch as
-markers. Accuracy: the smoothed train top-1 of the batch records, validation
-top-1 (discs) and top-5 (squares) per epoch. Learning rate: per batch
+markers; a run stopped because its loss diverged gets a dashed vertical line
+labelled "diverged" where it stopped, the trainer's message as its tooltip.
+Accuracy: the smoothed train top-1 of the batch records, validation top-1
+(discs) and top-5 (squares) per epoch. Learning rate: per batch
 record. The long per-batch curves are handed only what the view can show, about
 two points per pixel column (:mod:`~designer.ui.training.plot_lod`), so that a
 million points redraw within a frame, and each is one light :class:`Curve`.
@@ -16,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QPen
 
@@ -99,6 +102,10 @@ class RunCurves:
         self.val_top1 = _epoch_curve(colour, Qt.PenStyle.DashLine, Qt.PenCapStyle.RoundCap)
         self.val_top5 = _epoch_curve(colour, Qt.PenStyle.DotLine, Qt.PenCapStyle.SquareCap)
         self.lr = Curve(_pen(colour, 1.5))
+        self.diverged = pg.InfiniteLine(angle=90, movable=False, pen=_pen(colour, 1.5, Qt.PenStyle.DashLine),
+                                        label="diverged", labelOpts={"position": 0.9, "color": colour})
+        self.diverged.setVisible(False)
+        loss_plot.addItem(self.diverged, ignoreBounds=True)
         self._placed = ((loss_plot, (self.loss_raw, self.loss_smooth, self.val_loss)),
                         (accuracy_plot, (self.train_accuracy, self.val_top1, self.val_top5)),
                         (lr_plot, (self.lr,)))
@@ -115,9 +122,12 @@ class RunCurves:
         self.colour = QColor(colour)
         for item in self.items():
             item.set_colour(faded(colour, RAW_SHARE, background) if item is self.loss_raw else colour)
+        self.diverged.setPen(_pen(colour, 1.5, Qt.PenStyle.DashLine))
+        self.diverged.label.setColor(colour)
 
     def remove(self, legend: Any) -> None:
         legend.removeItem(self.loss_smooth)
+        self._placed[0][0].removeItem(self.diverged)
         for plot, items in self._placed:
             for item in items:
                 plot.removeItem(item)
@@ -146,6 +156,15 @@ class RunCurves:
             for item, name in ((self.val_loss, "val_loss"), (self.val_top1, "val_top1"),
                                (self.val_top5, "val_top5")):
                 item.setData(x, data.epochs.y(name))  # an epoch that did not measure it is NaN: left out
+        self.mark_divergence(data, mode)
+
+    def mark_divergence(self, data: RunData, mode: str) -> None:
+        """Show where the run diverged on the ``mode`` axis, or hide the mark (a run that did not)."""
+        divergence = data.divergence
+        self.diverged.setVisible(divergence is not None)
+        if divergence is not None:
+            self.diverged.setValue(divergence.xs[mode])
+            self.diverged.setToolTip(divergence.message)
 
 
 def _at(series: Series, mode: str, x: float, value: Callable[[int], float]) -> tuple[float, float] | None:

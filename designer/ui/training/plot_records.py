@@ -50,6 +50,14 @@ RECORD_TYPES: dict[str, type[Record]] = {
     cls.kind: cls for cls in (RunStarted, BatchRecord, EpochRecord, Note, Paused, Resumed, RunEnded)}
 
 
+@dataclass(frozen=True)
+class Divergence:
+    """Where a run stopped because its loss diverged: its x in each axis mode, and the trainer's message."""
+
+    xs: dict[str, float]
+    message: str
+
+
 class MetricsError(ValueError):
     """metrics.jsonl could not be read; the message names the file and line."""
 
@@ -90,6 +98,7 @@ class RunData:
                             for name in ("batches", "accuracy")}
         self._session = _Session()
         self._start_time: float | None = None
+        self.divergence: Divergence | None = None  # a diverged run's end, marked on the loss plot
 
     def set_beta(self, beta: float) -> None:
         self.batches.set_beta(beta)
@@ -146,14 +155,23 @@ class RunData:
                 self._flush(batches, batch_seconds, epochs, epoch_seconds)
                 batches, batch_seconds, epochs, epoch_seconds = [], [], [], []
                 session = self._start(record)
+            elif isinstance(record, RunEnded) and record.status == "diverged":
+                self.divergence = self._diverged(record)
         self._flush(batches, batch_seconds, epochs, epoch_seconds)
         self._sync()
+
+    def _diverged(self, record: RunEnded) -> Divergence:
+        session, step = self._session, float(record.step)
+        epoch = session.epoch_x(np.array([step]), np.array([float(record.epoch)]))
+        return Divergence({"step": step, "epoch": float(epoch[0]), "time": session.seconds(record.step)},
+                          record.message)
 
     def _start(self, record: RunStarted) -> _Session:
         if self._start_time is None:
             self._start_time = record.time
         for series in (self.batches, self.accuracy, self.epochs):
             series.truncate_after(record.step)  # resumed from an earlier checkpoint: those steps come again
+        self.divergence = None  # going on again
         total = record.epochs * record.steps_per_epoch
         self._session = _Session(record.time - self._start_time, record.step, total, record.steps_per_epoch,
                                  self._session.seconds_per_step)

@@ -217,7 +217,10 @@ class TrainingPlots(QWidget):
         if data is None:
             data = self._add_run(run_id, run_id)
         before = (len(data.batches), len(data.accuracy), len(data.epochs))
+        marked = data.divergence
         data.add(records)
+        if data.divergence is not marked:
+            self._curves[run_id].mark_divergence(data, self._x_mode)
         # Only what grew is handed over again: markers in particular are costly to rebuild.
         # (A resumed run that went back shrinks its series: a change in length either way counts.)
         after = (len(data.batches), len(data.accuracy), len(data.epochs))
