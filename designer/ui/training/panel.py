@@ -25,6 +25,7 @@ from typing import Any
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -136,6 +137,7 @@ class TrainingPanel(QWidget):
         self.pause_button.clicked.connect(self._toggle_pause)
         self.stop_button.clicked.connect(self.session.stop)
         self.continue_button.clicked.connect(self._continue)
+        self.find_lr_button.clicked.connect(self.find_lr)
         self.picker.changed.connect(self._on_dataset_edited)
         self.picker.problem_changed.connect(self._schedule_refresh)
         self.picker.loaded.connect(self._show_plan)
@@ -174,8 +176,10 @@ class TrainingPanel(QWidget):
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
         self.continue_button = QPushButton("Continue")
+        self.find_lr_button = QPushButton("Find learning rate…")
         buttons = QHBoxLayout()
-        for button in (self.start_button, self.pause_button, self.stop_button, self.continue_button):
+        for button in (self.start_button, self.pause_button, self.stop_button, self.continue_button,
+                       self.find_lr_button):
             buttons.addWidget(button)
         buttons.addStretch()
         self.monitor = RunMonitor()
@@ -273,6 +277,9 @@ class TrainingPanel(QWidget):
         problem = self.start_problem()
         self.start_button.setEnabled(problem is None)
         self.start_button.setToolTip(problem or "Train the network on the dataset with these settings")
+        self.find_lr_button.setEnabled(problem is None)
+        self.find_lr_button.setToolTip(problem or "A short run at a growing learning rate suggests one; "
+                                                  "nothing is saved")
         self._show_memory()
 
     def _show_plan(self) -> None:
@@ -324,6 +331,34 @@ class TrainingPanel(QWidget):
             self._on_ended("failed", f"{type(exc).__name__}: {exc}")
             return False
         return True
+
+    def find_lr(self) -> QDialog | None:
+        """Open the learning-rate finder on these settings; None, with the reason logged, when it cannot."""
+        problem = self.start_problem()
+        dataset = self.picker.dataset_config()
+        if problem is not None or self.document is None or dataset is None:
+            self.monitor.log_line(f"Cannot find a learning rate: {problem}")
+            return None
+        from designer.ui.training.lr_find_dialog import LrFindDialog  # pyqtgraph: loaded when first used
+
+        base_dir = self.document.path.parent if self.document.path is not None else None
+        dialog = LrFindDialog(self.document.graph, dataset, self.form.config(), base_dir=base_dir, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.used.connect(self._use_lr)
+        dialog.open()
+        return dialog
+
+    def _use_lr(self, lr: float) -> None:
+        from designer.ui.training.lr_find_dialog import set_learning_rate
+
+        if self.document is None:
+            return
+        try:
+            value = set_learning_rate(self.document, lr)
+        except GraphError as exc:  # a min_lr above it, or a run started meanwhile
+            self.monitor.log_line(f"Cannot use the learning rate {lr:.3g}: {exc}")
+            return
+        self.monitor.log_line(f"Learning rate set to {value:g} (Edit ▸ Undo goes back).")
 
     def _continue(self) -> None:
         if self.last_stopped is not None:
