@@ -18,7 +18,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -28,7 +28,10 @@ from designer.graph.files import file_problem
 
 if TYPE_CHECKING:
     from designer.data import DatasetConfig
+    from designer.graph.graph import Graph
+    from designer.training import TrainingConfig
     from designer.training.control import Control
+    from designer.training.distributed import Launch, World
     from designer.training.jobs import TrainingJob
 
 EXIT_STOPPED = 130  # what a shell reports for Ctrl-C
@@ -55,7 +58,8 @@ def add_train_commands(sub: Any) -> None:
                                                  "file's folder, or the current folder for a template)")
     p.add_argument("--resume", metavar="CKPT", help="go on with a run: its folder or its checkpoints/last.pt")
     p.add_argument("--json", action="store_true", help="end with the results as one JSON line on stdout")
-    p.set_defaults(run=_cmd_train)
+    _add_launch_options(p)
+    p.set_defaults(run=_cmd_train, train_parser=p)
 
     p = sub.add_parser("eval", help="measure a trained network: accuracy, per-class table, confusion matrix")
     p.add_argument("trained", metavar="RUN_OR_CHECKPOINT",
@@ -79,18 +83,40 @@ def add_train_commands(sub: Any) -> None:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from designer.cli_output import Progress, summary_text
+    from designer.training.distributed import world_from_env
 
-    job = _train_job(args)
+    world = world_from_env()
+    launch = _launch_spec(args)
+    if launch.parallel and not world.parallel:
+        return _launch(args, launch)
+    if not world.parallel:
+        return _train(args)
+    try:
+        return _train(args, world)
+    except Exception as exc:
+        _report_rank_failure(world, exc)
+        raise
+
+
+def _train(args: argparse.Namespace, world: World | None = None) -> int:
+    from designer.cli_output import Progress, summary_text
+    from designer.training.distributed import SINGLE
+
+    world = world or SINGLE
+    job = _train_job(args, world)
     summary = job.summary()
-    progress = Progress(sys.stderr)
+    progress = Progress(sys.stderr) if world.main else None
     try:
         with _stop_on_ctrl_c(job.control):
             for record in job.records():
                 summary.add(record)
-                progress.show(record)
+                if progress is not None:
+                    progress.show(record)
     finally:
-        progress.close()  # a fault's one-line message must start on a line of its own
+        if progress is not None:
+            progress.close()  # a fault's one-line message must start on a line of its own
+    if not world.main:
+        return 0  # rank 0 reports for the job
     if args.json:
         sys.stderr.write(summary_text(summary))
         _write(json.dumps(summary.to_json(), ensure_ascii=False) + "\n")
@@ -99,23 +125,40 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return EXIT_STOPPED if summary.status == "stopped" else 0
 
 
-def _train_job(args: argparse.Namespace) -> TrainingJob:
+def _train_job(args: argparse.Namespace, world: World) -> TrainingJob:
     """The job the command line asks for; every fault found before training is raised here."""
-    import designer
-    from designer.data import DatasetConfig
-    from designer.training import TrainingConfig
     from designer.training.jobs import resume_job, start_job
 
     if args.resume:
         if args.lr is not None or args.batch_size is not None:
             raise CliError("--lr and --batch-size cannot change on --resume: the run goes on with its own "
                            "settings (start a new run to change them)")
-        if args.src:
+        if args.src and world.main:
             print(f"note: {args.src} is not used: a resumed run trains the graph it started with",
                   file=sys.stderr)
         dataset = dataset_config(args.dataset, {}) if args.dataset else None
         return resume_job(_run_to_resume(Path(args.resume)), epochs=args.epochs, dataset=dataset,
-                          device=args.device)
+                          device=args.device, world=world, sync_batchnorm=args.sync_batchnorm,
+                          progress=_decode_progress(world))
+    graph, dataset, config, base_dir = _new_run(args)
+    root = Path(args.out) if args.out else base_dir
+    return start_job(graph, dataset, config, root=root, base_dir=base_dir, world=world,
+                     sync_batchnorm=args.sync_batchnorm, progress=_decode_progress(world))
+
+
+def _decode_progress(world: World) -> Callable[[int, int], None] | None:
+    """The first decoding of an image folder, told on stderr by the process that reports for the job."""
+    from designer.data.progress import DecodeProgress
+
+    return DecodeProgress(sys.stderr) if world.main else None
+
+
+def _new_run(args: argparse.Namespace) -> tuple[Graph, DatasetConfig, TrainingConfig, Path]:
+    """The graph, dataset and settings of a new run as the command line gives them."""
+    import designer
+    from designer.data import DatasetConfig
+    from designer.training import TrainingConfig
+
     if not args.src:
         raise CliError("give the network to train (a project file or a template name), or --resume RUN")
     graph = designer.load(args.src)
@@ -125,8 +168,90 @@ def _train_job(args: argparse.Namespace) -> TrainingJob:
     changes = {key: value for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size),
                                              ("lr", args.lr), ("device", args.device)) if value is not None}
     config = TrainingConfig.from_json(graph.meta.get("training", {})).replace(**changes)
-    root = Path(args.out) if args.out else base_dir
-    return start_job(graph, dataset, config, root=root, base_dir=base_dir)
+    return graph, dataset, config, base_dir
+
+
+# -- data-parallel runs ------------------------------------------------------------------
+
+_LAUNCH_OPTIONS = ("nproc_per_node", "nnodes", "node_rank", "rdzv_endpoint")
+
+
+def _add_launch_options(p: argparse.ArgumentParser) -> None:
+    from designer.cli import bounded
+
+    count = bounded(int, 1, 1024)
+    g = p.add_argument_group("data-parallel training (torchrun's options, same meaning)")
+    g.add_argument("--nproc-per-node", type=count, default=1, metavar="N",
+                   help="processes on this machine: one per GPU, or CPU processes sharing the cores")
+    g.add_argument("--nnodes", type=count, default=1, metavar="M", help="machines in the job (default 1)")
+    g.add_argument("--node-rank", type=bounded(int, 0, 1023), default=0, metavar="R",
+                   help="this machine's number, 0 to M-1 (0: the one at --rdzv-endpoint)")
+    g.add_argument("--rdzv-endpoint", metavar="HOST:PORT",
+                   help="where the machines meet: node 0's address and a free port, the same on all")
+    g.add_argument("--sync-batchnorm", action="store_true",
+                   help="BatchNorm statistics over the whole batch, not each process's share")
+
+
+def _launch_spec(args: argparse.Namespace) -> Launch:
+    from designer.training.distributed import Launch
+
+    if args.node_rank >= args.nnodes:
+        raise CliError(f"--node-rank {args.node_rank} must be below --nnodes {args.nnodes} (machines are "
+                       f"numbered from 0)")
+    if args.nnodes > 1 and args.rdzv_endpoint is None:
+        raise CliError(f"--nnodes {args.nnodes} needs --rdzv-endpoint HOST:PORT: the address of the machine "
+                       f"with --node-rank 0 and a free port on it, the same on every machine")
+    if args.rdzv_endpoint is not None and not _endpoint(args.rdzv_endpoint):
+        raise CliError(f"--rdzv-endpoint: {args.rdzv_endpoint!r} is not HOST:PORT (like 10.0.0.1:29500)")
+    return Launch(args.nproc_per_node, args.nnodes, args.node_rank, args.rdzv_endpoint)
+
+
+def _endpoint(text: str) -> bool:
+    host, _, port = text.rpartition(":")
+    return bool(host) and port.isdigit() and 0 < int(port) < 65536
+
+
+def _launch(args: argparse.Namespace, launch: Launch) -> int:
+    """Check what can be checked here, then run the workers; the first failure is one line."""
+    from designer.training.distributed import launch as run_workers
+    from designer.training.distributed import rank_batch
+
+    processes = launch.nproc_per_node * launch.nnodes
+    if args.resume:
+        from designer.training.runs import RunFolder
+
+        folder = RunFolder.open(_run_to_resume(Path(args.resume)))
+        rank_batch(int(folder.read_json(folder.config_path).get("batch_size", 0)), processes)
+    else:
+        _, _, config, _ = _new_run(args)
+        rank_batch(config.batch_size, processes)
+    return run_workers(launch, _worker_argv(args))
+
+
+def _worker_argv(args: argparse.Namespace) -> list[str]:
+    """The command line each worker runs: this one, without the launch options."""
+    argv = ["train"]
+    for action in args.train_parser._actions:
+        value = getattr(args, action.dest, None)
+        if action.dest in (*_LAUNCH_OPTIONS, "help") or value is None or value is False:
+            continue
+        if not action.option_strings:
+            argv.append(str(value))
+        elif value is True:
+            argv.append(action.option_strings[-1])
+        else:
+            argv += [action.option_strings[-1], str(value)]
+    return argv
+
+
+def _report_rank_failure(world: World, exc: BaseException) -> None:
+    """A worker's fault goes to the launcher, which prints it once for the job."""
+    from designer.graph.errors import GraphError
+    from designer.training.distributed import report_failure
+
+    message = str(exc) if isinstance(exc, (GraphError, CliError)) else f"{type(exc).__name__}: {exc}"
+    if report_failure(world, message):
+        raise SystemExit(2) from None
 
 
 def _run_to_resume(path: Path) -> Path:

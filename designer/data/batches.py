@@ -18,6 +18,7 @@ import torch
 from designer.data.config import Augment
 from designer.data.mapped import Images, MappedImages
 from designer.data.transforms import Stats, augment_batch, pixel_scale
+from designer.training.portable import shard_order
 
 Shard = tuple[int, int]  # (this process's rank, how many processes)
 
@@ -108,7 +109,7 @@ def _order(split: Split, shuffle: bool, generator: torch.Generator | None, shard
         return None if world == 1 else torch.arange(rank, n, world, device=split.images.device)
     where = generator.device if generator is not None else torch.device("cpu")
     order = torch.randperm(n, generator=generator, device=where).to(split.images.device)
-    return order if world == 1 else order[: n - n % world][rank::world]
+    return order if world == 1 else shard_order(order, rank, world)
 
 
 def batch_count(split: Split, batch_size: int, drop_last: bool = False, *, shard: Shard = (0, 1),

@@ -27,7 +27,14 @@ from designer.data import mapped as mapped_module
 from designer.data.access import cannot_read, require_folder
 from designer.data.decode import BAD_IMAGE
 from designer.data.errors import DataFileError
-from designer.data.image_cache import CacheWriteError, Progress, build_cache, decode_in_memory, open_cache
+from designer.data.image_cache import (
+    CacheWriteError,
+    Progress,
+    build_cache,
+    building,
+    decode_in_memory,
+    open_cache,
+)
 from designer.data.imageset import ImageSet, RawData
 from designer.data.mapped import MappedImages
 from designer.graph.files import file_problem, write_atomic
@@ -185,8 +192,11 @@ def load_folder(scan: FolderScan, size: tuple[int, int], *, progress: Progress |
     names = [str(path) for path, _ in files]
     mapped = int(np.prod(shape)) > (mapped_module.MAP_ABOVE if map_above is None else map_above)
     try:
-        rows = open_cache(stem, shape, labels, scan.class_names) or build_cache(
-            stem, names, labels, scan.class_names, shape, progress=progress, workers=workers)
+        rows = open_cache(stem, shape, labels, scan.class_names)
+        if rows is None:
+            with building(stem):  # a second process (a rank of the same job) waits, then finds it built
+                rows = open_cache(stem, shape, labels, scan.class_names) or build_cache(
+                    stem, names, labels, scan.class_names, shape, progress=progress, workers=workers)
     except CacheWriteError:
         if mapped:
             raise

@@ -15,7 +15,7 @@ import errno
 import json
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import (
     BrokenExecutor,
     Executor,
@@ -31,7 +31,7 @@ import numpy as np
 from designer.data.decode import Failure, decode_chunk_to_file, decode_rows
 from designer.data.errors import DataFileError
 from designer.data.mapped import RowFile
-from designer.graph.files import WriteError, _create_temp, _hold, file_problem, write_atomic
+from designer.graph.files import WriteError, create_temp, file_problem, hold_temp, write_atomic
 
 Progress = Callable[[int, int], None]  # (images decoded so far, images in all)
 _VERSION = 1
@@ -61,6 +61,27 @@ def open_cache(stem: Path, shape: tuple[int, int, int, int], labels: Sequence[in
         return None  # cut short or replaced since: decoded again
 
 
+@contextlib.contextmanager
+def building(stem: Path) -> Iterator[None]:
+    """Hold the cache's build lock: processes that need the same cache decode it once, one after another.
+
+    Where the lock cannot be had (no fcntl, a cache folder we cannot write), each decodes for itself.
+    """
+    try:
+        import fcntl
+
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(stem.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
 def build_cache(stem: Path, files: Sequence[str], labels: Sequence[int], class_names: Sequence[str],
                 shape: tuple[int, int, int, int], *, progress: Progress | None = None,
                 workers: int | None = None) -> RowFile:
@@ -72,11 +93,11 @@ def build_cache(stem: Path, files: Sequence[str], labels: Sequence[int], class_n
     try:
         stem.parent.mkdir(parents=True, exist_ok=True)
         meta.unlink(missing_ok=True)  # the old rows are about to be replaced: never vouch for them again
-        fd, temp = _create_temp(data, stem.parent, data.name)
+        fd, temp = create_temp(data, stem.parent, data.name)
     except OSError as exc:
         raise _unwritable(data, exc, shape) from None
     try:
-        _hold(fd)  # a cleaner in another process leaves a locked temporary file alone
+        hold_temp(fd)  # a cleaner in another process leaves a locked temporary file alone
         _reserve(fd, int(np.prod(shape)))
         _decode_all(temp, files, shape, progress, workers)
         os.fsync(fd)

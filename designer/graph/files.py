@@ -207,10 +207,10 @@ def _replace(given: Path, target: Path, data: bytes, mode: int | None) -> None:
     """Write a temporary file beside ``target``, flush it to disk and rename it over ``target``."""
     directory = target.parent
     _remove_stale_temps(directory)
-    fd, temp = _create_temp(given, directory, target.name)
+    fd, temp = create_temp(given, directory, target.name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            _hold(handle.fileno())
+            hold_temp(handle.fileno())
             if mode is not None and hasattr(os, "fchmod"):
                 os.fchmod(handle.fileno(), mode)
             handle.write(data)
@@ -229,7 +229,7 @@ def _replace(given: Path, target: Path, data: bytes, mode: int | None) -> None:
     _sync_folder(directory)
 
 
-def _create_temp(given: Path, directory: Path, name: str) -> tuple[int, str]:
+def create_temp(given: Path, directory: Path, name: str) -> tuple[int, str]:
     """A new, exclusive file beside the target, created with the default permissions."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     # Keep the temporary name within the 255 bytes a name may have, whatever the target's length.
@@ -246,7 +246,7 @@ def _create_temp(given: Path, directory: Path, name: str) -> tuple[int, str]:
     raise WriteError(errno.EEXIST, f"cannot make a temporary file in {directory}", str(given))
 
 
-def _hold(fd: int) -> None:
+def hold_temp(fd: int) -> None:
     """Lock our temporary file for as long as we write it, so that no cleaner takes it for a dead writer's."""
     if fcntl is not None:
         with contextlib.suppress(OSError):  # a file system without locks: no cleaner can lock it either

@@ -18,7 +18,7 @@ from torch import nn
 from designer.training.devices import Precision, to_device
 from designer.training.errors import TrainingError
 from designer.training.faults import Batch, guarded_batches, model_error
-from designer.training.meters import Meter, Reading, class_labels
+from designer.training.meters import Meter, Reading, Reducer, class_labels
 
 
 @dataclass(frozen=True)
@@ -69,9 +69,10 @@ def _outputs(model: nn.Module, batches: Iterable[Batch], device: torch.device, l
 
 
 def measure(model: nn.Module, batches: Iterable[Batch], device: torch.device, loss_fn: nn.Module,
-            precision: Precision | None = None, channels_last: bool = False) -> Reading:
-    """Mean loss and top-1/top-5 counts over ``batches``."""
-    meter = Meter(device, top5=True)
+            precision: Precision | None = None, channels_last: bool = False,
+            reducer: Reducer | None = None) -> Reading:
+    """Mean loss and top-1/top-5 counts over ``batches`` (over every rank's batches, with a ``reducer``)."""
+    meter = Meter(device, top5=True, reducer=reducer)
     for output, y, loss in _outputs(model, batches, device, loss_fn, precision or _fp32(device), channels_last):
         meter.add(loss, output, y)
     return meter.read()

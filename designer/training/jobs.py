@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Any, cast
 
 from designer.data import DatasetConfig
+from designer.data.image_cache import Progress
 from designer.graph.graph import Graph
 from designer.graph.project import loads
 from designer.training.config import TrainingConfig
 from designer.training.control import Control
+from designer.training.distributed import SINGLE, World, join
 from designer.training.errors import TrainingError
 from designer.training.records import EpochRecord, Note, Record, RunEnded, RunStarted
 from designer.training.run_data import DataInfo, TrainingData, absolute_dataset, prepare_training
+from designer.training.runs import RunFolder
 from designer.training.trainer import RunResult, Trainer, resumable_run
 
 
@@ -53,7 +56,7 @@ class TrainingJob:
         try:
             for record in inner:
                 yield record
-                if isinstance(record, RunStarted):
+                if isinstance(record, RunStarted) and self.data.world.main:
                     self._save_data_info(inner, Path(record.run_dir))
                     for message in self.data.notes:
                         yield Note(f"data: {message}")
@@ -82,32 +85,43 @@ class TrainingJob:
 
 def start_job(graph: Graph, dataset: DatasetConfig, config: TrainingConfig, *, root: str | Path,
               base_dir: Path | None = None, name: str | None = None, control: Control | None = None,
-              tensorboard: bool = True) -> TrainingJob:
+              tensorboard: bool = True, world: World = SINGLE, sync_batchnorm: bool = False,
+              progress: Progress | None = None) -> TrainingJob:
     """A new run of ``graph`` on ``dataset`` under ``root/runs``; raises before training on any fault.
 
     The run's graph.json holds the dataset and settings it was trained with (the
     dataset path made absolute), so ``eval`` and ``predict`` can find them later.
+    ``world`` is this process's place in a data-parallel job (see
+    :mod:`designer.training.distributed`); only its rank 0 writes the run folder.
+    ``progress(done, total)`` hears how the first decoding of an image folder goes.
     """
+    join(world)
     dataset = absolute_dataset(dataset, base_dir)
     graph = graph.copy()
     graph.meta["dataset"] = dataset.to_json()
     graph.meta["training"] = config.to_json()
-    data = prepare_training(graph, dataset, config, base_dir=base_dir)
+    data = prepare_training(graph, dataset, config, base_dir=base_dir, world=world, progress=progress)
     trainer = Trainer(graph, config, data.train_batches, data.steps_per_epoch,
                       data.val_batches if data.has_validation else None, root=root, name=name,
-                      control=control, data_state=data, tensorboard=tensorboard)
+                      control=control, data_state=data, tensorboard=tensorboard, world=world,
+                      sync_batchnorm=sync_batchnorm)
     return TrainingJob(trainer, data)
 
 
 def resume_job(run_dir: str | Path, *, epochs: int | None = None, dataset: DatasetConfig | None = None,
                device: str | None = None, control: Control | None = None,
-               tensorboard: bool = True) -> TrainingJob:
+               tensorboard: bool = True, world: World = SINGLE, sync_batchnorm: bool = False,
+               progress: Progress | None = None) -> TrainingJob:
     """Go on with the run in ``run_dir`` from its last checkpoint, on the data it was trained on.
 
     ``dataset`` replaces that data (the order then differs from an unbroken run);
     ``device`` moves the run to another device (its config.json is updated).
+    In a data-parallel job every rank reads the run folder (at the same path on
+    every machine); rank 0 alone locks and writes it. The number of processes
+    may differ from the run's before: the batches stay the same.
     """
-    folder = resumable_run(run_dir)
+    join(world)
+    folder = resumable_run(run_dir) if world.main else RunFolder.open(run_dir)
     config = TrainingConfig.from_json(folder.read_json(folder.config_path))
     graph = loads(folder.read_bytes(folder.graph_path), source=str(folder.graph_path))
     moved = device is not None and device != config.device
@@ -116,12 +130,13 @@ def resume_job(run_dir: str | Path, *, epochs: int | None = None, dataset: Datas
     saved = DataInfo.load(folder.path)
     if dataset is None:
         dataset = DatasetConfig.from_json(saved.dataset if saved else graph.meta.get("dataset", {}))
-    data = prepare_training(graph, dataset, config)
-    if moved:  # Trainer.resuming reads the settings from config.json
+    data = prepare_training(graph, dataset, config, world=world, progress=progress)
+    if moved and world.main:  # Trainer.resuming reads the settings from config.json
         folder.write_json(folder.config_path, config.to_json(full=True))
     trainer = Trainer.resuming(folder.path, data.train_batches, data.steps_per_epoch,
                                data.val_batches if data.has_validation else None, epochs=epochs,
-                               control=control, data_state=data, tensorboard=tensorboard)
+                               control=control, data_state=data, tensorboard=tensorboard, world=world,
+                               sync_batchnorm=sync_batchnorm, config=config if moved else None)
     return TrainingJob(trainer, data)
 
 

@@ -8,6 +8,7 @@ the trainer does once per logging interval and once per epoch.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import torch
 
@@ -62,12 +63,25 @@ def class_labels(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor | N
     return None
 
 
-class Meter:
-    """Sums for one epoch (or one evaluation); ``top5`` adds the top-5 count."""
+class Reducer(Protocol):
+    """Adds up (or takes the least of) a tensor over the processes of a data-parallel job."""
 
-    def __init__(self, device: torch.device, top5: bool = False) -> None:
+    def sum_(self, tensor: torch.Tensor) -> torch.Tensor: ...
+
+    def min_(self, tensor: torch.Tensor) -> torch.Tensor: ...
+
+
+class Meter:
+    """Sums for one epoch (or one evaluation); ``top5`` adds the top-5 count.
+
+    With a ``reducer`` (a data-parallel job) each process adds its own shard and
+    ``read`` returns the job's sums, so every rank reads the same numbers.
+    """
+
+    def __init__(self, device: torch.device, top5: bool = False, reducer: Reducer | None = None) -> None:
         self.device = device
         self.top5 = top5
+        self.reducer = reducer
         # One vector [loss_sum, correct1, correct5, first_bad_step], so that reading is one
         # transfer. MPS has no float64; elsewhere float64 keeps counts and steps exact.
         self.dtype = torch.float32 if device.type == "mps" else torch.float64
@@ -99,7 +113,13 @@ class Meter:
         self.labelled += n if labels is not None else 0
 
     def read(self) -> Reading:
-        """The sums so far; waits for the device once."""
-        loss_sum, correct1, correct5, bad = self.sums.tolist()
-        return Reading(loss_sum, correct1, correct5, self.count, self.labelled,
-                       None if bad >= NO_STEP else int(bad))
+        """The sums so far; waits for the device once (and, in a data-parallel job, for the other ranks)."""
+        if self.reducer is None:
+            loss_sum, correct1, correct5, bad = self.sums.tolist()
+            count, labelled = self.count, self.labelled
+        else:
+            totals = torch.cat([self.sums[:3], self.sums.new_tensor([self.count, self.labelled])])
+            loss_sum, correct1, correct5, count_, labelled_ = self.reducer.sum_(totals).tolist()
+            bad = self.reducer.min_(self.sums[3:].clone()).item()
+            count, labelled = round(count_), round(labelled_)
+        return Reading(loss_sum, correct1, correct5, count, labelled, None if bad >= NO_STEP else int(bad))

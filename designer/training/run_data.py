@@ -25,11 +25,13 @@ from typing import Any
 import torch
 
 from designer.data import DatasetConfig, Prepared, Split, Stats, batch_count, batches, prepare
+from designer.data.image_cache import Progress
 from designer.data.sources import resolve_path
 from designer.graph.files import write_atomic
 from designer.graph.graph import Graph
 from designer.training.config import TrainingConfig
 from designer.training.devices import pick_device
+from designer.training.distributed import SINGLE, World, device_for, rank_batch
 from designer.training.errors import CheckpointError, TrainingError
 from designer.training.runs import read_run_file
 from designer.training.snapshot import take_snapshot
@@ -118,16 +120,24 @@ class TrainingData:
     This object is the trainer's ``data_state`` (``get_state``/``set_state`` are
     the generator's), so the state at each epoch's start goes into the
     checkpoints and comes back on resume.
+
+    In a data-parallel job ``batch_size`` is still the batch of one step in all:
+    every rank draws the same order and takes its share of each batch (rank r
+    the samples r, r + world, …), so the job trains on the batches a single
+    process would, whatever the number of processes, and a run can resume with
+    another number of them.
     """
 
     def __init__(self, prepared: Prepared, input_shape: tuple[int, ...], batch_size: int, seed: int,
-                 device: torch.device | str = "cpu") -> None:
+                 device: torch.device | str = "cpu", world: World = SINGLE) -> None:
         self.prepared, self.input_shape = prepared, tuple(input_shape)
-        self.batch_size, self.device = batch_size, torch.device(device)
+        self.batch_size, self.device, self.world = batch_size, torch.device(device), world
+        self.rank_batch = rank_batch(batch_size, world.size)
         self.generator = torch.Generator().manual_seed(seed)
         # A last batch of one sample breaks BatchNorm in training mode; leave it for the next epoch.
-        self.drop_last = len(prepared.train) > batch_size and len(prepared.train) % batch_size == 1
-        self.steps_per_epoch = batch_count(prepared.train, batch_size, self.drop_last)
+        share = len(prepared.train) // world.size
+        self.drop_last = share > self.rank_batch and share % self.rank_batch == 1
+        self.steps_per_epoch = batch_count(prepared.train, self.rank_batch, self.drop_last, shard=world.shard)
         if self.steps_per_epoch < 1:
             raise TrainingError(f"data: the training split of {prepared.config.name!r} holds no images; "
                                 f"lower dataset.validation or add images")
@@ -154,24 +164,29 @@ class TrainingData:
 
     def train_batches(self, epoch: int) -> Iterator[Batch]:
         """One epoch in the generator's next order; ``epoch`` is implied by the generator's state."""
-        return batches(self.prepared.train, self.batch_size, shuffle=True, generator=self.generator,
-                       augment=self.prepared.augment, device=self.device, drop_last=self.drop_last)
+        return batches(self.prepared.train, self.rank_batch, shuffle=True, generator=self.generator,
+                       augment=self.prepared.augment, device=self.device, drop_last=self.drop_last,
+                       shard=self.world.shard)
 
     def val_batches(self) -> Iterator[Batch]:
-        return batches(self.prepared.val, self.batch_size, device=self.device)
+        return batches(self.prepared.val, self.rank_batch, device=self.device, shard=self.world.shard)
 
     def info(self) -> DataInfo:
         return DataInfo.from_prepared(self.prepared, self.input_shape)
 
 
 def prepare_training(graph: Graph, dataset: DatasetConfig, config: TrainingConfig, *,
-                     base_dir: Path | None = None, cache_dir: Path | None = None) -> TrainingData:
-    """Load ``dataset`` for ``graph``'s Input and output; graph, device and data errors come first."""
+                     base_dir: Path | None = None, cache_dir: Path | None = None,
+                     world: World = SINGLE, progress: Progress | None = None) -> TrainingData:
+    """Load ``dataset`` for ``graph``'s Input and output; graph, device and data errors come first.
+
+    ``progress(done, total)`` hears how the first decoding of an image folder goes.
+    """
     snapshot = take_snapshot(graph)
-    device = pick_device(config)
+    device = device_for(world, pick_device(config))
     prepared = prepare(dataset, snapshot.input_shape, device, output_shape=snapshot.output_shape,
-                       cache_dir=cache_dir, base_dir=base_dir)
-    return TrainingData(prepared, snapshot.input_shape, config.batch_size, config.seed, device)
+                       cache_dir=cache_dir, base_dir=base_dir, progress=progress)
+    return TrainingData(prepared, snapshot.input_shape, config.batch_size, config.seed, device, world)
 
 
 def absolute_dataset(dataset: DatasetConfig, base_dir: Path | None) -> DatasetConfig:

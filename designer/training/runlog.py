@@ -86,3 +86,15 @@ def _to_board(board: Any, record: Record) -> None:
             if value is not None:
                 board.add_scalar(f"epoch/{name}", value, record.epoch)
         board.flush()
+
+
+class SilentLog:
+    """The log of a data-parallel job's other ranks: rank 0 alone writes the run's files."""
+
+    tensorboard_note = ""
+
+    def write(self, record: Record) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -17,6 +17,7 @@ from torch import nn
 from designer.training.checkpoints import DataState, encode, restore_rng_states, rng_states, save_checkpoint
 from designer.training.config import TrainingConfig
 from designer.training.devices import Precision
+from designer.training.distributed import SINGLE, Reducer, World
 from designer.training.errors import CheckpointError, TrainingError
 from designer.training.factories import make_loss, make_optimizer
 from designer.training.faults import model_error
@@ -30,20 +31,27 @@ class Session:
     """Everything a run changes as it trains; ``epoch``, ``batch`` and ``step`` count what is done."""
 
     def __init__(self, snapshot: Snapshot, config: TrainingConfig, device: torch.device, precision: Precision,
-                 steps_per_epoch: int, data_state: DataState | None = None) -> None:
+                 steps_per_epoch: int, data_state: DataState | None = None, *, world: World = SINGLE,
+                 sync_batchnorm: bool = False) -> None:
         self.snapshot, self.config, self.device, self.precision = snapshot, config, device, precision
-        self.data_state = data_state
+        self.data_state, self.world = data_state, world
+        self.reducer = Reducer(world) if world.parallel else None
         self.notes: list[str] = []
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN pick its fastest kernels
         torch.manual_seed(config.seed)  # initial weights, dropout; seeds every GPU too
-        self.model = self._build()
-        self.train_model: nn.Module = torch.compile(self.model) if config.compile else self.model  # type: ignore[assignment]
+        self.model = self._build(sync_batchnorm and world.parallel)
+        if world.parallel:
+            # Every rank starts from the same weights (DDP also sends rank 0's); dropout differs per rank,
+            # as it would across the samples of one big batch.
+            torch.manual_seed(config.seed + world.rank)
+        parallel = self._parallel(self.model)
+        self.train_model: nn.Module = torch.compile(parallel) if config.compile else parallel  # type: ignore[assignment]
         self.loss_fn = make_loss(config).to(device)
         self.optimizer = make_optimizer(self.model.parameters(), config, device)
         self.schedule = make_scheduler(self.optimizer, config, steps_per_epoch)
         self.scaler = precision.grad_scaler()
-        self.meter = Meter(device)
+        self.meter = Meter(device, reducer=self.reducer)
         self.epoch = self.batch = self.step = 0
         self.best_score, self.best_epoch = -math.inf, 0
         self.step_lr = self.schedule.lr  # the rate the last step used
@@ -51,15 +59,32 @@ class Session:
         self._pending_rng: dict[str, Any] | None = None
         self._epoch_data: Any = None
 
-    def _build(self) -> nn.Module:
+    def _build(self, sync_batchnorm: bool) -> nn.Module:
         try:
             model = self.snapshot.model if self.snapshot.model is not None else self.snapshot.graph.to_torch()
+            if sync_batchnorm:  # statistics over the whole batch, not each rank's share of it
+                model = nn.SyncBatchNorm.convert_sync_batchnorm(model)  # type: ignore[no-untyped-call]
             model = model.to(self.device)
             if self.config.channels_last:
                 model = model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         except Exception as exc:
             raise model_error(exc, "while building the model", self.config.batch_size, False) from exc
         return model
+
+    def _parallel(self, model: nn.Module) -> nn.Module:
+        """The module a step runs: the model itself, or in a data-parallel job the model under DDP."""
+        if not self.world.parallel:
+            return model
+        from torch.nn.parallel import DistributedDataParallel
+
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        return DistributedDataParallel(model, device_ids=ids)
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """What validation runs: each rank measures its own share with no collective inside the forward,
+        so shares of different lengths cannot leave one rank waiting for another."""
+        return self.model if self.world.parallel else self.train_model
 
     @property
     def lr(self) -> float:
@@ -91,6 +116,8 @@ class Session:
         self._epoch_data = self.data_state.get_state() if self.data_state is not None else None
         sums, seconds = self._resumed_sums or (EMPTY, 0.0)
         self._resumed_sums = None
+        if not self.world.main:
+            sums = EMPTY  # the saved sums are the job's; rank 0 carries them, or they would count once per rank
         self.meter.reset(sums)
         return seconds
 

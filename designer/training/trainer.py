@@ -27,6 +27,7 @@ from designer.training.checkpoints import DataState, load_checkpoint
 from designer.training.config import TrainingConfig
 from designer.training.control import Control
 from designer.training.devices import check_precision, describe_devices, pick_device, to_device
+from designer.training.distributed import SINGLE, Reducer, World, device_for
 from designer.training.divergence import DivergedError, DivergenceWatcher, diverged_message
 from designer.training.errors import CheckpointError, TrainingError
 from designer.training.evaluate import measure
@@ -44,7 +45,7 @@ from designer.training.records import (
     RunEnded,
     RunStarted,
 )
-from designer.training.runlog import RunLog
+from designer.training.runlog import RunLog, SilentLog
 from designer.training.runs import (
     LOCK_FILE,
     RunFolder,
@@ -89,13 +90,16 @@ class Trainer:
     def __init__(self, source: Source, config: TrainingConfig | None, train_batches: TrainBatches,
                  steps_per_epoch: int, val_batches: ValBatches | None = None, *, root: str | Path,
                  name: str | None = None, control: Control | None = None, on_record: OnRecord | None = None,
-                 data_state: DataState | None = None, tensorboard: bool = True) -> None:
+                 data_state: DataState | None = None, tensorboard: bool = True, world: World = SINGLE,
+                 sync_batchnorm: bool = False) -> None:
         self.snapshot = take_snapshot(source)
         self.config = config if config is not None else TrainingConfig.from_json(
             self.snapshot.graph.meta.get("training", {}))
         if not isinstance(steps_per_epoch, int) or steps_per_epoch < 1:
             raise TrainingError(f"steps_per_epoch must be a whole number ≥ 1, got {steps_per_epoch!r}")
-        self.device = pick_device(self.config)
+        self.world, self.sync_batchnorm = world, sync_batchnorm
+        self.reducer = Reducer(world)
+        self.device = device_for(world, pick_device(self.config))
         self.precision = check_precision(self.config, self.device)
         self.train_batches, self.val_batches = train_batches, val_batches
         self.steps_per_epoch = steps_per_epoch
@@ -114,19 +118,24 @@ class Trainer:
     def resuming(cls, run_dir: str | Path, train_batches: TrainBatches, steps_per_epoch: int,
                  val_batches: ValBatches | None = None, *, epochs: int | None = None,
                  control: Control | None = None, on_record: OnRecord | None = None,
-                 data_state: DataState | None = None, tensorboard: bool = True) -> Trainer:
+                 data_state: DataState | None = None, tensorboard: bool = True, world: World = SINGLE,
+                 sync_batchnorm: bool = False, config: TrainingConfig | None = None) -> Trainer:
         """A trainer that goes on with the run in ``run_dir`` from its last checkpoint.
 
-        ``epochs`` raises (or lowers) the number of epochs the run trains in all.
+        ``epochs`` raises (or lowers) the number of epochs the run trains in all;
+        ``config`` replaces the run's settings (moved to another device, say).
+        In a data-parallel job the other ranks read the run folder but never lock or write it.
         """
-        folder = resumable_run(run_dir)
-        config = TrainingConfig.from_json(folder.read_json(folder.config_path))
+        folder = resumable_run(run_dir) if world.main else RunFolder.open(run_dir)
+        if config is None:
+            config = TrainingConfig.from_json(folder.read_json(folder.config_path))
         if epochs is not None:
             config = config.replace(epochs=epochs)
         graph = loads(folder.read_bytes(folder.graph_path), source=str(folder.graph_path))
         trainer = cls(graph, config, train_batches, steps_per_epoch, val_batches,
                       root=folder.path.parent.parent, name=str(folder.info().get("name", graph.name)),
-                      control=control, on_record=on_record, data_state=data_state, tensorboard=tensorboard)
+                      control=control, on_record=on_record, data_state=data_state, tensorboard=tensorboard,
+                      world=world, sync_batchnorm=sync_batchnorm)
         trainer._resume_from = folder
         return trainer
 
@@ -172,7 +181,15 @@ class Trainer:
             lock.release()  # last: run.json says how the run ended before anyone sees it unlocked
 
     def _open_folder(self) -> RunLock:
-        """Make (or lock the resumed) run folder and open its log; a folder we cannot write says so."""
+        """Make (or lock the resumed) run folder and open its log; a folder we cannot write says so.
+
+        In a data-parallel job the other ranks learn the folder from rank 0 and write nothing.
+        """
+        if not self.world.main:
+            path = self.reducer.broadcast(None, self.device)
+            self.folder = RunFolder(Path(path))
+            self._log: RunLog | SilentLog = SilentLog()
+            return RunLock(None)
         lock = None
         try:
             if self._resume_from is not None:
@@ -187,6 +204,8 @@ class Trainer:
             if lock is not None:
                 lock.release()
             raise TrainingError(cannot_write(exc, self._resume_from, self.root)) from exc
+        if self.world.parallel:
+            self.reducer.broadcast(str(self.folder.path), self.device)
         return lock
 
     @property
@@ -205,34 +224,45 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)  # the peak the records report is this run's
         session = Session(self.snapshot, self.config, self.device, self.precision, self.steps_per_epoch,
-                          self.data_state)
+                          self.data_state, world=self.world, sync_batchnorm=self.sync_batchnorm)
         if self._resume_from is not None:
             session.restore(load_checkpoint(self._resume_from.last_checkpoint))
-            # `epochs` may have changed: config.json always holds what the run trains for
-            self._folder.write_json(self._folder.config_path, self.config.to_json(full=True))
+            if self.world.main:  # `epochs` may have changed: config.json always holds what the run trains for
+                self._folder.write_json(self._folder.config_path, self.config.to_json(full=True))
         return session
 
     def _make_probes(self) -> Probes | None:
         # Hooks that switch on and off would make torch.compile recompile: no statistics then.
         if self.config.stats_every == 0 or self.config.compile or self.snapshot.model is not None:
             return None
+        if not self.world.main:
+            return None
         return Probes(self.snapshot.graph, self._s.model, self.config.stats_every)
 
     def _notes(self) -> list[str]:
         notes = [self._log.tensorboard_note] if self._log.tensorboard_note else []
         notes += self._s.notes
+        if not self.world.main:
+            return notes
+        if self.world.parallel:
+            share = self.config.batch_size // self.world.size
+            notes.append(f"data parallel: {self.world.size} processes, each {share} samples of every batch "
+                         f"of {self.config.batch_size}")
         before = self._folder.info().get("steps_per_epoch")
         if before not in (None, self.steps_per_epoch):
             notes.append(f"steps_per_epoch was {before} and is now {self.steps_per_epoch}: the schedule "
                          f"and the time estimates follow the new count")
         self._folder.update_info(status="running", epochs=self.config.epochs,
-                                 steps_per_epoch=self.steps_per_epoch)
+                                 steps_per_epoch=self.steps_per_epoch, processes=self.world.size)
         return notes
 
     def _started(self) -> RunStarted:
         labels = {info.name: info.label for info in describe_devices()}
         device = str(self.device)
-        return RunStarted(self._folder.run_id, str(self._folder.path), device, labels.get(device, device),
+        label = labels.get(device, device)
+        if self.world.parallel:
+            label = f"{self.world.size} processes ({label} on rank 0)"
+        return RunStarted(self._folder.run_id, str(self._folder.path), device, label,
                           self.config.epochs, self.steps_per_epoch, self._s.step, self._s.epoch + 1)
 
     def _emit(self, record: Record) -> Record:
@@ -246,7 +276,7 @@ class Trainer:
     def _epochs(self) -> Iterator[Record]:
         self._pace = Pace()
         while self._s.epoch < self.config.epochs and not self.stopped:
-            if self.control.stop_requested:
+            if self._stop_agreed():
                 self._stop()
                 return
             yield from self._epoch(self._s.epoch + 1)
@@ -261,10 +291,14 @@ class Trainer:
         s.train_model.train()
         for x, y in batches:
             yield from self._train_batch(epoch, x, y)
-            if self.control.stop_requested:
+            if self._stop_agreed():
                 self._stop(time.perf_counter() - started)
                 return
         yield self._emit(self._end_epoch(epoch, started))
+
+    def _stop_agreed(self) -> bool:
+        """A stop asked of any rank stops them all at the same step (one tiny collective per step)."""
+        return self.reducer.any(self.control.stop_requested, torch.device("cpu"))
 
     def _train_batch(self, epoch: int, x: torch.Tensor, y: torch.Tensor) -> Iterator[Record]:
         s = self._s
@@ -284,7 +318,7 @@ class Trainer:
         # after one batch, and an error in the loss shows before log_every steps have passed.
         if s.step % self.config.log_every == 0 or self._pace.steps == 1:
             yield self._emit(self._batch_record(epoch))
-        if self.control.paused:
+        if self.control.paused and not self.world.parallel:  # the ranks of a job cannot wait for each other
             yield from self._pause()
 
     def _batch_record(self, epoch: int) -> BatchRecord:
@@ -328,8 +362,9 @@ class Trainer:
         best = s.end_epoch(reading, val)
         seconds = time.perf_counter() - started
         self._pace.epoch_seconds.append(seconds)
-        s.save(self._folder, best)
-        self._folder.update_info(epochs_done=s.epoch, step=s.step, best_score=_finite(s.best_score))
+        if self.world.main:
+            s.save(self._folder, best)
+            self._folder.update_info(epochs_done=s.epoch, step=s.step, best_score=_finite(s.best_score))
         return EpochRecord(epoch, s.step, reading.loss, reading.top1, val.loss if val else None,
                            val.top1 if val else None, val.top5 if val else None, s.lr, seconds,
                            self._pace.epoch_eta(self.config.epochs - s.epoch), best, self._peak_memory())
@@ -344,22 +379,24 @@ class Trainer:
             return None
         batches = guarded_batches(self.val_batches, "the validation set", self.snapshot.input_shape,
                                   self.snapshot.num_classes)
-        reading = measure(self._s.train_model, batches, self.device, self._s.loss_fn, self.precision,
-                          self.config.channels_last)
+        reading = measure(self._s.eval_model, batches, self.device, self._s.loss_fn, self.precision,
+                          self.config.channels_last, self._s.reducer)
         return reading if reading.count else None
 
     # -- ending ----------------------------------------------------------------------------
 
     def _stop(self, seconds: float = 0.0) -> None:
         """Save where the run is (mid-epoch too) and end the loop."""
-        self._s.save(self._folder, best=False, seconds=seconds)
+        if self.world.main:
+            self._s.save(self._folder, best=False, seconds=seconds)
         self.stopped = True
 
     def _ended(self) -> RunEnded:
         s = self._s
         status = "stopped" if self.stopped else "finished"
         message = "stopped on request; resume to go on" if self.stopped else ""
-        self._folder.update_info(status=status, epochs_done=s.epoch, step=s.step, message=message)
+        if self.world.main:
+            self._folder.update_info(status=status, epochs_done=s.epoch, step=s.step, message=message)
         return RunEnded(status, s.epoch, s.step, message, str(self._folder.last_checkpoint),
                         _finite(s.best_score))
 
@@ -371,7 +408,8 @@ class Trainer:
                           _finite(s.best_score))
         try:
             self._log.write(record)
-            self._folder.update_info(status="diverged", message=str(exc))
+            if self.world.main:
+                self._folder.update_info(status="diverged", message=str(exc))
         except Exception:  # a full disk must not replace the message the user needs to see
             pass
         if self.on_record is not None:
@@ -387,7 +425,8 @@ class Trainer:
         epoch, step = (self.session.epoch, self.session.step) if self.session is not None else (0, 0)
         try:
             self._log.write(RunEnded(status, epoch, step, message))
-            self._folder.update_info(status=status, message=message)
+            if self.world.main:
+                self._folder.update_info(status=status, message=message)
         except Exception:  # a full disk must not replace the error the caller needs to see
             pass
 

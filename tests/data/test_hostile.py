@@ -338,7 +338,7 @@ def test_the_image_cache_clears_what_a_killed_writer_left(tmp_path: Path) -> Non
     os.utime(left, (time.time() - 3600, time.time() - 3600))
     raw = load_folder(scan_folder(root, cache), (8, 8))
     assert len(raw.train) == 6
-    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".json", ".u8"]
+    assert sorted(p.suffix for p in cache.iterdir()) == [".json", ".json", ".lock", ".u8"]
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]
     assert torch.equal(load_folder(scan_folder(root, cache), (8, 8)).train.images, raw.train.images)
 

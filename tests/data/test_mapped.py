@@ -117,7 +117,8 @@ def test_a_bad_image_in_a_worker_is_named_and_no_cache_is_left(tmp_path: Path) -
     with pytest.raises(DataFileError, match="not a readable image") as caught:
         load_folder(scan_folder(root, cache), (8, 8), workers=2)
     assert caught.value.path == bad
-    assert [p.name for p in cache.iterdir() if p.suffix != ".json" or "x8x8" in p.name] == []
+    left = [p.name for p in cache.iterdir() if p.suffix not in (".json", ".lock") or "x8x8.json" in p.name]
+    assert left == []  # the empty .lock file stays: removing it would let two decoders in at once
 
 
 # -- the cache file damaged, before or during a run ------------------------------------------
@@ -234,3 +235,27 @@ def test_unsharded_draws_are_unchanged_and_validation_is_dealt_in_turn() -> None
     assert batch_count(split, 2, shard=(1, 3)) == 2 and batch_count(split, 2, True, shard=(0, 3)) == 1
     with pytest.raises(ValueError, match="shard"):
         next(batches(split, 2, shard=(3, 3)))
+
+
+def test_two_processes_needing_the_same_cache_decode_it_once(tmp_path: Path) -> None:
+    """As the ranks of a data-parallel job do: the second waits for the first, then reads its cache."""
+    import threading
+
+    root = _noisy_folder(tmp_path / "imgs", per_class=20)
+    decoded: list[str] = []
+    results: dict[str, torch.Tensor] = {}
+
+    def load(name: str) -> None:
+        def progress(done: int, total: int) -> None:
+            if done == total:
+                decoded.append(name)
+        data = load_folder(scan_folder(root, tmp_path / "cache"), (8, 8), workers=0, progress=progress)
+        results[name] = data.train.images
+
+    threads = [threading.Thread(target=load, args=(name,)) for name in ("rank0", "rank1")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(decoded) == 1, decoded
+    assert torch.equal(results["rank0"], results["rank1"])
