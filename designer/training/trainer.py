@@ -6,7 +6,9 @@ records into signals. ``train`` and ``resume`` run it to the end with a callback
 Between batches the loop reads the ``Control``'s flags, nothing more; the loss
 is read back from the device at a session's first step, then only every
 ``log_every`` steps and at each epoch's end. Everything the run writes goes to its run folder (see
-:mod:`designer.training.runs`); the project file is never touched.
+:mod:`designer.training.runs`); the project file is never touched. Each loss read back is also
+handed to a :class:`~designer.training.divergence.DivergenceWatcher`: a diverging loss ends the
+run with status "diverged" and a DivergedError, before the checkpoints take the diverged weights.
 """
 
 from __future__ import annotations
