@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import os
 import signal
 import sys
@@ -43,17 +42,16 @@ DATASET_HELP = ("a built-in dataset (digits, shapes), a path (a CIFAR .tar.gz or
 def add_train_commands(sub: Any) -> None:
     """Add ``train``, ``eval`` and ``predict`` to the main parser's subcommands."""
     from designer.cli import bounded
-    from designer.training.config import MAX_BATCH, MAX_EPOCHS
+    from designer.training.config import MAX_BATCH
+    from designer.training.settings import add_training_flags
 
-    epochs, batch_size = bounded(int, 1, MAX_EPOCHS), bounded(int, 1, MAX_BATCH)
+    batch_size = bounded(int, 1, MAX_BATCH)
     top = bounded(int, 1, 1_000_000)  # more than any classifier has classes
     p = sub.add_parser("train", help="train a network on a dataset, with a progress bar")
     p.add_argument("src", nargs="?", help="a project file or a template name (left out with --resume)")
     p.add_argument("--dataset", metavar="NAME|PATH", help=DATASET_HELP)
-    p.add_argument("--epochs", type=epochs, metavar="N", help="epochs in all (with --resume: raise to go on)")
-    p.add_argument("--batch-size", type=batch_size, metavar="N", help="samples per batch")
-    p.add_argument("--lr", type=bounded(float, 0.0, math.inf, above=True), metavar="X", help="learning rate")
-    p.add_argument("--device", metavar="D", help="auto, cpu, cuda, cuda:N or mps")
+    add_training_flags(p, notes={"epochs": "with --resume: raise to go on",
+                                 "batch_size": "of one step in all, shared by the processes"})
     p.add_argument("--out", metavar="DIR", help="where runs/<run id>/ is made (default: the project "
                                                  "file's folder, or the current folder for a template)")
     p.add_argument("--resume", metavar="CKPT", help="go on with a run: its folder or its checkpoints/last.pt")
@@ -128,10 +126,12 @@ def _train(args: argparse.Namespace, world: World | None = None) -> int:
 def _train_job(args: argparse.Namespace, world: World) -> TrainingJob:
     """The job the command line asks for; every fault found before training is raised here."""
     from designer.training.jobs import resume_job, start_job
+    from designer.training.settings import flag_name, training_changes
 
     if args.resume:
-        if args.lr is not None or args.batch_size is not None:
-            raise CliError("--lr and --batch-size cannot change on --resume: the run goes on with its own "
+        fixed = [flag_name(key) for key in training_changes(args) if key not in ("epochs", "device")]
+        if fixed:
+            raise CliError(f"{' and '.join(fixed)} cannot change on --resume: the run goes on with its own "
                            "settings (start a new run to change them)")
         if args.src and world.main:
             print(f"note: {args.src} is not used: a resumed run trains the graph it started with",
@@ -165,9 +165,9 @@ def _new_run(args: argparse.Namespace) -> tuple[Graph, DatasetConfig, TrainingCo
     base_dir = Path(args.src).resolve().parent if Path(args.src).is_file() else Path.cwd()
     own = graph.meta.get("dataset", {})
     dataset = dataset_config(args.dataset, own) if args.dataset else DatasetConfig.from_json(own)
-    changes = {key: value for key, value in (("epochs", args.epochs), ("batch_size", args.batch_size),
-                                             ("lr", args.lr), ("device", args.device)) if value is not None}
-    config = TrainingConfig.from_json(graph.meta.get("training", {})).replace(**changes)
+    from designer.training.settings import training_changes
+
+    config = TrainingConfig.from_json(graph.meta.get("training", {})).replace(**training_changes(args))
     return graph, dataset, config, base_dir
 
 
@@ -233,13 +233,15 @@ def _worker_argv(args: argparse.Namespace) -> list[str]:
     argv = ["train"]
     for action in args.train_parser._actions:
         value = getattr(args, action.dest, None)
-        if action.dest in (*_LAUNCH_OPTIONS, "help") or value is None or value is False:
+        if action.dest in (*_LAUNCH_OPTIONS, "help") or value is None:
             continue
         if not action.option_strings:
             argv.append(str(value))
+        elif isinstance(action, argparse.BooleanOptionalAction):  # --x or --no-x, as given
+            argv.append(action.option_strings[0] if value else action.option_strings[-1])
         elif value is True:
             argv.append(action.option_strings[-1])
-        else:
+        elif value is not False:
             argv += [action.option_strings[-1], str(value)]
     return argv
 

@@ -31,6 +31,7 @@ from designer.graph.python_code import INDENT, LINE_LENGTH, python_source
 from designer.graph.templates import resources_dir
 from designer.train_script_template import TEMPLATE
 from designer.training import portable, portable_data
+from designer.training.settings import config_comments
 
 if TYPE_CHECKING:
     import torch
@@ -42,32 +43,21 @@ DIGITS_FILE = "digits.npz"  # portable_data reads the built-in digits from here
 # The shared modules, copied as they are: the script imports them by these names.
 SHARED_MODULES = (Path(portable.__file__), Path(portable_data.__file__))
 
-# Notes on CONFIG's lines (or above, where a line would be too long), for people editing it.
+# Notes on CONFIG's lines (or above, where a line would be too long), for people editing it, by section:
+# the training settings' from their schema (as short as fits above a line), with what only this script does.
 _NOTES = {
-    "optimizer": "sgd, adam, adamw or rmsprop",
-    "momentum": "sgd and rmsprop",
-    "nesterov": "sgd",
-    "betas": "adam and adamw",
-    "schedule": "constant, step, exponential, cosine or plateau",
-    "decay_epochs": "step and exponential: epochs per fall by gamma",
-    "gamma": "step, exponential and plateau",
-    "patience": "plateau: epochs without improvement before the fall",
-    "min_lr": "the floor of every schedule",
-    "warmup_steps": "linear warm-up, with any schedule",
-    "loss": "cross_entropy, mse, l1 or hinge",
-    "label_smoothing": "cross_entropy",
-    "batch_size": "of one step in all, split over the processes",
-    "device": "auto, cpu, cuda or mps (torchrun: one GPU per process)",
-    "precision": "fp32, bf16 or fp16 (mixed precision, with autocast)",
-    "clip_grad_norm": "0: no clipping",
-    "compile": "torch.compile",
-    "log_every": "steps between progress lines",
-    "stats_every": "the app's per-block statistics; unused here",
-    "name": "digits, shapes, cifar10, cifar100, mnist, fashion_mnist, folder or npz",
-    "samples": "shapes",
-    "validation": 'share of the training set, "given", or None',
-    "normalize": "by the training set's per-channel mean and std",
-    "augment": "random crop and flip",
+    "training": {
+        **config_comments(width=LINE_LENGTH - 2 * len(INDENT) - 2),
+        "device": "auto, cpu, cuda, cuda:N or mps (torchrun: one GPU per process)",
+        "stats_every": "the app's per-block statistics; unused here",
+    },
+    "dataset": {
+        "name": "digits, shapes, cifar10, cifar100, mnist, fashion_mnist, folder or npz",
+        "samples": "shapes",
+        "validation": 'share of the training set, "given", or None',
+        "normalize": "by the training set's per-channel mean and std",
+        "augment": "random crop and flip",
+    },
 }
 
 
@@ -160,7 +150,7 @@ def _config_literal(config: Mapping[str, Mapping[str, Any]]) -> str:
         lines.append(f"{INDENT}{_string(section)}: {{")
         for key, value in values.items():
             line = f"{INDENT * 2}{_string(key)}: {_literal(value)},"
-            note = f"  # {_NOTES[key]}" if key in _NOTES else ""
+            note = f"  # {_NOTES[section][key]}" if key in _NOTES.get(section, {}) else ""
             if note and len(line + note) > LINE_LENGTH:  # ruff format would split the value
                 lines.append(f"{INDENT * 2}#{note[3:]}")
                 note = ""
