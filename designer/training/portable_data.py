@@ -20,10 +20,10 @@ import pickle
 import struct
 import tarfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -36,7 +36,7 @@ SHAPE_NAMES = (
     *("circle", "square", "triangle", "diamond", "ring"),
     *("plus", "frame", "cross", "semicircle", "star"),
 )
-_CHUNK = 4096  # images per step when a whole set is resized or measured
+_CHUNK_BYTES = 64 * 2**20  # float64 bytes per step when a set is resized or measured
 _CIFAR = {  # folder, training batches, test batches, labels key, classes
     "cifar10": (
         "cifar-10-batches-py",
@@ -64,7 +64,16 @@ Sets = tuple[
 
 
 class DataProblem(Exception):
-    """A dataset file or setting that cannot be used; the message names it and says why."""
+    """A dataset file or setting that cannot be used; the message names it and says why.
+
+    ``path`` is the file or folder at fault (``None`` for a setting), ``reason``
+    the message without it, so that Designer can raise its own error type.
+    """
+
+    def __init__(self, reason: str, path: str | Path | None = None) -> None:
+        super().__init__(reason if path is None else f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -197,8 +206,9 @@ def split_indices(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Training and validation indices (each ascending), ``fraction`` of every class held out.
 
-    Each class gives ``round(fraction × its count)`` samples but keeps one for
-    training; the same labels, fraction and seed always give the same split.
+    Stratified so that small datasets keep every class in both halves: each class
+    gives ``round(fraction × its count)`` samples but keeps one for training. The
+    same labels, fraction and seed always give the same split.
     """
     labels = labels.cpu()
     n = labels.shape[0]
@@ -222,10 +232,20 @@ def split_indices(
 def _shape(
     images: tuple[torch.Tensor, torch.Tensor], channels: int, size: tuple[int, int]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    x = images[0]
-    if x.shape[1] == 1 and channels == 3:
-        x = x.expand(-1, 3, -1, -1).contiguous()
+    x = grayscale_to_rgb(images[0]) if channels == 3 else images[0]
     return resize_images(x, size), images[1]
+
+
+class Rows(Protocol):
+    """What a whole-set transform reads: an image tensor, or rows that a slice reads into one."""
+
+    @property
+    def shape(self) -> torch.Size: ...
+
+    @property
+    def dtype(self) -> torch.dtype: ...
+
+    def __getitem__(self, key: slice) -> torch.Tensor: ...
 
 
 def resize_images(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -234,25 +254,44 @@ def resize_images(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         return images
     # Antialiasing matters only when shrinking; it keeps a large photo from aliasing into noise.
     shrink = size[0] < images.shape[2] or size[1] < images.shape[3]
-    out = torch.empty((images.shape[0], images.shape[1], *size), dtype=images.dtype)
-    for start in range(0, images.shape[0], _CHUNK):
-        chunk = images[start : start + _CHUNK].float()
+    out = torch.empty(
+        (images.shape[0], images.shape[1], *size),
+        dtype=images.dtype,
+        device=images.device,
+    )
+    step = min(chunk_rows(images.shape), chunk_rows(out.shape))
+    for start in range(0, images.shape[0], step):
+        chunk = images[start : start + step].float()
         resized = F.interpolate(
             chunk, size=size, mode="bilinear", align_corners=False, antialias=shrink
         )
         if images.dtype == torch.uint8:
             resized = resized.round_().clamp_(0, 255)
-        out[start : start + _CHUNK] = resized.to(images.dtype)
+        out[start : start + step] = resized.to(images.dtype)
     return out
 
 
-def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Mean and standard deviation per channel on the 0..1 scale, summed in float64."""
+def chunk_rows(shape: Sequence[int]) -> int:
+    """How many images of ``shape`` (``[N, C, H, W]``) make a chunk of at most 64 MiB in float64."""
+    per_image = 8 * max(1, math.prod(shape[1:]))
+    return max(1, _CHUNK_BYTES // per_image)
+
+
+def grayscale_to_rgb(images: torch.Tensor) -> torch.Tensor:
+    """One channel copied into three."""
+    if images.shape[1] != 1:
+        return images
+    return images.expand(-1, 3, -1, -1).contiguous()
+
+
+def channel_stats(images: Rows) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Mean and standard deviation per channel on the 0..1 scale, summed in float64 chunk by chunk."""
     channels, scale = images.shape[1], pixel_scale(images)
     total = torch.zeros(channels, dtype=torch.float64)
     squares = torch.zeros(channels, dtype=torch.float64)
-    for start in range(0, images.shape[0], _CHUNK):
-        chunk = images[start : start + _CHUNK].to("cpu", torch.float64) * scale
+    step = chunk_rows(images.shape)
+    for start in range(0, images.shape[0], step):
+        chunk = images[start : start + step].to("cpu", torch.float64) * scale
         total += chunk.sum(dim=(0, 2, 3))
         squares += chunk.square().sum(dim=(0, 2, 3))
     count = images.shape[0] * images.shape[2] * images.shape[3]
@@ -263,7 +302,7 @@ def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float,
     return tuple(mean.tolist()), tuple(std.tolist())
 
 
-def pixel_scale(images: torch.Tensor) -> float:
+def pixel_scale(images: Rows) -> float:
     """The factor that brings stored pixels to 0..1: uint8 is 0..255, floats are already 0..1."""
     return 1.0 / 255.0 if images.dtype == torch.uint8 else 1.0
 
@@ -355,8 +394,13 @@ def read_npz(path: Path) -> Sets:
 def read_digits(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     """The UCI digits as the export writes them: 8×8 counts 0..16, stretched to 0..255."""
     _require_file(path)
-    with np.load(path, allow_pickle=False) as archive:
-        x, y = archive["x"], archive["y"]
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            x, y = archive["x"], archive["y"]
+    except (OSError, KeyError, ValueError, EOFError, zlib.error) as exc:
+        raise DataProblem(
+            f"the built-in digits file is missing or damaged ({exc})", path
+        ) from None
     stretched = ((x.astype(np.uint16) * 255 + 8) // 16).astype(np.uint8)
     return _images(stretched, path, "x"), _labels(y, len(x), 10, path, "y")
 
