@@ -229,3 +229,22 @@ def test_launch_options_are_checked_before_any_process_starts(capsys, lenet, tmp
     code, out, err = run(capsys, "train", str(lenet), "--out", str(tmp_path), *argv)
     assert_one_line_error(code, out, err, fragment)
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_the_exported_script_under_torchrun_trains_as_designer_train_does(lenet, double, tmp_path):
+    """Item 5's promise: one implementation, so two processes of train.py end where the engine's two do."""
+    from designer.train_script import export_train_script
+
+    two, _, _ = double
+    export_train_script(project.load(lenet), tmp_path / "script")
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node",
+                             "2", "train.py", "--out", "ck"], cwd=tmp_path / "script", capture_output=True,
+                            text=True, env=ENV, timeout=240, check=False)
+    assert result.returncode == 0, result.stderr
+    final = next(line for line in result.stdout.splitlines() if line.startswith("final validation"))
+    _, _, loss, _, accuracy = final.split()[1:6]
+    assert float(loss) == pytest.approx(two["val_loss"], abs=1e-4)
+    assert float(accuracy) == pytest.approx(two["val_accuracy"], abs=1e-4)
+    script = torch.load(tmp_path / "script" / "ck" / "last.pt", weights_only=True)["model"]
+    assert_same_weights(script, weights(two["run_dir"]))
