@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 import torch
 
+from designer.training import portable
 from designer.training.config import TrainingConfig
+from designer.training.distributed import SINGLE, World
 from designer.training.errors import DeviceError
 
 GIB = 1 << 30
@@ -37,38 +39,26 @@ def describe_devices() -> list[DeviceInfo]:
             props = torch.cuda.get_device_properties(index)
             label = f"{props.name}, {props.total_memory / GIB:.1f} GiB"
             found.append(DeviceInfo(f"cuda:{index}", "cuda", label, int(props.total_memory)))
-    if _mps_available():
+    if portable.mps_available():
         found.append(DeviceInfo("mps", "mps", "Apple GPU (Metal)"))
     found.append(DeviceInfo("cpu", "cpu", f"CPU, {os.cpu_count() or 1} cores"))
     return found
 
 
-def _mps_available() -> bool:
-    mps = getattr(torch.backends, "mps", None)
-    return bool(mps is not None and mps.is_available())
+def pick_device(config: TrainingConfig, world: World = SINGLE) -> torch.device:
+    """The device ``config.device`` names, or the best one here for ``auto``.
 
-
-def pick_device(config: TrainingConfig) -> torch.device:
-    """The device ``config.device`` names, or the best one here for ``auto``."""
-    wanted = config.device
-    if wanted == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", torch.cuda.current_device())
-        return torch.device("mps") if _mps_available() else torch.device("cpu")
-    device = torch.device(wanted)
-    if device.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0 or (device.index or 0) >= count:
-            raise DeviceError(f"training.device: {wanted} is not available on this machine; "
-                              f"choose one of {_available()}")
-        return torch.device("cuda", device.index or 0)
-    if device.type == "mps" and not _mps_available():
-        raise DeviceError(f"training.device: mps (Apple GPU) is not available; choose one of {_available()}")
+    A process of a data-parallel job takes the GPU of its local rank (and makes
+    it the current one), or the CPU. The choice is the exported script's too
+    (:func:`designer.training.portable.pick_device`).
+    """
+    try:
+        device = portable.pick_device(config.device, world.local_rank, world.parallel)
+    except portable.SetupError as exc:
+        raise DeviceError(str(exc)) from None
+    if world.parallel and device.type == "cuda":
+        torch.cuda.set_device(device)
     return device
-
-
-def _available() -> str:
-    return ", ".join(["auto", *(info.name for info in describe_devices())])
 
 
 @dataclass(frozen=True)
@@ -89,25 +79,11 @@ class Precision:
 
 def check_precision(config: TrainingConfig, device: torch.device) -> Precision:
     """The precision for ``config`` on ``device``, or a DeviceError saying what to choose instead."""
-    if config.precision == "fp32":
-        return Precision(device.type, None, False)
-    if config.precision == "fp16":
-        if device.type == "cpu":
-            raise DeviceError('training.precision: fp16 needs a GPU; on the CPU choose "bf16" '
-                              'or "fp32"')
-        return Precision(device.type, torch.float16, True)
-    if device.type == "cuda" and not _bf16_on_cuda(device):
-        raise DeviceError(f'training.precision: {torch.cuda.get_device_name(device)} cannot compute in bf16; '
-                          'choose "fp16" or "fp32"')
-    return Precision(device.type, torch.bfloat16, False)
-
-
-def _bf16_on_cuda(device: torch.device) -> bool:
-    with torch.cuda.device(device):
-        try:  # emulated bf16 (before Ampere) is slower than fp32: it does not count
-            return bool(torch.cuda.is_bf16_supported(including_emulation=False))
-        except TypeError:  # torch before 2.4 has no such argument
-            return bool(torch.cuda.is_bf16_supported())
+    try:
+        dtype = portable.autocast_dtype(config.precision, device)
+    except portable.SetupError as exc:
+        raise DeviceError(str(exc)) from None
+    return Precision(device.type, dtype, dtype == torch.float16)
 
 
 def to_device(tensor: torch.Tensor, device: torch.device, channels_last: bool = False) -> torch.Tensor:

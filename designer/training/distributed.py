@@ -115,19 +115,6 @@ def rank_batch(batch_size: int, processes: int) -> int:
     return batch_size // processes
 
 
-def device_for(world: World, device: torch.device) -> torch.device:
-    """One GPU per process: a CUDA job's rank uses the GPU of its local rank."""
-    if world.parallel and device.type == "cuda":
-        if world.local_rank >= torch.cuda.device_count():
-            raise TrainingError(f"local rank {world.local_rank} has no GPU of its own: this machine has "
-                                f"{torch.cuda.device_count()}; start at most that many processes per machine")
-        torch.cuda.set_device(world.local_rank)
-        return torch.device("cuda", world.local_rank)
-    if world.parallel and device.type == "mps":
-        raise TrainingError("data-parallel training runs on CUDA GPUs or on the CPU, not on mps")
-    return device
-
-
 def join(world: World) -> None:
     """Join the job's process group (once per process), with timeouts set.
 

@@ -292,7 +292,7 @@ def pick_device(
     process (``distributed``) takes the GPU of its ``local_rank``, and never MPS.
     """
     cuda = torch.cuda.is_available()
-    mps = _mps_available() and not distributed
+    mps = mps_available() and not distributed
     if wanted == "auto":
         if cuda:
             return torch.device(
@@ -314,7 +314,7 @@ def pick_device(
             )
         return torch.device("cuda", index)
     if device.type == "mps" and not mps:
-        why = " with several processes" if distributed and _mps_available() else ""
+        why = " with several processes" if distributed and mps_available() else ""
         raise SetupError(
             f"training.device: mps (Apple GPU) is not available{why}; "
             f"choose one of {_available()}"
@@ -322,7 +322,7 @@ def pick_device(
     return device
 
 
-def _mps_available() -> bool:
+def mps_available() -> bool:
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())
 
@@ -332,7 +332,7 @@ def _available() -> str:
     names = [
         "auto",
         *(f"cuda:{i}" for i in range(count)),
-        *(["mps"] if _mps_available() else []),
+        *(["mps"] if mps_available() else []),
         "cpu",
     ]
     return ", ".join(names)

@@ -31,7 +31,7 @@ from designer.graph.files import write_atomic
 from designer.graph.graph import Graph
 from designer.training.config import TrainingConfig
 from designer.training.devices import pick_device
-from designer.training.distributed import SINGLE, World, device_for, rank_batch
+from designer.training.distributed import SINGLE, World, rank_batch
 from designer.training.errors import CheckpointError, TrainingError
 from designer.training.runs import read_run_file
 from designer.training.snapshot import take_snapshot
@@ -183,7 +183,7 @@ def prepare_training(graph: Graph, dataset: DatasetConfig, config: TrainingConfi
     ``progress(done, total)`` hears how the first decoding of an image folder goes.
     """
     snapshot = take_snapshot(graph)
-    device = device_for(world, pick_device(config))
+    device = pick_device(config, world)
     prepared = prepare(dataset, snapshot.input_shape, device, output_shape=snapshot.output_shape,
                        cache_dir=cache_dir, base_dir=base_dir, progress=progress)
     return TrainingData(prepared, snapshot.input_shape, config.batch_size, config.seed, device, world)

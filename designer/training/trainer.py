@@ -29,7 +29,7 @@ from designer.training.checkpoints import DataState, load_checkpoint
 from designer.training.config import TrainingConfig
 from designer.training.control import Control
 from designer.training.devices import check_precision, describe_devices, pick_device, to_device
-from designer.training.distributed import SINGLE, Reducer, World, device_for
+from designer.training.distributed import SINGLE, Reducer, World
 from designer.training.divergence import DivergedError, DivergenceWatcher, diverged_message
 from designer.training.errors import CheckpointError, TrainingError
 from designer.training.evaluate import measure
@@ -101,7 +101,7 @@ class Trainer:
             raise TrainingError(f"steps_per_epoch must be a whole number ≥ 1, got {steps_per_epoch!r}")
         self.world, self.sync_batchnorm = world, sync_batchnorm
         self.reducer = Reducer(world)
-        self.device = device_for(world, pick_device(self.config))
+        self.device = pick_device(self.config, world)
         self.precision = check_precision(self.config, self.device)
         self.train_batches, self.val_batches = train_batches, val_batches
         self.steps_per_epoch = steps_per_epoch
