@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import gzip
-import math
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from designer.data.access import cannot_read, present, require_file, require_folder
+from designer.data.access import present, require_file, require_folder
 from designer.data.errors import DataFileError
 from designer.data.imageset import ImageSet, RawData, labels_from_array
+from designer.data.shared import engine_errors
+from designer.training import portable_data
 
 SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -24,8 +22,6 @@ CLASS_NAMES = {
     "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                       "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
 }
-# The IDX type byte: unsigned byte, signed byte, short, int, float, double; all big-endian.
-_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 def load_idx_folder(folder: Path, variant: str) -> RawData:
@@ -68,30 +64,6 @@ def _find(folder: Path, stem: str) -> Path | None:
 
 def read_idx(path: Path) -> np.ndarray:
     """One IDX file as a numpy array; truncated or malformed files raise naming the file."""
-    data = _read_bytes(path)
-    if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _TYPES:
-        raise DataFileError(path, "not an IDX file (bad magic number)")
-    dtype, ndim = np.dtype(_TYPES[data[2]]), data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataFileError(path, "truncated: the header ends early")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
-    expected = math.prod(dims) * dtype.itemsize
-    if len(data) - header != expected:
-        state = "truncated" if len(data) - header < expected else "longer than its header says"
-        raise DataFileError(path, f"{state}: the header promises {expected:,} bytes of data "
-                                  f"({'×'.join(map(str, dims))}), the file has {len(data) - header:,}")
-    return np.frombuffer(data, dtype=dtype, offset=header).reshape(dims).astype(dtype.newbyteorder("="))
-
-
-def _read_bytes(path: Path) -> bytes:
-    require_file(path)
-    try:
-        with path.open("rb") as file:
-            data = file.read()
-        # Decide by content, not by name: some mirrors serve gunzipped files under .gz names.
-        return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DataFileError(path, f"the gzip stream is truncated or corrupt ({exc})") from exc
-    except OSError as exc:
-        raise DataFileError(path, cannot_read(exc)) from exc
+    require_file(path)  # a pipe or a device is named before anything opens it
+    with engine_errors():
+        return portable_data.read_idx(path)

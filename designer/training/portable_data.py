@@ -310,50 +310,78 @@ def pixel_scale(images: Rows) -> float:
 # -- the readers --------------------------------------------------------------------------
 
 
-def _labels(
-    array: Any, count: int, classes: int | None, path: Path, key: str
+def images_from_array(
+    array: np.ndarray, path: str | Path, key: str = "x"
 ) -> torch.Tensor:
-    array = np.asarray(array)
-    if (
-        array.ndim != 1
-        or not np.issubdtype(array.dtype, np.integer)
-        or len(array) != count
-    ):
-        raise DataProblem(
-            f"{path}: {key} must be {count} integer class labels, got {array.dtype} {array.shape}"
-        )
-    labels = array.astype(np.int64)
-    high = classes if classes is not None else np.iinfo(np.int64).max
-    if len(labels) and (labels.min() < 0 or labels.max() >= high):
-        raise DataProblem(f"{path}: {key} holds labels outside 0..{high - 1}")
-    return torch.from_numpy(labels)
-
-
-def _images(array: np.ndarray, path: Path, key: str) -> torch.Tensor:
     """``[N, H, W]``, ``[N, C, H, W]`` or ``[N, H, W, C]`` as ``[N, C, H, W]``, uint8 or float32."""
+    stored = "×".join(str(d) for d in array.shape)
     if array.ndim == 3:
         array = array[:, None]
-    elif array.ndim == 4 and array.shape[1] not in (1, 3) and array.shape[3] in (1, 3):
-        array = array.transpose(0, 3, 1, 2)
-    if array.ndim != 4 or 0 in array.shape:
-        raise DataProblem(
-            f"{path}: {key} must be images [N, H, W], [N, C, H, W] or [N, H, W, C]"
-        )
-    if np.issubdtype(array.dtype, np.floating):
-        if not np.isfinite(array).all():
-            raise DataProblem(f"{path}: {key} holds NaN or infinite pixel values")
-        array = array.astype(np.float32)
-    elif (
-        np.issubdtype(array.dtype, np.integer)
-        and array.min() >= 0
-        and array.max() <= 255
-    ):
-        array = array.astype(np.uint8)
+    elif array.ndim == 4:
+        # Channels first unless only the last axis looks like channels: [N, 32, 32, 3].
+        if array.shape[1] not in (1, 3) and array.shape[3] in (1, 3):
+            array = array.transpose(0, 3, 1, 2)
     else:
         raise DataProblem(
-            f"{path}: {key} must hold uint8 pixels (0..255) or floats (0..1)"
+            f"{key} must be images [N, H, W], [N, C, H, W] or [N, H, W, C], "
+            f"not an array of shape {stored}",
+            path,
         )
-    return torch.from_numpy(np.ascontiguousarray(array))
+    if array.shape[0] == 0:
+        raise DataProblem(f"{key} has shape {stored}: it holds no images", path)
+    if 0 in array.shape:
+        raise DataProblem(
+            f"{key} has shape {stored}: an image needs at least one row, one column "
+            "and one channel",
+            path,
+        )
+    return torch.from_numpy(np.ascontiguousarray(_pixels(array, path, key)))
+
+
+def _pixels(array: np.ndarray, path: str | Path, key: str) -> np.ndarray:
+    """uint8 as it is, floats as float32 (taken to be 0..1), other integers if they fit 0..255."""
+    if array.dtype == np.uint8:
+        return array
+    if np.issubdtype(array.dtype, np.floating):
+        if not np.isfinite(array).all():
+            raise DataProblem(f"{key} holds NaN or infinite pixel values", path)
+        return array.astype(np.float32)
+    if np.issubdtype(array.dtype, np.integer):
+        low, high = int(array.min()), int(array.max())
+        if low < 0 or high > 255:
+            raise DataProblem(
+                f"{key} holds integer pixels from {low} to {high}; "
+                "expected 0..255 (uint8) or floats 0..1",
+                path,
+            )
+        return array.astype(np.uint8)
+    raise DataProblem(
+        f"{key} has pixels of type {array.dtype}; expected uint8 or float", path
+    )
+
+
+def labels_from_array(
+    array: Any, count: int, classes: int | None, path: str | Path, key: str = "y"
+) -> torch.Tensor:
+    """Integer labels, one per image, each in ``0 .. classes - 1``, as int64."""
+    array = np.asarray(array)
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        raise DataProblem(
+            f"{key} must be a 1-D array of integer class labels, "
+            f"got {array.dtype} of shape {list(array.shape)}",
+            path,
+        )
+    if len(array) != count:
+        raise DataProblem(f"{key} has {len(array)} labels for {count} images", path)
+    labels = array.astype(np.int64)
+    bad = (labels < 0) if classes is None else ((labels < 0) | (labels >= classes))
+    if bad.any():
+        at = int(np.flatnonzero(bad)[0])
+        allowed = "be 0 or more" if classes is None else f"be in 0..{classes - 1}"
+        raise DataProblem(
+            f"{key}[{at}] = {labels[at]} is out of range: labels must {allowed}", path
+        )
+    return torch.from_numpy(labels)
 
 
 def read_npz(path: Path) -> Sets:
@@ -363,10 +391,10 @@ def read_npz(path: Path) -> Sets:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
     except (ValueError, OSError, EOFError, zlib.error) as exc:
-        raise DataProblem(f"{path}: not a readable .npz of arrays ({exc})") from None
+        raise DataProblem(f"not a readable .npz of arrays ({exc})", path) from None
     if not isinstance(arrays, dict) or "x" not in arrays or "y" not in arrays:
         raise DataProblem(
-            f"{path}: an .npz with an 'x' (images) and a 'y' (labels) array is needed"
+            "an .npz with an 'x' (images) and a 'y' (labels) array is needed", path
         )
     names = arrays.get("class_names")
     classes = len(names) if names is not None else None
@@ -378,12 +406,15 @@ def read_npz(path: Path) -> Sets:
         ),
         None,
     )
-    x = _images(arrays["x"], path, "x")
-    train = (x, _labels(arrays["y"], len(x), classes, path, "y"))
+    x = images_from_array(arrays["x"], path, "x")
+    train = (x, labels_from_array(arrays["y"], len(x), classes, path, "y"))
     given = None
     if pair is not None:
-        x_val = _images(arrays[pair[0]], path, pair[0])
-        given = (x_val, _labels(arrays[pair[1]], len(x_val), classes, path, pair[1]))
+        x_val = images_from_array(arrays[pair[0]], path, pair[0])
+        given = (
+            x_val,
+            labels_from_array(arrays[pair[1]], len(x_val), classes, path, pair[1]),
+        )
     if classes is None:
         classes = 1 + max(
             int(s[1].max()) for s in (train, given) if s is not None and len(s[1])
@@ -402,19 +433,21 @@ def read_digits(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
             f"the built-in digits file is missing or damaged ({exc})", path
         ) from None
     stretched = ((x.astype(np.uint16) * 255 + 8) // 16).astype(np.uint8)
-    return _images(stretched, path, "x"), _labels(y, len(x), 10, path, "y")
+    return images_from_array(stretched, path, "x"), labels_from_array(
+        y, len(x), 10, path, "y"
+    )
 
 
 def read_idx_folder(folder: Path) -> Sets:
     """MNIST's four IDX files (gzipped or not) in ``folder`` or its raw/; the t10k pair is given."""
     if not folder.is_dir():
         raise DataProblem(
-            f"{folder}: no such folder: give the folder that holds the four IDX files"
+            "no such folder: give the folder that holds the four IDX files", folder
         )
     train = _idx_pair(folder, *_IDX["train"])
     if train is None:
         raise DataProblem(
-            f"{folder}: no {_IDX['train'][0]}(.gz) and {_IDX['train'][1]}(.gz) in it"
+            f"no {_IDX['train'][0]}(.gz) and {_IDX['train'][1]}(.gz) in it", folder
         )
     return train, _idx_pair(folder, *_IDX["test"]), 10
 
@@ -427,14 +460,15 @@ def _idx_pair(
         return None
     if None in found:
         raise DataProblem(
-            f"{folder}: {images} and {labels} (or their .gz) must both be there"
+            f"{images} and {labels} (or their .gz) must both be there", folder
         )
     pixels = read_idx(found[0])  # type: ignore[arg-type]  # both found, by the test above
     if pixels.ndim != 3 or pixels.dtype != np.uint8:
         raise DataProblem(
-            f"{found[0]}: expected uint8 images [N, H, W], got {pixels.dtype} {pixels.shape}"
+            f"expected uint8 images [N, H, W], got {pixels.dtype} {pixels.shape}",
+            found[0],
         )
-    targets = _labels(read_idx(found[1]), len(pixels), 10, found[1], "labels")  # type: ignore[arg-type]
+    targets = labels_from_array(read_idx(found[1]), len(pixels), 10, found[1], "labels")  # type: ignore[arg-type]
     return torch.from_numpy(pixels[:, None].copy()), targets
 
 
@@ -451,19 +485,31 @@ def read_idx(path: Path) -> np.ndarray:
     """One IDX file as an array; a truncated or malformed file is a DataProblem naming it."""
     data = _read_bytes(path)
     try:
+        # Decide by content, not by name: some mirrors serve gunzipped files under .gz names.
         data = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
     except (EOFError, zlib.error, OSError) as exc:
         raise DataProblem(
-            f"{path}: the gzip stream is truncated or corrupt ({exc})"
+            f"the gzip stream is truncated or corrupt ({exc})", path
         ) from None
     if len(data) < 4 or data[:2] != b"\0\0" or data[2] not in _IDX_TYPES:
-        raise DataProblem(f"{path}: not an IDX file (bad magic number)")
-    dtype, header = np.dtype(_IDX_TYPES[data[2]]), 4 + 4 * data[3]
-    dims = (
-        struct.unpack(f">{data[3]}I", data[4:header]) if len(data) >= header else None
-    )
-    if dims is None or len(data) - header != math.prod(dims) * dtype.itemsize:
-        raise DataProblem(f"{path}: truncated, or longer than its header says")
+        raise DataProblem("not an IDX file (bad magic number)", path)
+    dtype, ndim = np.dtype(_IDX_TYPES[data[2]]), data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise DataProblem("truncated: the header ends early", path)
+    dims = struct.unpack(f">{ndim}I", data[4:header])
+    expected = math.prod(dims) * dtype.itemsize
+    if len(data) - header != expected:
+        state = (
+            "truncated"
+            if len(data) - header < expected
+            else "longer than its header says"
+        )
+        raise DataProblem(
+            f"{state}: the header promises {expected:,} bytes of data "
+            f"({'×'.join(map(str, dims))}), the file has {len(data) - header:,}",
+            path,
+        )
     return (
         np.frombuffer(data, dtype=dtype, offset=header)
         .reshape(dims)
@@ -483,7 +529,8 @@ def read_cifar(path: Path, variant: str) -> Sets:
     missing = [name for name in wanted if name not in files]
     if missing:
         raise DataProblem(
-            f"{path}: no {', '.join(missing)} in it: is this the {variant} python version?"
+            f"no {', '.join(missing)} in it: is this the {variant} python version?",
+            path,
         )
     sets = [
         [_cifar_batch(path, n, files[n], key, classes) for n in names]
@@ -516,7 +563,7 @@ def _cifar_archive(path: Path, wanted: list[str]) -> dict[str, bytes]:
                     found[base] = stream.read()
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise DataProblem(
-            f"{path}: cannot read the archive, it is truncated or corrupt ({exc})"
+            f"cannot read the archive, it is truncated or corrupt ({exc})", path
         ) from None
     return found
 
@@ -525,10 +572,10 @@ def _cifar_batch(
     path: Path, name: str, data: bytes, key: str, classes: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     try:
-        batch = _SafeUnpickler(io.BytesIO(data), encoding="latin1").load()
+        batch = safe_loads(data)
     except _PICKLE_FAILURES as exc:  # a hostile or truncated pickle is "unreadable"
         raise DataProblem(
-            f"{path}: {name} is not a readable CIFAR pickle ({exc})"
+            f"{name} is not a readable CIFAR pickle ({exc})", path
         ) from None
     if isinstance(batch, dict):
         batch = {
@@ -541,8 +588,10 @@ def _cifar_batch(
         or pixels.dtype != np.uint8
         or pixels.shape[1:] != (3072,)
     ):
-        raise DataProblem(f"{path}: {name}: 'data' must be uint8 [N, 3072]")
-    labels = _labels(batch.get(key), len(pixels), classes, path, f"{name}: {key}")
+        raise DataProblem(f"{name}: 'data' must be uint8 [N, 3072]", path)
+    labels = labels_from_array(
+        batch.get(key), len(pixels), classes, path, f"{name}: {key}"
+    )
     return torch.from_numpy(np.ascontiguousarray(pixels.reshape(-1, 3, 32, 32))), labels
 
 
@@ -590,8 +639,12 @@ _PICKLE_FAILURES = (
 )
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    """Knows only the globals that rebuild numpy arrays, so a pickle cannot run code."""
+class SafeUnpickler(pickle.Unpickler):
+    """Knows only the globals that rebuild numpy arrays, so a pickle cannot run code.
+
+    A pickle can name any importable callable and call it; CIFAR's batches need
+    only dicts, lists, strings, bytes and numpy arrays.
+    """
 
     def find_class(self, module: str, name: str) -> Any:
         try:
@@ -600,6 +653,15 @@ class _SafeUnpickler(pickle.Unpickler):
             raise pickle.UnpicklingError(
                 f"refused to load {module}.{name}: not data"
             ) from None
+
+
+def safe_loads(data: bytes) -> Any:
+    """Unpickle ``data`` allowing only plain data and numpy arrays.
+
+    ``latin1`` decodes the Python 2 strings of the original CIFAR files losslessly,
+    the way numpy expects for the raw bytes of arrays pickled by Python 2.
+    """
+    return SafeUnpickler(io.BytesIO(data), encoding="latin1").load()
 
 
 def read_image_folder(root: Path, size: Callable[[int], tuple[int, int]]) -> Sets:
@@ -634,7 +696,7 @@ def read_image_folder(root: Path, size: Callable[[int], tuple[int, int]]) -> Set
 
 def _subfolders(folder: Path) -> list[str]:
     if not folder.is_dir():
-        raise DataProblem(f"{folder}: no such folder")
+        raise DataProblem("no such folder", folder)
     return sorted(
         p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
     )
@@ -648,7 +710,7 @@ def _listed(folder: Path, names: list[str]) -> list[tuple[Path, int]]:
         )
         found += [(p, label) for p in files if p.suffix.lower() in IMAGE_EXTENSIONS]
     if not found:
-        raise DataProblem(f"{folder}: no PNG, JPEG or BMP images in class sub-folders")
+        raise DataProblem("no PNG, JPEG or BMP images in class sub-folders", folder)
     return found
 
 
@@ -657,7 +719,7 @@ def _mode(image: Any, path: Path) -> str:
         with image.open(path) as opened:
             return str(opened.mode)
     except (OSError, ValueError, SyntaxError) as exc:
-        raise DataProblem(f"{path}: not a readable image ({exc})") from None
+        raise DataProblem(f"not a readable image ({exc})", path) from None
 
 
 def _decode(
@@ -672,7 +734,7 @@ def _decode(
                 picture = picture.resize((size[1], size[0]), image.Resampling.BILINEAR)
             pixels = np.asarray(picture, dtype=np.uint8)
         except (OSError, ValueError, SyntaxError) as exc:
-            raise DataProblem(f"{path}: not a readable image ({exc})") from None
+            raise DataProblem(f"not a readable image ({exc})", path) from None
         out[i] = pixels.transpose(2, 0, 1) if colour else pixels[None]
     return torch.from_numpy(out)
 
@@ -686,7 +748,7 @@ def _require_file(path: Path) -> None:
             if not path.exists()
             else "is not a regular file"
         )
-        raise DataProblem(f"{path}: {what}")
+        raise DataProblem(what, path)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -694,7 +756,14 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise DataProblem(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        raise DataProblem(cannot_read(exc), path) from None
+
+
+def cannot_read(exc: OSError) -> str:
+    """The system's reason as the end of a sentence: ``cannot be read: permission denied``."""
+    text = exc.strerror or str(exc)
+    text = "permission denied" if isinstance(exc, PermissionError) else text
+    return f"cannot be read: {text[:1].lower()}{text[1:]}"
 
 
 # -- the generated shapes -----------------------------------------------------------------

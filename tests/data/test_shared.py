@@ -8,9 +8,17 @@ shared functions, and that the shared functions say the engine's words.
 
 from __future__ import annotations
 
+import os
+import pickle
+import struct
+
+import numpy as np
 import pytest
 
-from designer.data import builtin, split, transforms
+from designer.data import builtin, safe_pickle, split, transforms
+from designer.data.errors import DataFileError
+from designer.data.idx import read_idx
+from designer.data.imageset import images_from_array, labels_from_array
 from designer.training import portable, portable_data
 
 
@@ -32,3 +40,43 @@ def test_the_shapes_are_drawn_by_the_shared_code():
     images, labels = portable_data.make_shapes(40, 5, (12, 10))
     assert raw.train.images.equal(images) and raw.train.labels.equal(labels)
     assert builtin.SHAPE_NAMES == portable_data.SHAPE_NAMES
+
+
+@pytest.mark.parametrize(("array", "words"), [
+    (np.zeros((2, 3), np.uint8), "f.npz: x must be images [N, H, W], [N, C, H, W] or [N, H, W, C], "
+                                 "not an array of shape 2×3"),
+    (np.zeros((0, 4, 4), np.uint8), "f.npz: x has shape 0×4×4: it holds no images"),
+    (np.full((1, 4, 4), 300), "f.npz: x holds integer pixels from 300 to 300; "
+                              "expected 0..255 (uint8) or floats 0..1"),
+])
+def test_the_shared_image_checks_say_the_engines_words(array, words):
+    with pytest.raises(portable_data.DataProblem) as shared:
+        portable_data.images_from_array(array, "f.npz", "x")
+    with pytest.raises(DataFileError) as engine:
+        images_from_array(array, "f.npz", "x")
+    assert str(shared.value) == str(engine.value) == words
+
+
+def test_the_shared_label_checks_say_the_engines_words():
+    with pytest.raises(portable_data.DataProblem) as shared:
+        portable_data.labels_from_array(np.array([0, 5]), 2, 3, "f.npz", "y")
+    with pytest.raises(DataFileError) as engine:
+        labels_from_array(np.array([0, 5]), 2, 3, "f.npz", "y")
+    assert str(shared.value) == str(engine.value) == "f.npz: y[1] = 5 is out of range: labels must be in 0..2"
+
+
+def test_a_truncated_idx_file_is_named_alike_by_both(tmp_path):
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(struct.pack(">BBBB3I", 0, 0, 0x08, 3, 2, 4, 4) + bytes(20))
+    with pytest.raises(portable_data.DataProblem) as shared:
+        portable_data.read_idx(path)
+    with pytest.raises(DataFileError) as engine:
+        read_idx(path)
+    words = f"{path}: truncated: the header promises 32 bytes of data (2×4×4), the file has 20"
+    assert str(shared.value) == str(engine.value) == words
+
+
+def test_the_engine_unpickles_with_the_shared_restricted_unpickler():
+    assert safe_pickle.safe_loads is portable_data.safe_loads
+    with pytest.raises(pickle.UnpicklingError, match=r"refused to load (posix|os|nt)\.system: not data"):
+        portable_data.safe_loads(pickle.dumps(os.system))
