@@ -19,6 +19,7 @@ import os
 import pickle
 import struct
 import tarfile
+import zipfile
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -57,10 +58,18 @@ _IDX_TYPES = {
     0x0D: ">f4",
     0x0E: ">f8",
 }
+_NPZ_VAL_KEYS = (("x_val", "y_val"), ("x_test", "y_test"))
+_NPZ_KEYS = ("x", "y", *(key for pair in _NPZ_VAL_KEYS for key in pair), "class_names")
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip with members, an empty zip
+_NPY_MAGIC = b"\x93NUMPY"
+# Numbered classes up to this many are made however sparse the labels; beyond it a
+# label must not stand far above the others, or one stray value (2·10⁹) would make
+# a class, and a name, for every number.
+_ANY_SPREAD = 100_000
+_MAX_SPREAD = 10  # classes per distinct label, beyond _ANY_SPREAD
 Geometry = tuple[int, tuple[int, int], bool]  # channels, (height, width), flatten
-Sets = tuple[
-    tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor] | None, int
-]
+Pair = tuple[torch.Tensor, torch.Tensor]  # images, labels
+Sets = tuple[Pair, Pair | None, int]
 
 
 class DataProblem(Exception):
@@ -386,40 +395,130 @@ def labels_from_array(
 
 def read_npz(path: Path) -> Sets:
     """``x`` and ``y``; ``x_val``/``y_val`` (or ``x_test``/``y_test``) are the given validation set."""
+    train, given, names = read_npz_named(path)
+    return train, given, len(names)
+
+
+def read_npz_named(path: Path) -> tuple[Pair, Pair | None, tuple[str, ...]]:
+    """The training set, the given validation set if any, and the class names.
+
+    Names come from a ``class_names`` array of strings; without one the classes
+    are numbered 0 to the largest label.
+    """
+    arrays, listed = _npz_arrays(path)
+    for key in ("x", "y"):
+        if key not in arrays:
+            have = ", ".join(sorted(listed)) or "none"
+            raise DataProblem(f"no '{key}' array in it (it has: {have})", path)
+    names = _npz_names(path, arrays)
+    classes = len(names) if names else None
+    pair = next((p for p in _NPZ_VAL_KEYS if set(p) <= set(arrays)), None)
+    sets = {
+        "y": _npz_set(path, arrays, "x", "y", classes)
+    }  # by labels key, for messages
+    if pair is not None:
+        sets[pair[1]] = _npz_set(path, arrays, *pair, classes)
+    names = names or _numbered(path, sets)
+    train, given = sets["y"], sets[pair[1]] if pair is not None else None
+    if given is not None and given[0].shape[1:] != train[0].shape[1:]:
+        raise DataProblem(
+            f"the validation images are {list(given[0].shape[1:])}, "
+            f"the training images {list(train[0].shape[1:])}",
+            path,
+        )
+    return train, given, names
+
+
+def _npz_arrays(path: Path) -> tuple[dict[str, np.ndarray], list[str]]:
+    """The arrays the reader uses, and the names of all; other members are left unread."""
     _require_file(path)
+    _npz_magic(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {key: archive[key] for key in archive.files}
-    except (ValueError, OSError, EOFError, zlib.error) as exc:
-        raise DataProblem(f"not a readable .npz of arrays ({exc})", path) from None
-    if not isinstance(arrays, dict) or "x" not in arrays or "y" not in arrays:
+            listed = list(archive.files)
+            used = [key for key in _NPZ_KEYS if key in listed]
+            return {key: _npz_member(path, archive, key) for key in used}, listed
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
         raise DataProblem(
-            "an .npz with an 'x' (images) and a 'y' (labels) array is needed", path
+            f"not a readable .npz file, it may be truncated ({exc})", path
+        ) from None
+
+
+def _npz_magic(path: Path) -> None:
+    """An .npz is a zip archive; say what else it is before numpy tries to unpickle it."""
+    try:
+        with path.open("rb") as file:
+            start = file.read(len(_NPY_MAGIC))
+    except OSError as exc:
+        raise DataProblem(f"cannot be read ({exc.strerror or exc})", path) from None
+    if start.startswith(_ZIP_MAGIC):
+        return
+    if not start:
+        raise DataProblem("the file is empty", path)
+    if start == _NPY_MAGIC:
+        raise DataProblem(
+            "a single NumPy array (.npy), not an .npz archive: save the images and "
+            "labels together with np.savez(path, x=images, y=labels)",
+            path,
         )
-    names = arrays.get("class_names")
-    classes = len(names) if names is not None else None
-    pair = next(
-        (
-            p
-            for p in (("x_val", "y_val"), ("x_test", "y_test"))
-            if set(p) <= set(arrays)
-        ),
-        None,
+    raise DataProblem(
+        "not an .npz file: np.savez writes a zip archive of arrays, and this is not one",
+        path,
     )
-    x = images_from_array(arrays["x"], path, "x")
-    train = (x, labels_from_array(arrays["y"], len(x), classes, path, "y"))
-    given = None
-    if pair is not None:
-        x_val = images_from_array(arrays[pair[0]], path, pair[0])
-        given = (
-            x_val,
-            labels_from_array(arrays[pair[1]], len(x_val), classes, path, pair[1]),
+
+
+def _npz_member(path: Path, archive: Any, key: str) -> np.ndarray:
+    try:
+        value = archive[key]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):  # numpy's words for an array of Python objects
+            raise DataProblem(
+                f"{key} holds Python objects, which are not loaded: save it as an "
+                "array of numbers (or of strings, for class_names)",
+                path,
+            ) from None
+        raise DataProblem(f"{key} is damaged ({exc})", path) from None
+    except MemoryError:
+        raise DataProblem(f"{key} is too large to load into memory", path) from None
+    if not isinstance(value, np.ndarray):  # the raw bytes of a member that is not .npy
+        raise DataProblem(
+            f"{key} is not a NumPy array: an .npz holds arrays saved with np.savez",
+            path,
         )
-    if classes is None:
-        classes = 1 + max(
-            int(s[1].max()) for s in (train, given) if s is not None and len(s[1])
-        )
-    return train, given, classes
+    return value
+
+
+def _npz_set(
+    path: Path, arrays: dict[str, np.ndarray], x: str, y: str, classes: int | None
+) -> Pair:
+    images = images_from_array(arrays[x], path, x)
+    return images, labels_from_array(arrays[y], len(images), classes, path, y)
+
+
+def _numbered(path: Path, sets: dict[str, Pair]) -> tuple[str, ...]:
+    """Classes named 0 to the largest label, unless that label stands far above the rest."""
+    tops = {key: int(labels.max()) for key, (_, labels) in sets.items()}
+    key = max(tops, key=lambda k: tops[k])
+    top = tops[key]
+    if top >= _ANY_SPREAD:
+        distinct = len(torch.unique(torch.cat([labels for _, labels in sets.values()])))
+        if top + 1 > _MAX_SPREAD * distinct:
+            raise DataProblem(
+                f"{key} holds the label {top} but there are only {distinct} different "
+                f"labels, which would make {top + 1:,} classes: number the classes "
+                f"0 to {distinct - 1} (a class_names array can keep their names)",
+                path,
+            )
+    return tuple(str(i) for i in range(top + 1))
+
+
+def _npz_names(path: Path, arrays: dict[str, np.ndarray]) -> tuple[str, ...]:
+    if "class_names" not in arrays:
+        return ()
+    names = arrays["class_names"]
+    if names.ndim != 1 or names.dtype.kind not in "US" or len(names) == 0:
+        raise DataProblem("class_names must be a non-empty 1-D array of strings", path)
+    return tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names.tolist())
 
 
 def read_digits(path: Path) -> tuple[torch.Tensor, torch.Tensor]:

@@ -19,6 +19,7 @@ from designer.data import builtin, safe_pickle, split, transforms
 from designer.data.errors import DataFileError
 from designer.data.idx import read_idx
 from designer.data.imageset import images_from_array, labels_from_array
+from designer.data.npz import load_npz
 from designer.training import portable, portable_data
 
 
@@ -80,3 +81,36 @@ def test_the_engine_unpickles_with_the_shared_restricted_unpickler():
     assert safe_pickle.safe_loads is portable_data.safe_loads
     with pytest.raises(pickle.UnpicklingError, match=r"refused to load (posix|os|nt)\.system: not data"):
         portable_data.safe_loads(pickle.dumps(os.system))
+
+
+def _npy(path):
+    np.save(path.with_suffix(".npy"), np.zeros((2, 4, 4), np.uint8))
+    path.with_suffix(".npy").rename(path)
+
+
+def _stray_label(path):
+    np.savez(path, x=np.zeros((3, 4, 4), np.uint8), y=np.array([0, 1, 2_000_000_000]))
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (_npy, "a single NumPy array (.npy), not an .npz archive: save the images and labels together "
+           "with np.savez(path, x=images, y=labels)"),
+    (_stray_label, "y holds the label 2000000000 but there are only 3 different labels, which would "
+                   "make 2,000,000,001 classes: number the classes 0 to 2"),
+])
+def test_npz_files_are_read_and_refused_alike_by_both(tmp_path, make, words):
+    make(tmp_path / "a.npz")
+    with pytest.raises(portable_data.DataProblem) as shared:
+        portable_data.read_npz(tmp_path / "a.npz")
+    with pytest.raises(DataFileError) as engine:
+        load_npz(tmp_path / "a.npz")
+    assert str(shared.value) == str(engine.value)
+    assert str(engine.value).startswith(f"{tmp_path / 'a.npz'}: {words}")
+
+
+def test_the_shared_npz_reader_keeps_the_class_names(tmp_path):
+    np.savez(tmp_path / "a.npz", x=np.zeros((2, 4, 4), np.uint8), y=np.array([0, 1]),
+             class_names=np.array(["cat", "dog"]))
+    train, given, names = portable_data.read_npz_named(tmp_path / "a.npz")
+    assert (train[1].tolist(), given, names) == ([0, 1], None, ("cat", "dog"))
+    assert load_npz(tmp_path / "a.npz").class_names == names
