@@ -13,6 +13,9 @@ from pathlib import Path
 
 from designer.data.errors import DataFileError
 from designer.graph.files import file_problem
+from designer.training.portable_data import cannot_read, present
+
+__all__ = ["cannot_read", "present", "require_file", "require_folder"]
 
 
 def require_file(path: Path, missing: str = "no such file") -> None:
@@ -37,24 +40,3 @@ def require_folder(path: Path, missing: str = "no such folder") -> None:
         raise DataFileError(path, f"is {kind}, not a folder")
     if not os.access(path, os.R_OK | os.X_OK):
         raise DataFileError(path, "cannot be read: permission denied")
-
-
-def present(path: Path) -> bool:
-    """Whether something (a file, a folder, a pipe, a dangling link) is at ``path``, or may be.
-
-    A path we are not allowed to look at counts as present, so that the reader's
-    own check reports the permission rather than a missing file.
-    """
-    try:
-        os.lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return False
-    except OSError:
-        return True
-    return True
-
-
-def cannot_read(exc: OSError) -> str:
-    """The system's reason as the end of our sentence: ``cannot be read: permission denied``."""
-    text = "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc))
-    return f"cannot be read: {text[:1].lower()}{text[1:]}"

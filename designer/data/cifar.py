@@ -7,19 +7,16 @@ unpickler, never ``pickle.load``.
 
 from __future__ import annotations
 
-import tarfile
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import torch
 
 from designer.data.access import cannot_read, present, require_file, require_folder
 from designer.data.errors import DataFileError
-from designer.data.imageset import ImageSet, RawData, labels_from_array
-from designer.data.safe_pickle import safe_loads
+from designer.data.imageset import ImageSet, RawData
+from designer.data.shared import engine_errors
+from designer.training import portable_data
 
 
 @dataclass(frozen=True)
@@ -51,32 +48,17 @@ def load_cifar(path: Path, variant: str) -> RawData:
         files = _read_folder(path, layout)
     else:
         require_file(path, "no such file or folder")
-        files = _read_archive(path, wanted)
+        with engine_errors():
+            files = portable_data.cifar_archive(path, wanted)
     missing = [name for name in (*layout.train, *layout.test) if name not in files]
     if missing:
-        raise DataFileError(path, f"no {', '.join(missing)} in it: is this the {variant} python version "
-                                  f"(the folder {layout.folder} or the .tar.gz holding it)?")
+        raise DataFileError(path, portable_data.cifar_missing(missing, variant, layout.folder))
     notes: list[str] = []
-    names = _class_names(path, files.get(layout.meta), layout, notes)
-    train = _join([_batch(path, name, files[name], layout) for name in layout.train])
-    test = _join([_batch(path, name, files[name], layout) for name in layout.test])
+    with engine_errors():
+        names = _class_names(path, files.get(layout.meta), layout, notes)
+        train = _join([_batch(path, name, files[name], layout) for name in layout.train])
+        test = _join([_batch(path, name, files[name], layout) for name in layout.test])
     return RawData(train, test, names, tuple(notes))
-
-
-def _read_archive(path: Path, wanted: tuple[str, ...]) -> dict[str, bytes]:
-    """The wanted members of a tar (gzip or not), by base name, read in one pass."""
-    found: dict[str, bytes] = {}
-    try:
-        with tarfile.open(path, "r:*") as archive:
-            for member in archive:
-                base = member.name.rsplit("/", 1)[-1]
-                if member.isfile() and base in wanted and base not in found:
-                    stream = archive.extractfile(member)
-                    if stream is not None:
-                        found[base] = stream.read()
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise DataFileError(path, f"cannot read the archive, it is truncated or corrupt ({exc})") from exc
-    return found
 
 
 def _read_folder(path: Path, layout: CifarLayout) -> dict[str, bytes]:
@@ -95,31 +77,8 @@ def _read_folder(path: Path, layout: CifarLayout) -> dict[str, bytes]:
     return found
 
 
-def _unpickle(path: Path, name: str, data: bytes) -> dict[str, Any]:
-    try:
-        value = safe_loads(data)
-    except Exception as exc:  # any failure of a hostile or truncated pickle is "unreadable"
-        raise DataFileError(path, f"{name} is not a readable CIFAR pickle ({exc})") from exc
-    if not isinstance(value, dict):
-        raise DataFileError(path, f"{name} holds a {type(value).__name__}, not a CIFAR batch dict")
-    # Python 2 pickles read with encoding="bytes" elsewhere may have bytes keys.
-    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in value.items()}
-
-
 def _batch(path: Path, name: str, data: bytes, layout: CifarLayout) -> ImageSet:
-    batch = _unpickle(path, name, data)
-    pixels = batch.get("data")
-    if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.ndim != 2 \
-            or pixels.shape[1] != 3 * 32 * 32:
-        got = f"{pixels.dtype} {list(pixels.shape)}" if isinstance(pixels, np.ndarray) \
-            else type(pixels).__name__
-        raise DataFileError(path, f"{name}: 'data' must be uint8 [N, 3072], got {got}")
-    if layout.labels_key not in batch:
-        raise DataFileError(path, f"{name}: no '{layout.labels_key}' key")
-    labels = labels_from_array(np.asarray(batch[layout.labels_key]), len(pixels), layout.classes,
-                               path, f"{name}: {layout.labels_key}")
-    images = torch.from_numpy(np.ascontiguousarray(pixels.reshape(-1, 3, 32, 32)))
-    return ImageSet(images, labels)
+    return ImageSet(*portable_data.cifar_batch(path, name, data, layout.labels_key, layout.classes))
 
 
 def _class_names(path: Path, meta: bytes | None, layout: CifarLayout, notes: list[str]) -> tuple[str, ...]:
@@ -127,7 +86,7 @@ def _class_names(path: Path, meta: bytes | None, layout: CifarLayout, notes: lis
     if meta is None:
         notes.append(f"{path}: no {layout.meta}, so classes are named by number")
         return numbers
-    names = _unpickle(path, layout.meta, meta).get(layout.names_key)
+    names = portable_data.unpickle_dict(path, layout.meta, meta).get(layout.names_key)
     if not isinstance(names, list) or len(names) != layout.classes:
         raise DataFileError(path, f"{layout.meta}: '{layout.names_key}' must list {layout.classes} names")
     return tuple(n.decode("latin1") if isinstance(n, bytes) else str(n) for n in names)

@@ -537,45 +537,55 @@ def read_digits(path: Path) -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
-def read_idx_folder(folder: Path) -> Sets:
-    """MNIST's four IDX files (gzipped or not) in ``folder`` or its raw/; the t10k pair is given."""
+def read_idx_folder(
+    folder: Path, read: Callable[[Path], np.ndarray] | None = None
+) -> Sets:
+    """MNIST's four IDX files (gzipped or not) in ``folder`` or its raw/; the t10k pair is given.
+
+    ``read`` reads one IDX file (:func:`read_idx` unless Designer checks it first).
+    """
     if not folder.is_dir():
         raise DataProblem(
             "no such folder: give the folder that holds the four IDX files", folder
         )
-    train = _idx_pair(folder, *_IDX["train"])
+    train = _idx_pair(folder, *_IDX["train"], read or read_idx)
     if train is None:
         raise DataProblem(
             f"no {_IDX['train'][0]}(.gz) and {_IDX['train'][1]}(.gz) in it", folder
         )
-    return train, _idx_pair(folder, *_IDX["test"]), 10
+    return train, _idx_pair(folder, *_IDX["test"], read or read_idx), 10
 
 
 def _idx_pair(
-    folder: Path, images: str, labels: str
-) -> tuple[torch.Tensor, torch.Tensor] | None:
-    found = [_find_idx(folder, stem) for stem in (images, labels)]
-    if found == [None, None]:
+    folder: Path, images: str, labels: str, read: Callable[[Path], np.ndarray]
+) -> Pair | None:
+    images_path, labels_path = _find_idx(folder, images), _find_idx(folder, labels)
+    if images_path is None and labels_path is None:
         return None
-    if None in found:
-        raise DataProblem(
-            f"{images} and {labels} (or their .gz) must both be there", folder
-        )
-    pixels = read_idx(found[0])  # type: ignore[arg-type]  # both found, by the test above
+    if images_path is None:
+        raise DataProblem(f"{images}(.gz) is missing beside {labels_path}", folder)
+    if labels_path is None:
+        raise DataProblem(f"{labels}(.gz) is missing beside {images_path}", folder)
+    pixels = read(images_path)
     if pixels.ndim != 3 or pixels.dtype != np.uint8:
         raise DataProblem(
-            f"expected uint8 images [N, H, W], got {pixels.dtype} {pixels.shape}",
-            found[0],
+            f"expected uint8 images [N, H, W], got {pixels.dtype} {list(pixels.shape)}",
+            images_path,
         )
-    targets = labels_from_array(read_idx(found[1]), len(pixels), 10, found[1], "labels")  # type: ignore[arg-type]
-    return torch.from_numpy(pixels[:, None].copy()), targets
+    targets = labels_from_array(
+        read(labels_path), len(pixels), 10, labels_path, "labels"
+    )
+    return torch.from_numpy(pixels[:, None]), targets
 
 
 def _find_idx(folder: Path, stem: str) -> Path | None:
+    """``stem``, ``stem.gz`` or the ``train-images.idx3-ubyte`` spelling, in the folder or its raw/."""
     dotted = stem.replace("-idx", ".idx")
     for where in (folder, folder / "raw"):
         for name in (stem, f"{stem}.gz", dotted, f"{dotted}.gz"):
-            if (where / name).exists():
+            if present(
+                where / name
+            ):  # whatever it is: reading it says if it is not a file
                 return where / name
     return None
 
@@ -623,16 +633,13 @@ def read_cifar(path: Path, variant: str) -> Sets:
     files = (
         _cifar_folder(path, folder, wanted)
         if path.is_dir()
-        else _cifar_archive(path, wanted)
+        else cifar_archive(path, wanted)
     )
     missing = [name for name in wanted if name not in files]
     if missing:
-        raise DataProblem(
-            f"no {', '.join(missing)} in it: is this the {variant} python version?",
-            path,
-        )
+        raise DataProblem(cifar_missing(missing, variant, folder), path)
     sets = [
-        [_cifar_batch(path, n, files[n], key, classes) for n in names]
+        [cifar_batch(path, n, files[n], key, classes) for n in names]
         for names in (train_names, test_names)
     ]
     train, test = (
@@ -641,25 +648,31 @@ def read_cifar(path: Path, variant: str) -> Sets:
     return train, test, classes
 
 
+def cifar_missing(missing: list[str], variant: str, folder: str) -> str:
+    """What to say when batches are not in the archive or folder."""
+    return (
+        f"no {', '.join(missing)} in it: is this the {variant} python version "
+        f"(the folder {folder} or the .tar.gz holding it)?"
+    )
+
+
 def _cifar_folder(path: Path, folder: str, wanted: list[str]) -> dict[str, bytes]:
     root = path / folder if (path / folder).is_dir() else path
-    return {name: _read_bytes(root / name) for name in wanted if (root / name).exists()}
+    return {name: _read_bytes(root / name) for name in wanted if present(root / name)}
 
 
-def _cifar_archive(path: Path, wanted: list[str]) -> dict[str, bytes]:
+def cifar_archive(path: Path, wanted: Sequence[str]) -> dict[str, bytes]:
+    """The wanted members of a tar (gzip or not), by base name, read in one pass."""
     _require_file(path)
     found: dict[str, bytes] = {}
     try:
         with tarfile.open(path, "r:*") as archive:
             for member in archive:
                 base = member.name.rsplit("/", 1)[-1]
-                stream = (
-                    archive.extractfile(member)
-                    if member.isfile() and base in wanted
-                    else None
-                )
-                if stream is not None and base not in found:
-                    found[base] = stream.read()
+                if member.isfile() and base in wanted and base not in found:
+                    stream = archive.extractfile(member)
+                    if stream is not None:
+                        found[base] = stream.read()
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
         raise DataProblem(
             f"cannot read the archive, it is truncated or corrupt ({exc})", path
@@ -667,29 +680,44 @@ def _cifar_archive(path: Path, wanted: list[str]) -> dict[str, bytes]:
     return found
 
 
-def _cifar_batch(
-    path: Path, name: str, data: bytes, key: str, classes: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def unpickle_dict(path: Path, name: str, data: bytes) -> dict[str, Any]:
+    """One CIFAR pickle (a batch or the meta file) as a dict with text keys."""
     try:
-        batch = safe_loads(data)
+        value = safe_loads(data)
     except _PICKLE_FAILURES as exc:  # a hostile or truncated pickle is "unreadable"
         raise DataProblem(
             f"{name} is not a readable CIFAR pickle ({exc})", path
         ) from None
-    if isinstance(batch, dict):
-        batch = {
-            k.decode("latin1") if isinstance(k, bytes) else k: v
-            for k, v in batch.items()
-        }
-    pixels = batch.get("data") if isinstance(batch, dict) else None
+    if not isinstance(value, dict):
+        raise DataProblem(
+            f"{name} holds a {type(value).__name__}, not a CIFAR batch dict", path
+        )
+    # Python 2 pickles read with encoding="bytes" elsewhere may have bytes keys.
+    return {
+        k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in value.items()
+    }
+
+
+def cifar_batch(path: Path, name: str, data: bytes, key: str, classes: int) -> Pair:
+    """One batch's images ``[N, 3, 32, 32]`` and labels (under ``key``)."""
+    batch = unpickle_dict(path, name, data)
+    pixels = batch.get("data")
     if (
         not isinstance(pixels, np.ndarray)
         or pixels.dtype != np.uint8
-        or pixels.shape[1:] != (3072,)
+        or pixels.ndim != 2
+        or pixels.shape[1] != 3 * 32 * 32
     ):
-        raise DataProblem(f"{name}: 'data' must be uint8 [N, 3072]", path)
+        got = (
+            f"{pixels.dtype} {list(pixels.shape)}"
+            if isinstance(pixels, np.ndarray)
+            else type(pixels).__name__
+        )
+        raise DataProblem(f"{name}: 'data' must be uint8 [N, 3072], got {got}", path)
+    if key not in batch:
+        raise DataProblem(f"{name}: no '{key}' key", path)
     labels = labels_from_array(
-        batch.get(key), len(pixels), classes, path, f"{name}: {key}"
+        np.asarray(batch[key]), len(pixels), classes, path, f"{name}: {key}"
     )
     return torch.from_numpy(np.ascontiguousarray(pixels.reshape(-1, 3, 32, 32))), labels
 
@@ -735,6 +763,7 @@ _PICKLE_FAILURES = (
     KeyError,
     OverflowError,
     MemoryError,
+    RecursionError,
 )
 
 
@@ -856,6 +885,21 @@ def _read_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise DataProblem(cannot_read(exc), path) from None
+
+
+def present(path: Path) -> bool:
+    """Whether something (a file, a folder, a pipe, a dangling link) is at ``path``, or may be.
+
+    A path we are not allowed to look at counts as present, so that the reader's
+    own check reports the permission rather than a missing file.
+    """
+    try:
+        os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def cannot_read(exc: OSError) -> str:

@@ -15,9 +15,10 @@ import struct
 import numpy as np
 import pytest
 
-from designer.data import builtin, safe_pickle, split, transforms
+from designer.data import access, builtin, safe_pickle, split, transforms
+from designer.data.cifar import load_cifar
 from designer.data.errors import DataFileError
-from designer.data.idx import read_idx
+from designer.data.idx import load_idx_folder, read_idx
 from designer.data.imageset import images_from_array, labels_from_array
 from designer.data.npz import load_npz
 from designer.training import portable, portable_data
@@ -114,3 +115,30 @@ def test_the_shared_npz_reader_keeps_the_class_names(tmp_path):
     train, given, names = portable_data.read_npz_named(tmp_path / "a.npz")
     assert (train[1].tolist(), given, names) == ([0, 1], None, ("cat", "dog"))
     assert load_npz(tmp_path / "a.npz").class_names == names
+
+
+def test_the_engine_looks_for_files_with_the_shared_checks():
+    assert access.present is portable_data.present and access.cannot_read is portable_data.cannot_read
+
+
+def test_a_lone_idx_labels_file_is_named_alike_by_both(tmp_path):
+    labels = tmp_path / "train-labels-idx1-ubyte"
+    labels.write_bytes(struct.pack(">BBBBI", 0, 0, 0x08, 1, 2) + bytes(2))
+    with pytest.raises(portable_data.DataProblem) as shared:
+        portable_data.read_idx_folder(tmp_path)
+    with pytest.raises(DataFileError) as engine:
+        load_idx_folder(tmp_path, "mnist")
+    assert str(shared.value) == str(engine.value) == (
+        f"{tmp_path}: train-images-idx3-ubyte(.gz) is missing beside {labels}")
+
+
+def test_a_cifar_batch_without_labels_is_named_alike_by_both(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(pickle.dumps({"data": np.zeros((1, 3072), np.uint8)}))
+    with pytest.raises(portable_data.DataProblem) as shared:
+        portable_data.read_cifar(tmp_path, "cifar10")
+    with pytest.raises(DataFileError) as engine:
+        load_cifar(tmp_path, "cifar10")
+    assert str(shared.value) == str(engine.value) == f"{tmp_path}: data_batch_1: no 'labels' key"
