@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -57,6 +58,8 @@ def add_train_commands(sub: Any) -> None:
     p.add_argument("--resume", metavar="CKPT", help="go on with a run: its folder or its checkpoints/last.pt")
     p.add_argument("--json", action="store_true", help="end with the results as one JSON line on stdout")
     _add_launch_options(p)
+    # For the app, which shows a data-parallel job it started as one run: each record as a JSON line.
+    p.add_argument("--records", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(run=_cmd_train, train_parser=p)
 
     p = sub.add_parser("eval", help="measure a trained network: accuracy, per-class table, confusion matrix")
@@ -85,6 +88,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     world = world_from_env()
     launch = _launch_spec(args)
+    if not launch.parallel and not world.parallel:
+        launch = _every_gpu(args, launch)
     if launch.parallel and not world.parallel:
         return _launch(args, launch)
     if not world.parallel:
@@ -103,23 +108,25 @@ def _train(args: argparse.Namespace, world: World | None = None) -> int:
     world = world or SINGLE
     job = _train_job(args, world)
     summary = job.summary()
-    progress = Progress(sys.stderr) if world.main else None
+    progress = Progress(sys.stderr) if world.main and not args.records else None
     try:
-        with _stop_on_ctrl_c(job.control):
+        with _stop_on_ctrl_c(job.control, again_quits=not world.parallel):
             for record in job.records():
                 summary.add(record)
                 if progress is not None:
                     progress.show(record)
+                elif args.records and world.main:
+                    _write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+                    sys.stdout.flush()
     finally:
         if progress is not None:
             progress.close()  # a fault's one-line message must start on a line of its own
-    if not world.main:
-        return 0  # rank 0 reports for the job
-    if args.json:
-        sys.stderr.write(summary_text(summary))
-        _write(json.dumps(summary.to_json(), ensure_ascii=False) + "\n")
-    else:
-        _write(summary_text(summary))
+    if world.main and not args.records:  # rank 0 reports for the job; the app reads the records instead
+        if args.json:
+            sys.stderr.write(summary_text(summary))
+            _write(json.dumps(summary.to_json(), ensure_ascii=False) + "\n")
+        else:
+            _write(summary_text(summary))
     return EXIT_STOPPED if summary.status == "stopped" else 0
 
 
@@ -190,6 +197,29 @@ def _add_launch_options(p: argparse.ArgumentParser) -> None:
                    help="where the machines meet: node 0's address and a free port, the same on all")
     g.add_argument("--sync-batchnorm", action="store_true",
                    help="BatchNorm statistics over the whole batch, not each process's share")
+
+
+def _every_gpu(args: argparse.Namespace, launch: Launch) -> Launch:
+    """``--device cuda:all`` (or a project or run set to it): one process per GPU of this machine."""
+    from designer.training.settings import ALL_GPUS
+
+    device = args.device
+    if device is None and args.resume:
+        from designer.training.runs import RunFolder
+
+        folder = RunFolder.open(_run_to_resume(Path(args.resume)))
+        device = folder.read_json(folder.config_path).get("device")
+    elif device is None:
+        device = _new_run(args)[2].device
+    if device != ALL_GPUS:
+        return launch
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if gpus == 0:
+        raise CliError("training.device is cuda:all (every GPU, data parallel), but this machine has no CUDA "
+                       "GPU; choose cpu, or --nproc-per-node N for CPU processes")
+    return dataclasses.replace(launch, nproc_per_node=gpus) if gpus > 1 else launch
 
 
 def _launch_spec(args: argparse.Namespace) -> Launch:
@@ -275,18 +305,21 @@ def _run_to_resume(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _stop_on_ctrl_c(control: Control) -> Iterator[None]:
+def _stop_on_ctrl_c(control: Control, again_quits: bool = True) -> Iterator[None]:
     """The first Ctrl-C asks the run to stop after this batch and save; a second one quits at once.
 
     The handler only flips the flag: writing from it could meet a write to the
     same stream it interrupted, which Python refuses. The summary says it stopped.
+    A rank of a data-parallel job hears Ctrl-C from the launcher, which may pass
+    it on more than once; it keeps stopping with the others (the launcher kills
+    what has not ended after 30 s).
     """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        if control.stop_requested:
+        if control.stop_requested and again_quits:
             raise KeyboardInterrupt
         control.request_stop()
 

@@ -117,7 +117,7 @@ def test_predict_lists_five_classes_with_probabilities(one_epoch, capsys, tmp_pa
     (["eval", "runs/x", "--batch-size", "0"], "argument --batch-size: must be a whole number from 1"),
     (["predict", "runs/x", "x.png", "--top", "0"], "argument --top: must be a whole number from 1"),
     (["train", "lenet5", "--device", "tpu"],
-     "argument --device: must be auto, cpu, cuda, cuda:N (N a GPU number) or mps; got tpu"),
+     "argument --device: must be auto, cpu, mps, cuda, cuda:N or cuda:all (every GPU, data parallel); got tpu"),
     (["train", "lenet5", "--dataset", '{"name": "digits", "samples": 5}'], "only 'shapes' takes"),
     (["train"], "give the network to train"),
     (["train", "--resume", "nowhere"], "no such run folder"),

@@ -36,6 +36,7 @@ from designer.training.errors import TrainingError
 
 # A step that takes longer than this on one rank is a stuck job; NCCL's and gloo's own defaults are 10–30 min.
 COLLECTIVE_TIMEOUT = timedelta(minutes=10)
+STOPPED = 130  # the exit status of a job stopped by Ctrl-C, as of a single run
 LAUNCHED = "DESIGNER_LAUNCHED"  # set by our launcher: its workers leave the one-line message to it
 
 
@@ -172,11 +173,13 @@ class Reducer:
 
 
 def launch(spec: Launch, argv: Sequence[str]) -> int:
-    """Run ``designer <argv>`` in ``spec``'s processes and wait; returns 0, or raises the first failure.
+    """Run ``designer <argv>`` in ``spec``'s processes and wait; returns 0 (STOPPED after Ctrl-C), or
+    raises the first failure.
 
     ``argv`` is the command line without the launch options, so that the
     workers train instead of launching again.
     """
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
@@ -189,6 +192,12 @@ def launch(spec: Launch, argv: Sequence[str]) -> int:
             run(args)  # type: ignore[no-untyped-call]
         except ChildFailedError as exc:
             raise TrainingError(first_failure(exc)) from None
+        except SignalException as exc:
+            # The agent passed the signal on to the workers and gave them time to end: on Ctrl-C
+            # (SIGINT) they stopped together after a step and rank 0 saved the checkpoint.
+            if exc.sigval == signal.SIGINT:
+                return STOPPED
+            raise TrainingError(f"the job was stopped by {exc.sigval.name}") from None
     return 0
 
 

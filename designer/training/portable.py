@@ -299,6 +299,8 @@ def pick_device(
                 "cuda", local_rank if distributed else torch.cuda.current_device()
             )
         return torch.device("mps" if mps else "cpu")
+    if wanted == "cuda:all":  # one process per GPU: this one takes its rank's
+        wanted = "cuda"
     try:
         device = torch.device(wanted)
     except RuntimeError:

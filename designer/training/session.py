@@ -145,11 +145,12 @@ class Session:
 
     # -- checkpoints -----------------------------------------------------------------------
 
-    def checkpoint(self, seconds: float = 0.0) -> dict[str, Any]:
-        """Everything needed to go on; mid-epoch it also holds the epoch's sums so far."""
+    def checkpoint(self, seconds: float = 0.0, sums_now: Reading | None = None) -> dict[str, Any]:
+        """Everything needed to go on; mid-epoch it also holds the epoch's sums so far (``sums_now``,
+        when the job's ranks have read them together)."""
         sums = None
         if self.batch:
-            r = self.meter.read()
+            r = sums_now if sums_now is not None else self.meter.read()
             sums = {"loss_sum": r.loss_sum, "correct1": r.correct1, "correct5": r.correct5,
                     "count": r.count, "labelled": r.labelled, "seconds": seconds}
         data = self._epoch_data if self.batch else (
@@ -167,9 +168,10 @@ class Session:
             "graph": self.snapshot.graph.to_dict(),
         }
 
-    def save(self, folder: RunFolder, best: bool, seconds: float = 0.0) -> None:
+    def save(self, folder: RunFolder, best: bool, seconds: float = 0.0,
+             sums_now: Reading | None = None) -> None:
         """Write last.pt, and best.pt when ``best``; a disk that refuses is a TrainingError."""
-        data = encode(self.checkpoint(seconds))
+        data = encode(self.checkpoint(seconds, sums_now))
         for path in (folder.last_checkpoint, folder.best_checkpoint)[:2 if best else 1]:
             try:
                 save_checkpoint(path, data)

@@ -39,8 +39,9 @@ MAIN = ""  # the section a newcomer sets: the form shows it first, without a tit
 SECTIONS = (MAIN, "Optimizer", "Schedule", "Loss", "Run", "Advanced")
 
 # The values `device` takes, and how a message names them: change both together.
-DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,3})?")
-DEVICE_WORDS = "auto, cpu, cuda, cuda:N (N a GPU number) or mps"
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d{1,3}|:all)?")
+DEVICE_WORDS = "auto, cpu, mps, cuda, cuda:N or cuda:all (every GPU, data parallel)"
+ALL_GPUS = "cuda:all"  # one process per GPU of this machine, under DistributedDataParallel
 
 
 class FoundDevice(Protocol):
@@ -54,8 +55,13 @@ class FoundDevice(Protocol):
 
 
 def device_choices(found: Iterable[FoundDevice]) -> list[tuple[str, str]]:
-    """The device list a user picks from: ``(value, text)`` pairs, ``auto`` first, then each device found."""
-    return [("auto", "auto (best found)")] + [(info.name, f"{info.name}: {info.label}") for info in found]
+    """The device list a user picks from: ``(value, text)`` pairs, ``auto`` first, then each device found,
+    then, with several GPUs, all of them at once."""
+    found = list(found)
+    gpus = sum(info.name.startswith("cuda:") for info in found)
+    every = [(ALL_GPUS, f"all {gpus} GPUs (data parallel)")] if gpus > 1 else []
+    listed = [(info.name, f"{info.name}: {info.label}") for info in found]
+    return [("auto", "auto (best found)"), *listed, *every]
 
 
 @dataclass(frozen=True)

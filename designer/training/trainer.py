@@ -389,8 +389,10 @@ class Trainer:
 
     def _stop(self, seconds: float = 0.0) -> None:
         """Save where the run is (mid-epoch too) and end the loop."""
+        s = self._s
+        sums = s.meter.read() if s.batch else None  # summed over the job: every rank takes part
         if self.world.main:
-            self._s.save(self._folder, best=False, seconds=seconds)
+            s.save(self._folder, best=False, seconds=seconds, sums_now=sums)
         self.stopped = True
 
     def _ended(self) -> RunEnded:

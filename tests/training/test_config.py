@@ -41,7 +41,8 @@ def test_names_are_forgiving_about_case_and_aliases():
     ({"schedule": "poly"}, "training.schedule: must be one of constant, step, exponential, cosine, plateau"),
     ({"loss": "focal"}, "training.loss: must be one of cross_entropy, mse, l1, hinge"),
     ({"precision": "fp8"}, "training.precision: must be one of fp32, bf16, fp16; got 'fp8'"),
-    ({"device": "gpu"}, "training.device: must be auto, cpu, cuda, cuda:N (N a GPU number) or mps; got 'gpu'"),
+    ({"device": "gpu"}, "training.device: must be auto, cpu, mps, cuda, cuda:N or cuda:all (every GPU, "
+                        "data parallel); got 'gpu'"),
     ({"betas": [0.9]}, "training.betas: must be two numbers ≥ 0 and < 1"),
     ({"gamma": 0}, "training.gamma: must be a number > 0 and ≤ 1, got 0"),
     ({"label_smoothing": 1}, "training.label_smoothing: must be a number ≥ 0 and < 1, got 1"),

@@ -248,3 +248,23 @@ def test_the_exported_script_under_torchrun_trains_as_designer_train_does(lenet,
     assert float(accuracy) == pytest.approx(two["val_accuracy"], abs=1e-4)
     script = torch.load(tmp_path / "script" / "ck" / "last.pt", weights_only=True)["model"]
     assert_same_weights(script, weights(two["run_dir"]))
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_rank_at_one_step_and_rank_0_saves(lenet, tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "designer", "train", str(lenet), "--out", str(tmp_path),
+                                "--nproc-per-node", "2", "--epochs", "50"], env=ENV, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob("runs/*/checkpoints/last.pt")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # an epoch done: well inside the training loop
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+    (run_dir,) = tmp_path.glob("runs/*")
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "stopped"
+    checkpoint = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False)
+    assert checkpoint["step"] == info["step"] > TRAIN // BATCH
+    assert "stopped" in out

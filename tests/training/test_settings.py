@@ -127,6 +127,15 @@ def test_the_device_list_is_auto_then_each_device_found_and_each_is_a_valid_sett
         BY_KEY["device"].check(value)
 
 
+def test_several_gpus_are_offered_all_at_once_for_data_parallel_training():
+    found = [SimpleNamespace(name=f"cuda:{i}", label="H200") for i in range(4)] + [
+        SimpleNamespace(name="cpu", label="CPU")]
+    choices = device_choices(found)
+    assert choices[-1] == ("cuda:all", "all 4 GPUs (data parallel)")
+    BY_KEY["device"].check("cuda:all")
+    assert all(value != "cuda:all" for value, _ in device_choices(found[3:]))  # one GPU: nothing to share
+
+
 def test_the_schema_imports_neither_qt_nor_torch():
     code = ("import sys, designer.training.config, designer.training.settings; "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'PySide6'}))")
