@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import json
 import os
 import signal
@@ -201,7 +200,7 @@ def _add_launch_options(p: argparse.ArgumentParser) -> None:
 
 def _every_gpu(args: argparse.Namespace, launch: Launch) -> Launch:
     """``--device cuda:all`` (or a project or run set to it): one process per GPU of this machine."""
-    from designer.training.settings import ALL_GPUS
+    from designer.training.distributed import every_gpu
 
     device = args.device
     if device is None and args.resume:
@@ -211,15 +210,7 @@ def _every_gpu(args: argparse.Namespace, launch: Launch) -> Launch:
         device = folder.read_json(folder.config_path).get("device")
     elif device is None:
         device = _new_run(args)[2].device
-    if device != ALL_GPUS:
-        return launch
-    import torch
-
-    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if gpus == 0:
-        raise CliError("training.device is cuda:all (every GPU, data parallel), but this machine has no CUDA "
-                       "GPU; choose cpu, or --nproc-per-node N for CPU processes")
-    return dataclasses.replace(launch, nproc_per_node=gpus) if gpus > 1 else launch
+    return every_gpu(str(device)) or launch
 
 
 def _launch_spec(args: argparse.Namespace) -> Launch:

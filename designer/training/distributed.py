@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 
 from designer.training.errors import TrainingError
+from designer.training.settings import ALL_GPUS
 
 # A step that takes longer than this on one rank is a stuck job; NCCL's and gloo's own defaults are 10–30 min.
 COLLECTIVE_TIMEOUT = timedelta(minutes=10)
@@ -65,6 +66,20 @@ class Launch:
         # The static rendezvous, torchrun's default: each machine says which one it is.
         return [*args, "--nnodes", str(self.nnodes), "--node-rank", str(self.node_rank),
                 "--rdzv-backend", "static", "--rdzv-endpoint", self.rdzv_endpoint]
+
+
+def every_gpu(device: str) -> Launch | None:
+    """The launch ``training.device`` asks for: one process per GPU here for ``cuda:all``, else None.
+
+    With a single GPU there is nothing to share: that one trains alone.
+    """
+    if device != ALL_GPUS:
+        return None
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if gpus == 0:
+        raise TrainingError("training.device is cuda:all (every GPU, data parallel), but this machine has no "
+                            "CUDA GPU; choose cpu, or --nproc-per-node N for CPU processes")
+    return Launch(nproc_per_node=gpus) if gpus > 1 else None
 
 
 @dataclass(frozen=True)

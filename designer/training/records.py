@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 
@@ -123,3 +123,25 @@ class RunEnded(Record):
     checkpoint: str | None = None  # the one to resume from, or to export
     best_score: float | None = None
 
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.kind: cls for cls in (RunStarted, BatchRecord, EpochRecord, Note, Paused, Resumed, RunEnded)}
+
+
+class MetricsError(ValueError):
+    """metrics.jsonl could not be read; the message names the file and line."""
+
+
+def record_from_json(data: Any, where: str = "") -> Record | None:
+    """The record a ``to_json()`` object describes; None for a kind this editor does not plot or know."""
+    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+        raise MetricsError(f"{where}: expected a record object with a 'kind', got {str(data)[:60]!r}")
+    cls = RECORD_TYPES.get(data["kind"])
+    if cls is None:
+        return None
+    names = {f.name for f in fields(cls)}
+    try:
+        return cls(**{key: value for key, value in data.items() if key in names})
+    except TypeError as exc:
+        raise MetricsError(f"{where}: a {data['kind']!r} record {exc}") from exc

@@ -28,12 +28,14 @@ from designer.graph.errors import GraphError
 from designer.graph.graph import Graph
 from designer.training.config import TrainingConfig
 from designer.training.control import Control
+from designer.training.distributed import Launch, every_gpu
 from designer.training.jobs import TrainingJob, resume_job, start_job
+from designer.training.launched import LaunchedJob, LaunchedResult
 from designer.training.records import BatchRecord, Record
 from designer.training.trainer import RunResult
 from designer.ui.training.background import run_in_background
 
-JobFactory = Callable[[Control], TrainingJob]
+JobFactory = Callable[[Control], TrainingJob | LaunchedJob]
 # ≤ 10 deliveries a second, as tqdm refreshes: every delivery repaints the progress bars and the status
 # line, and at 30 a second that was a few per cent of a core taken from training (benchmarks/README.md).
 DELIVERY_MS = 100
@@ -67,7 +69,7 @@ class _Loop(QObject):
     def __init__(self, make_job: JobFactory, control: Control, queue: RecordQueue) -> None:
         super().__init__()
         self._make_job, self._control, self._queue = make_job, control, queue
-        self.result: RunResult | None = None
+        self.result: RunResult | LaunchedResult | None = None
         self.error: str | None = None
 
     @Slot()
@@ -127,11 +129,20 @@ class TrainingWorker(QObject):
 
     @classmethod
     def for_graph(cls, graph: Graph, dataset: DatasetConfig, config: TrainingConfig, *, root: str | Path,
-                  base_dir: Path | None = None, parent: QObject | None = None) -> TrainingWorker:
-        """A worker for a new run of ``graph``, copied now: the editor may change it while it trains."""
+                  base_dir: Path | None = None, parent: QObject | None = None,
+                  launch: Launch | None = None) -> TrainingWorker:
+        """A worker for a new run of ``graph``, copied now: the editor may change it while it trains.
+
+        A data-parallel job (``launch``, or ``training.device`` cuda:all on a machine with several GPUs)
+        runs in processes of its own, watched from the worker thread as one run.
+        """
         graph = graph.copy()
 
-        def make(control: Control) -> TrainingJob:
+        def make(control: Control) -> TrainingJob | LaunchedJob:
+            processes = launch or every_gpu(config.device)
+            if processes is not None:
+                return LaunchedJob(graph, dataset, config, processes, root=root, base_dir=base_dir,
+                                   control=control)
             return start_job(graph, dataset, config, root=root, base_dir=base_dir, control=control)
 
         return cls(make, parent)

@@ -268,3 +268,20 @@ def test_ctrl_c_stops_every_rank_at_one_step_and_rank_0_saves(lenet, tmp_path):
     checkpoint = torch.load(run_dir / "checkpoints" / "last.pt", weights_only=False)
     assert checkpoint["step"] == info["step"] > TRAIN // BATCH
     assert "stopped" in out
+
+
+@pytest.mark.slow
+def test_a_job_started_for_the_app_fails_with_its_rank_s_one_line(lenet, tmp_path):
+    from designer.data import DatasetConfig
+    from designer.training.config import TrainingConfig
+    from designer.training.distributed import Launch
+    from designer.training.errors import TrainingError
+    from designer.training.launched import LaunchedJob
+
+    broken = tmp_path / "broken.npz"
+    broken.write_bytes(b"PK\x03\x04 not really a zip")
+    dataset = DatasetConfig.from_json({"name": "npz", "path": str(broken)})
+    job = LaunchedJob(project.load(lenet), dataset, TrainingConfig(device="cpu"), Launch(2), root=tmp_path)
+    with pytest.raises(TrainingError, match=r"^rank \d: .*broken\.npz"):
+        list(job.records())
+    assert not (tmp_path / "runs").exists()

@@ -20,10 +20,9 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -31,12 +30,11 @@ from designer.graph.files import file_problem
 from designer.training.records import (
     BatchRecord,
     EpochRecord,
-    Note,
-    Paused,
+    MetricsError,
     Record,
-    Resumed,
     RunEnded,
     RunStarted,
+    record_from_json,
 )
 from designer.ui.training.plot_lod import Decimator
 from designer.ui.training.plot_series import Array, Series, smoothed_key
@@ -46,8 +44,6 @@ EPOCH_COLUMNS = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_top1"
 # The long curves, drawn decimated: (series attribute, column key) for each.
 LONG_CURVES = {"loss": ("batches", "loss"), "smoothed_loss": ("batches", smoothed_key("loss")),
                "lr": ("batches", "lr"), "smoothed_accuracy": ("accuracy", smoothed_key("accuracy"))}
-RECORD_TYPES: dict[str, type[Record]] = {
-    cls.kind: cls for cls in (RunStarted, BatchRecord, EpochRecord, Note, Paused, Resumed, RunEnded)}
 
 
 @dataclass(frozen=True)
@@ -56,10 +52,6 @@ class Divergence:
 
     xs: dict[str, float]
     message: str
-
-
-class MetricsError(ValueError):
-    """metrics.jsonl could not be read; the message names the file and line."""
 
 
 @dataclass
@@ -204,20 +196,6 @@ def _table(records: Sequence[Record], columns: Sequence[str]) -> Array:
     """One row per record, one column per name; None (not measured) becomes NaN."""
     row = attrgetter(*columns)
     return np.array([row(r) for r in records], dtype=np.float64).reshape(len(records), len(columns))
-
-
-def record_from_json(data: Any, where: str = "") -> Record | None:
-    """The record a ``to_json()`` object describes; None for a kind this editor does not plot or know."""
-    if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
-        raise MetricsError(f"{where}: expected a record object with a 'kind', got {str(data)[:60]!r}")
-    cls = RECORD_TYPES.get(data["kind"])
-    if cls is None:
-        return None
-    names = {f.name for f in fields(cls)}
-    try:
-        return cls(**{key: value for key, value in data.items() if key in names})
-    except TypeError as exc:
-        raise MetricsError(f"{where}: a {data['kind']!r} record {exc}") from exc
 
 
 def read_metrics(path: str | Path) -> list[Record]:

@@ -24,6 +24,7 @@ from designer.ui.document import Document
 if TYPE_CHECKING:
     from designer.data.config import DatasetConfig
     from designer.training.config import TrainingConfig
+    from designer.training.distributed import Launch
     from designer.ui.training_worker import TrainingWorker
 
 LOCK_REASON = "The graph is locked while training — File ▸ Copy to New Document to keep editing"
@@ -66,14 +67,18 @@ class TrainingSession(QObject):
 
     # -- starting --------------------------------------------------------------------------
 
-    def start(self, document: Document, dataset: DatasetConfig, config: TrainingConfig) -> Path:
-        """Train the document's graph in a new run; returns the runs root it writes under."""
+    def start(self, document: Document, dataset: DatasetConfig, config: TrainingConfig,
+              launch: Launch | None = None) -> Path:
+        """Train the document's graph in a new run; returns the runs root it writes under.
+
+        ``launch`` trains in several processes (``training.device`` cuda:all does so by itself).
+        """
         from designer.ui.training_worker import TrainingWorker
 
         root = runs_root(document.path)
         base_dir = document.path.parent if document.path is not None else None
-        self._begin(TrainingWorker.for_graph(document.graph, dataset, config, root=root, base_dir=base_dir),
-                    document)
+        self._begin(TrainingWorker.for_graph(document.graph, dataset, config, root=root, base_dir=base_dir,
+                                             launch=launch), document)
         return root
 
     def resume_run(self, run_dir: str | Path, document: Document | None = None,
