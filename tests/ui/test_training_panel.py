@@ -162,9 +162,10 @@ def test_a_diverging_loss_shows_its_message_in_the_panel_and_the_app_goes_on(tra
     press(panel.start_button)
     wait_idle(qtbot, panel)
     failure = panel.monitor.failure_text()
-    assert failure.startswith("Training failed: loss diverged: rose from") and "training.lr" in failure
-    assert panel.monitor.error.isVisible() and "Failed: loss diverged" in log(panel)
-    assert seen.ended[0][0] == "failed" and window.document.locked_reason is None
+    assert failure.startswith("Training stopped: loss diverged: rose from") and "training.lr" in failure
+    assert panel.monitor.error.isVisible() and log(panel).count("loss diverged") == 1
+    assert panel.monitor.status.text() == "Diverged."
+    assert seen.ended[0][0] == "diverged" and window.document.locked_reason is None
     assert panel.start_button.isEnabled()  # fix the rate and go again
     retype(panel.form.editor("lr").field(), "0.05")
     assert window.graph.meta["training"]["lr"] == 0.05

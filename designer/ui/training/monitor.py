@@ -146,8 +146,8 @@ class RunMonitor(QWidget):
             self.log.show()
             self.log_shown.emit()
 
-    def show_failure(self, message: str) -> None:
-        self.error.setText(f"Training failed: {message}" if message else "")
+    def show_failure(self, message: str, what: str = "Training failed") -> None:
+        self.error.setText(f"{what}: {message}" if message else "")
         self.error.setVisible(bool(message))
 
     def failure_text(self) -> str:
@@ -158,7 +158,10 @@ class RunMonitor(QWidget):
         for bar in (self.epoch_bar, self.batch_bar):
             if bar.maximum() == 0:
                 bar.setRange(0, 1)
-        if status == "failed":
+        if status == "diverged":  # the run's last record has put the message in the log already
+            self.show_failure(message, "Training stopped")
+            self.status.setText("Diverged.")
+        elif status == "failed":
             self.show_failure(message)
             self.log_line(f"Failed: {message}")
             self.status.setText("Failed.")

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 
-from designer.training.records import Record, RunStarted
+from designer.training.records import Record, RunEnded, RunStarted
 from designer.ui.data_dir import user_data_dir
 from designer.ui.document import Document
 
@@ -54,6 +54,7 @@ class TrainingSession(QObject):
         self.document: Document | None = None
         self.run_id = ""
         self.run_dir: Path | None = None
+        self._last_status = ""  # of the running run's RunEnded record, once it comes
         self._state = IDLE
 
     @property
@@ -94,6 +95,7 @@ class TrainingSession(QObject):
         if self.worker is not None:
             self.worker.deleteLater()  # the last run's worker: its thread has ended
         self.worker, self.document, self.run_id, self.run_dir = worker, document, "", None
+        self._last_status = ""
         worker.records.connect(self._on_records)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
@@ -130,6 +132,8 @@ class TrainingSession(QObject):
 
     def _on_records(self, items: list[Record]) -> None:
         for record in items:
+            if isinstance(record, RunEnded):
+                self._last_status = record.status
             if isinstance(record, RunStarted):
                 self.run_id, self.run_dir = record.run_id, Path(record.run_dir)
                 if self._state == STARTING:  # paused while the data loaded: it stays paused
@@ -142,7 +146,8 @@ class TrainingSession(QObject):
         self._end(status, "stopped before the run began" if result is None else "")
 
     def _on_failed(self, message: str) -> None:
-        self._end("failed", message)
+        # A diverged run ends in an error too; its last record says which.
+        self._end("diverged" if self._last_status == "diverged" else "failed", message)
 
     def _end(self, status: str, message: str) -> None:
         document, self.document = self.document, None
