@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QApplication
 from designer.training.records import (
     BatchRecord,
     EpochRecord,
+    MetricsError,
     Note,
     Paused,
     Record,
@@ -31,7 +32,7 @@ from designer.training.records import (
     RunStarted,
 )
 from designer.ui.training.plot_lod import PeakPyramid
-from designer.ui.training.plot_records import MetricsError, read_metrics
+from designer.ui.training.plot_records import read_metrics
 from designer.ui.training.plot_series import EmaState, GrowingArray, debiased_ema, ema_reference
 from designer.ui.training.plots import TrainingPlots
 from tests.training.special_files import fifo

@@ -68,7 +68,8 @@ class RunsController(QObject):
 
     def overlay(self, runs: list[RunInfo]) -> None:
         """Draw the selected runs' curves over the plots, and take away those no longer selected."""
-        from designer.ui.training.plot_records import MetricsError, read_metrics
+        from designer.training.records import MetricsError
+        from designer.ui.training.plot_records import read_metrics
 
         plots = self.plots
         wanted = {run.run_id: run for run in runs if run.run_id != self._live}
