@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,6 +41,7 @@ JobFactory = Callable[[Control], TrainingJob | LaunchedJob]
 # line, and at 30 a second that was a few per cent of a core taken from training (benchmarks/README.md).
 DELIVERY_MS = 100
 SWITCH_INTERVAL_S = 0.001
+DECODING_EVERY_S = 0.1
 
 
 class RecordQueue:
@@ -111,6 +113,7 @@ class TrainingWorker(QObject):
 
     started = Signal()
     records = Signal(list)
+    decoding = Signal(int, int)  # images decoded, in all: the first run on an image folder fills its cache
     finished = Signal(object)
     failed = Signal(str)
 
@@ -126,6 +129,7 @@ class TrainingWorker(QObject):
         self._thread: QThread | None = None
         self._loop: _Loop | None = None
         self._ended = False
+        self._decoding_said = 0.0
 
     @classmethod
     def for_graph(cls, graph: Graph, dataset: DatasetConfig, config: TrainingConfig, *, root: str | Path,
@@ -138,14 +142,25 @@ class TrainingWorker(QObject):
         """
         graph = graph.copy()
 
+        worker: TrainingWorker
+
         def make(control: Control) -> TrainingJob | LaunchedJob:
             processes = launch or every_gpu(config.device)
             if processes is not None:
                 return LaunchedJob(graph, dataset, config, processes, root=root, base_dir=base_dir,
                                    control=control)
-            return start_job(graph, dataset, config, root=root, base_dir=base_dir, control=control)
+            return start_job(graph, dataset, config, root=root, base_dir=base_dir, control=control,
+                             progress=worker.decoded)
 
-        return cls(make, parent)
+        worker = cls(make, parent)
+        return worker
+
+    def decoded(self, done: int, total: int) -> None:
+        """Hand the decoding's progress to the GUI thread (from the worker thread), a few times a second."""
+        now = time.monotonic()
+        if done in (0, total) or now - self._decoding_said >= DECODING_EVERY_S:
+            self._decoding_said = now
+            self.decoding.emit(done, total)
 
     @classmethod
     def resuming(cls, run_dir: str | Path, *, epochs: int | None = None,

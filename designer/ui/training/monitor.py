@@ -10,6 +10,7 @@ and the log stays hidden until its first line.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -99,6 +100,7 @@ class RunMonitor(QWidget):
         self.epoch_bar = _bar("Epoch %v / %m")
         self.batch_bar = _bar(BATCH_FORMAT)
         self.status = StatusLine("No run yet.")
+        self._decoding_since = 0.0
         self.error = QLabel()
         self.error.setWordWrap(True)
         theme.paint_text(self.error, theme.ERROR_TEXT, "font-weight: bold;")
@@ -139,6 +141,17 @@ class RunMonitor(QWidget):
         self.batch_bar.setRange(0, steps_per_epoch or 1)
         self.batch_bar.setValue(0)
         self.batch_bar.setFormat(BATCH_FORMAT if steps_per_epoch else BATCH_FORMAT.replace("%m", UNKNOWN))
+
+    def decoding(self, done: int, total: int) -> None:
+        """The first run on an image folder decodes it into the cache: say how far, then that it is done."""
+        if done == 0:
+            self._decoding_since = time.monotonic()
+        if done < total:
+            self.status.setText(f"Decoding images for the cache: {done:,} of {total:,} (once per folder "
+                                f"and size)…")
+            return
+        seconds = time.monotonic() - self._decoding_since
+        self.log_line(f"Decoded {total:,} images into the cache in {seconds:.1f} s.")
 
     def log_line(self, text: str) -> None:
         self.log.appendPlainText(text)

@@ -113,6 +113,7 @@ class TrainingPanel(QWidget):
         self.session.state_changed.connect(self._on_state_changed)
         self.session.run_started.connect(self._on_run_started)
         self.session.records.connect(self._on_records)
+        self.session.decoding.connect(self.monitor.decoding)
         self.session.ended.connect(self._on_ended)
         self._show_state(IDLE)
         self._refresh()

@@ -46,6 +46,7 @@ class TrainingSession(QObject):
     state_changed = Signal(str)
     run_started = Signal(object)
     records = Signal(str, list)
+    decoding = Signal(int, int)  # images decoded of all, while a new image folder fills its cache
     ended = Signal(str, str)
 
     def __init__(self, parent: QObject | None = None) -> None:
@@ -97,6 +98,7 @@ class TrainingSession(QObject):
         self.worker, self.document, self.run_id, self.run_dir = worker, document, "", None
         self._last_status = ""
         worker.records.connect(self._on_records)
+        worker.decoding.connect(self.decoding)
         worker.finished.connect(self._on_finished)
         worker.failed.connect(self._on_failed)
         if document is not None:
