@@ -41,6 +41,7 @@ class RunStarted(Record):
     step: int = 0  # above 0 when resumed
     epoch: int = 1  # the epoch it starts or goes on with
     time: float = field(default_factory=time.time)
+    processes: int = 1  # of a data-parallel job
 
 
 @dataclass(frozen=True)

@@ -265,7 +265,8 @@ class Trainer:
         if self.world.parallel:
             label = f"{self.world.size} processes ({label} on rank 0)"
         return RunStarted(self._folder.run_id, str(self._folder.path), device, label,
-                          self.config.epochs, self.steps_per_epoch, self._s.step, self._s.epoch + 1)
+                          self.config.epochs, self.steps_per_epoch, self._s.step, self._s.epoch + 1,
+                          processes=self.world.size)
 
     def _emit(self, record: Record) -> Record:
         self._log.write(record)

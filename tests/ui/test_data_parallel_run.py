@@ -30,6 +30,7 @@ def test_a_job_of_two_processes_trains_as_one_run_and_stops_with_the_button(trai
     assert started.device_label.startswith("2 processes")
     assert len(seen.batches()) >= 20  # every step of the epoch, from rank 0
     assert "2 processes" in log(panel)
+    assert not panel.pause_button.isEnabled() and "cannot pause" in panel.pause_button.toolTip()
     press(panel.stop_button)
     wait_idle(qtbot, panel)
     assert seen.ended[-1][0] == "stopped"

@@ -98,6 +98,7 @@ class TrainingPanel(QWidget):
         self.session = TrainingSession(self)
         self.devices: list[Any] | None = None  # DeviceInfo, once probed
         self.last_stopped: Path | None = None  # the run Continue goes on with
+        self._pausable = True  # until a run says it is a job of several processes
         self._watch: GraphSubscriptions | None = None
         self._build()
         self._device_probe = TaskRunner(self)
@@ -408,7 +409,9 @@ class TrainingPanel(QWidget):
 
     def _show_state(self, state: str) -> None:
         idle = state == IDLE
-        self.pause_button.setEnabled(state not in (IDLE, STOPPING))
+        if idle:
+            self._pausable = True
+        self.pause_button.setEnabled(state not in (IDLE, STOPPING) and self._pausable)
         self.pause_button.setText("Resume" if state == PAUSED else "Pause")
         self.stop_button.setEnabled(state not in (IDLE, STOPPING))
         self.continue_button.setEnabled(idle and self.last_stopped is not None)
@@ -416,6 +419,11 @@ class TrainingPanel(QWidget):
             part.setEnabled(idle)
 
     def _on_run_started(self, record: RunStarted) -> None:
+        # The ranks of a data-parallel job cannot wait for each other: stop it and continue later instead.
+        self._pausable = record.processes == 1
+        self.pause_button.setEnabled(self._pausable)
+        self.pause_button.setToolTip("" if self._pausable else "A job of several processes cannot pause; "
+                                     "Stop saves it, Continue goes on")
         config = self.form.config()
         self.run_started.emit(record.run_id, f"{record.run_id} (lr {config.lr:g}, batch {config.batch_size})")
 
