@@ -238,6 +238,13 @@ def _launch(args: argparse.Namespace, launch: Launch) -> int:
     from designer.training.distributed import rank_batch
 
     processes = launch.nproc_per_node * launch.nnodes
+    if args.sync_batchnorm:
+        import torch
+
+        from designer.training.distributed import SYNC_BN_NEEDS_CUDA
+
+        if not torch.cuda.is_available():
+            raise CliError(SYNC_BN_NEEDS_CUDA)
     if args.resume:
         from designer.training.runs import RunFolder
 

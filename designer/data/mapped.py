@@ -28,6 +28,8 @@ import torch
 from designer.data.access import cannot_read
 from designer.data.errors import DataFileError
 
+# A file this small is mapped whole and gathered from: its pages, at most this much, may stay resident.
+_WHOLE_MAP_BYTES = 256 * 2**20
 _GAP_BYTES = 32 * 2**10  # rows closer than this in the file are read in one call, the gap thrown away
 
 
@@ -48,7 +50,8 @@ Index = torch.Tensor | np.ndarray | Sequence[int]
 class RowFile:
     """An open raw file of ``shape[0]`` uint8 rows of ``shape[1:]``; reads any rows into a new array."""
 
-    def __init__(self, path: Path, shape: tuple[int, int, int, int]) -> None:
+    def __init__(self, path: Path, shape: tuple[int, int, int, int],
+                 whole_map_bytes: int = _WHOLE_MAP_BYTES) -> None:
         self.path, self.shape = path, shape
         self.row_bytes = shape[1] * shape[2] * shape[3]
         try:
@@ -59,11 +62,17 @@ class RowFile:
         weakref.finalize(self, os.close, fd)
         self._check_size()
         self._seek_lock = threading.Lock()  # only where there is no preadv (Windows)
+        # Reading a small file's rows straight from a map skips copying the span around them each batch.
+        size = shape[0] * self.row_bytes
+        self._whole = np.memmap(path, np.uint8, "r", shape=shape) if 0 < size <= whole_map_bytes else None
 
     def read(self, rows: np.ndarray) -> np.ndarray:
         """Rows ``rows`` (file row numbers, any order) as a new ``[len(rows), C, H, W]`` array."""
         if not len(rows):
             return np.empty((0, *self.shape[1:]), np.uint8)
+        if self._whole is not None:
+            self._check_size()  # a map of a file cut short kills the process (SIGBUS) instead of raising
+            return self._whole[rows]
         low, high = int(rows.min()), int(rows.max())
         if (high - low + 1) * self.row_bytes <= len(rows) * _GAP_BYTES:
             # Close together on the whole (a small set, or rows in order): one read, then a gather.

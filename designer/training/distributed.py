@@ -123,6 +123,10 @@ def world_from_env() -> World:
     return World(rank, size, local)
 
 
+SYNC_BN_NEEDS_CUDA = ("--sync-batchnorm needs CUDA GPUs: PyTorch's SyncBatchNorm does not run on the CPU; "
+                      "leave it out (each process then normalises its share of the batch)")
+
+
 def rank_batch(batch_size: int, processes: int) -> int:
     """Each process's share of a step's batch; the batch must split evenly."""
     if batch_size % processes:

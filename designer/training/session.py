@@ -17,7 +17,7 @@ from torch import nn
 from designer.training.checkpoints import DataState, encode, restore_rng_states, rng_states, save_checkpoint
 from designer.training.config import TrainingConfig
 from designer.training.devices import Precision
-from designer.training.distributed import SINGLE, Reducer, World
+from designer.training.distributed import SINGLE, SYNC_BN_NEEDS_CUDA, Reducer, World
 from designer.training.errors import CheckpointError, TrainingError
 from designer.training.factories import make_loss, make_optimizer
 from designer.training.faults import model_error
@@ -40,6 +40,8 @@ class Session:
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed batch shapes: let cuDNN pick its fastest kernels
         torch.manual_seed(config.seed)  # initial weights, dropout; seeds every GPU too
+        if sync_batchnorm and world.parallel and device.type != "cuda":
+            raise TrainingError(SYNC_BN_NEEDS_CUDA)
         self.model = self._build(sync_batchnorm and world.parallel)
         if world.parallel:
             # Every rank starts from the same weights (DDP also sends rank 0's); dropout differs per rank,

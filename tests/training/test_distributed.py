@@ -285,3 +285,11 @@ def test_a_job_started_for_the_app_fails_with_its_rank_s_one_line(lenet, tmp_pat
     with pytest.raises(TrainingError, match=r"^rank \d: .*broken\.npz"):
         list(job.records())
     assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="SyncBatchNorm runs on CUDA: nothing to refuse there")
+def test_sync_batchnorm_on_the_cpu_is_refused_before_any_process_starts(capsys, lenet, tmp_path):
+    code, out, err = run(capsys, "train", str(lenet), "--out", str(tmp_path), "--nproc-per-node", "2",
+                         "--sync-batchnorm")
+    assert_one_line_error(code, out, err, "--sync-batchnorm needs CUDA GPUs")
+    assert not (tmp_path / "runs").exists()
