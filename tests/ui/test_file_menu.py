@@ -263,8 +263,8 @@ def test_training_script_shows_both_files_in_tabs_and_saves_the_folder(window, t
         assert text == dialog.editors[name].toPlainText()
         ast.parse(text)
     assert not dialog.isVisible()
-    written = ", ".join(str(folder / name) for name in ("model.py", "train.py", "portable.py", "portable_data.py",
-                                                        "digits.npz"))
+    names = ("model.py", "train.py", "portable.py", "portable_data.py", "digits.npz")
+    written = ", ".join(str(folder / name) for name in names)
     assert window.statusBar().currentMessage() == f"Exported {written}"  # the script runs with torch alone
 
 
