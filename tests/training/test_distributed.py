@@ -132,9 +132,10 @@ def test_rank_0_alone_writes_one_run_folder_and_one_progress(double):
 def test_a_run_resumes_with_another_number_of_processes(single, double, tmp_path):
     """Epoch 2 of the two-process run in one process, and of the one-process run in two, end alike."""
     two, _, _ = double
-    copy = tmp_path / "run"
+    copy, copy_of_two = tmp_path / "run", tmp_path / "run2"  # the fixtures' runs stay as they ended
     shutil.copytree(single["run_dir"], copy)
-    in_one = summary(train("--resume", two["run_dir"], "--epochs", "2"))
+    shutil.copytree(two["run_dir"], copy_of_two)
+    in_one = summary(train("--resume", str(copy_of_two), "--epochs", "2"))
     in_two = summary(train("--resume", str(copy), "--epochs", "2", "--nproc-per-node", "2"))
     assert in_one["steps"] == in_two["steps"] == 2 * TRAIN // BATCH
     assert [e["epoch"] for e in epochs(str(copy))] == [1, 2]
