@@ -135,6 +135,10 @@ class Session:
         self.key("ctrl+z")
         self.click(places["tab:Training"])
         self.shot("training-panel")
+        self.click(places["find_lr"])  # before a run: the panel is laid out as the probe saw it
+        time.sleep(10)
+        self.shot("lr-finder")
+        self.key("Escape")
         self.click(places["start"])
         time.sleep(4)
         self.shot("training-running")
@@ -287,6 +291,8 @@ def _probe(src: str) -> int:
     app.processEvents()
     start = window.training_panel.start_button
     put("start", start, start.rect().center())
+    find = window.training_panel.find_lr_button
+    put("find_lr", find, find.rect().center())
     print(json.dumps(places))
     window.close()
     return 0
