@@ -33,7 +33,8 @@ _AS_NOBODY = """
 import encodings.cp437, encodings.utf_8_sig, os, pwd, sys
 import torch
 import designer.cli, designer.cli_train, designer.cli_output
-import designer.data, designer.training, designer.training.jobs, designer.training.trained
+import designer.data, designer.data.progress, designer.training, designer.training.jobs
+import designer.training.trained
 designer.cli.build_parser()  # imports every command's module while the tree can still be read (a 0700 clone)
 user = pwd.getpwnam("nobody")
 os.setgroups([])
